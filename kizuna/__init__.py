@@ -1,0 +1,107 @@
+"""Kizuna: the intercity network and conference platform. create_app() builds the Flask app."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from . import config as config_module
+from .paths import resource_dir
+
+__all__ = ["create_app"]
+
+DEFAULTS = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "BABEL_DEFAULT_LOCALE": "en",
+    "HOME_TIMEZONE": None,  # resolved from HOME_CITY once reference data is loaded
+    "OUTBOX_BATCH_SIZE": 100,
+    "OUTBOX_LEASE_SECONDS": 300,
+    "OUTBOX_RETRY_BASE": 30.0,
+    "OUTBOX_RETRY_MAX": 3600.0,
+    "OUTBOX_MAX_ATTEMPTS": 8,
+    "OUTBOX_SWEEP_GRACE": 60,
+    "OUTBOX_SWEEP_LIMIT": 5000,
+    "OUTBOX_SWEEP_INTERVAL": 60.0,
+    "SMTP_TIMEOUT": 30.0,
+    "LOGIN_THROTTLE": {"free": 3, "lock_after": 10, "ip_lock_after": 50, "lock_seconds": 900},
+    "PAGE_SIZE": 50,
+}
+
+
+def celery_config(cfg: dict) -> dict:
+    redis_url = cfg["REDIS_URL"]
+    longest_wait = max(cfg["OUTBOX_RETRY_MAX"], cfg["OUTBOX_LEASE_SECONDS"])
+    return {
+        "broker_url": redis_url or "memory://",
+        # Without a broker (the demo), tasks run in-process right after the commit that asked for them.
+        "task_always_eager": not redis_url,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        # Must exceed the longest countdown, or Redis hands a waiting task to a second worker.
+        "broker_transport_options": {"visibility_timeout": int(longest_wait * 2)},
+        "include": ["worker.tasks"],
+        "timezone": "UTC",
+        "beat_schedule": {
+            "sweep-outbox": {"task": "kizuna.sweep_outbox", "schedule": cfg["OUTBOX_SWEEP_INTERVAL"]},
+        },
+    }
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment (and .env), with `config` overriding both (tests)."""
+    load_dotenv(Path.cwd() / ".env", override=False)
+    settings = {**DEFAULTS, **config_module.load(config)}
+    app = Flask(
+        "kizuna",
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
+    )
+    app.config.update(settings)
+    app.config["CELERY"] = {**celery_config(app.config), **(config or {}).get("CELERY", {})}
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from . import web
+    from .extensions import babel, csrf, db, login_manager, migrate
+    from .i18n import compile_catalogs, select_locale, select_timezone
+    from .tasks import celery_init_app
+    from .throttle import LoginThrottle, MemoryStore, RedisStore
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")), compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compile_catalogs(Path(app.instance_path) / "translations"))
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    celery_init_app(app)
+    store = RedisStore(app.config["REDIS_URL"]) if app.config["REDIS_URL"] else MemoryStore()
+    app.extensions["kizuna.login_throttle"] = LoginThrottle(store, **app.config["LOGIN_THROTTLE"])
+
+    import network  # imported before the API blueprint is registered: it adds routes to it
+
+    from . import admin, api, cli, views
+
+    web.init_app(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
+    network.init_app(app)
+    cli.init_app(app)
+    return app

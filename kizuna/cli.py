@@ -1,0 +1,174 @@
+"""The `kizuna` command: a Flask CLI group with Kizuna's own commands (`kizuna --help`)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from .config import ConfigError
+from .extensions import db
+from .models import Role, User
+
+DEMO_ADMIN = "admin@kizuna.test"
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
+             help="Kizuna: the intercity network and conference platform.\n\n"
+                  "Settings come from environment variables (and a .env file): SECRET_KEY, DATABASE_URL, "
+                  "REDIS_URL, SMTP_URL, MAIL_FROM, BASE_URL, HOME_CITY, INSTANCE_PATH.")
+def cli():
+    pass
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="kizuna")
+    except ConfigError as exc:
+        click.echo(f"Configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _role_choice():
+    return click.Choice([r.value for r in Role])
+
+
+@cli.command("create-user")
+@click.option("--email", required=True, help="The account's email address.")
+@click.option("--role", required=True, type=_role_choice(), help="admin, editor, viewer, delegate or liaison.")
+@click.option("--password", help="Set this password; without it you are asked for one, or use --invite.")
+@click.option("--invite", is_flag=True, help="Email a set-password link instead of setting a password.")
+@click.option("--name", default="", help="The person's name.")
+@click.option("--language", default="en", type=click.Choice(["en", "ja"]), show_default=True)
+@click.option("--partner-id", type=int, help="The partner city a delegate is bound to.")
+@click.option("--embassy-id", type=int, help="The embassy a liaison is bound to.")
+@with_appcontext
+def create_user(email, role, password, invite, name, language, partner_id, embassy_id):
+    """Create an account (staff or external) and print what was done."""
+    from . import services
+
+    if invite and password:
+        raise click.UsageError("Use either --password or --invite, not both.")
+    if not invite and password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        if invite:
+            inviter = db.session.scalar(db.select(User).where(User.role == Role.ADMIN).order_by(User.id).limit(1))
+            if inviter is None:
+                raise click.ClickException("--invite needs an existing admin to send the invitation from.")
+            user = services.invite_user(email=email, role=role, name=name, language=language, actor=inviter,
+                                        partner_id=partner_id, embassy_id=embassy_id)
+        else:
+            user = services.create_user(email=email, role=role, name=name, password=password, language=language,
+                                        partner_id=partner_id, embassy_id=embassy_id, actor=None)
+    except services.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Created {user.role.value} {user.email}" + (" and sent an invitation." if invite else "."))
+
+
+@cli.command("create-api-token")
+@click.option("--email", required=True, help="The staff account the token acts as.")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+@with_appcontext
+def create_api_token(email, name):
+    """Create an API token and print it once; only its hash is kept."""
+    from . import services
+
+    user = services.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    try:
+        _, secret = services.create_api_token(user=user, name=name, actor=None)
+    except services.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(secret)
+    click.echo("Keep it now: it cannot be shown again. Use it as 'Authorization: Bearer <token>'.", err=True)
+
+
+def _demo_admin(app: Flask) -> tuple[str, str]:
+    """The demo admin and its password, kept in the instance folder so restarts keep working."""
+    from . import services
+
+    path = Path(app.instance_path) / "demo-admin-password"
+    user = services.find_user(DEMO_ADMIN)
+    if user is None or not path.exists():
+        password = secrets.token_urlsafe(12)
+        if user is None:
+            services.create_user(email=DEMO_ADMIN, role=Role.ADMIN, name="Demo Administrator",
+                                 password=password, actor=None)
+        else:
+            services.reset_password(user=user, password=password, actor=None)
+        path.write_text(password)
+        path.chmod(0o600)
+        db.session.commit()
+    return DEMO_ADMIN, path.read_text().strip()
+
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--min-population", default=15000, show_default=True, type=click.IntRange(min=500),
+              help="Cities to load as reference data.")
+def demo(host, port, min_population):
+    """Run Kizuna on its own: SQLite in the instance folder, tasks in-process, mail into a local mailbox.
+
+    Creates or upgrades the database, loads reference data, makes HOME_CITY (Tokyo) the home city,
+    creates a demo admin and prints the credentials, then serves on HOST:PORT.
+    """
+    from flask_migrate import upgrade
+    from werkzeug.serving import run_simple
+
+    import network.reference
+    import network.services
+
+    from . import create_app
+
+    app = create_app({"DEMO": True, "DATABASE_URL": None, "REDIS_URL": None, "SMTP_URL": None,
+                      "BASE_URL": os.environ.get("BASE_URL") or f"http://{host}:{port}"})
+    with app.app_context():
+        click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+        upgrade()
+        for report in network.reference.load(min_population=min_population):
+            click.echo(f"Reference data: {report}")
+        db.session.commit()
+        home = network.services.home_city()
+        if home is None:
+            raise click.ClickException(f"HOME_CITY {app.config['HOME_CITY']!r} is not among the loaded cities.")
+        email, password = _demo_admin(app)
+        click.echo(f"\nHome city: {home.name} ({home.country_code}, {home.timezone})")
+    click.echo(f"Kizuna is at http://{host}:{port}/  — sign in as {email} with password {password}")
+    click.echo("Mail is delivered into the local mailbox: Mailbox in the menu.\n")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@cli.command("sweep-outbox")
+@with_appcontext
+def sweep_outbox():
+    """Re-enqueue outbox messages left queued or stuck in sending (what the beat task does)."""
+    from . import outbox
+
+    ids = outbox.sweep()
+    click.echo(f"Re-enqueued {len(ids)} messages.")
+
+
+def init_app(app: Flask) -> None:
+    """Commands that need the app are registered here as well, for `flask --app kizuna`."""
+    for command in (create_user, create_api_token, sweep_outbox):
+        app.cli.add_command(command)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Forms of the core: sign-in, links, profile, users."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from .i18n import LANGUAGES, timezone_choices
+from .models import STAFF_ROLES
+
+EMAIL = [DataRequired(), Email(message=_l("Enter a valid email address, such as name@example.org.")),
+         Length(max=254)]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=EMAIL, render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)],
+                             render_kw={"autocomplete": "current-password"})
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    submit = SubmitField(_l("Sign in"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=EMAIL, render_kw={"autocomplete": "username"})
+    submit = SubmitField(_l("Send me a link"))
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=128)],
+                             render_kw={"autocomplete": "new-password"},
+                             description=_l("At least 10 characters."))
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Set password"))
+
+
+class ChangePasswordForm(SetPasswordForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)],
+                            render_kw={"autocomplete": "current-password"})
+    submit = SubmitField(_l("Change password"))
+
+
+def _language_choices():
+    return list(LANGUAGES.items())
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)], render_kw={"autocomplete": "name"})
+    language = SelectField(_l("Language"), choices=_language_choices)
+    timezone = SelectField(_l("Time zone"), choices=timezone_choices)
+    submit = SubmitField(_l("Save"))
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=_language_choices)
+    submit = SubmitField(_l("Change language"))
+
+
+def _staff_role_choices():
+    labels = {"admin": _l("Administrator"), "editor": _l("Editor"), "viewer": _l("Viewer")}
+    return [(r.value, labels[r.value]) for r in STAFF_ROLES]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=EMAIL)
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=_staff_role_choices, default="viewer")
+    language = SelectField(_l("Language of the invitation"), choices=_language_choices)
+    submit = SubmitField(_l("Send invitation"))
+
+
+class UserForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=_staff_role_choices)
+    active = BooleanField(_l("Active"))
+    submit = SubmitField(_l("Save"))
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(_l("What the token is for"), validators=[DataRequired(), Length(max=100)])
+    submit = SubmitField(_l("Create token"))
+
+
+class ConfirmForm(FlaskForm):
+    """A button that posts with a CSRF token (retry, revoke, resend)."""
+
+    submit = SubmitField(_l("Confirm"))

@@ -1,0 +1,13 @@
+"""The network registry: reference geography, partners, agreements, embassies and city networks."""
+
+from flask import Flask
+
+from . import api  # noqa: F401 - registers its routes on the shared API blueprint
+
+
+def init_app(app: Flask) -> None:
+    from . import cli, services, views
+
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.load_reference)
+    app.extensions["kizuna.home_timezone"] = lambda: (city := services.home_city()) and city.timezone

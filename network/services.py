@@ -1,0 +1,58 @@
+"""Reads and verbs of the network registry; for now the reference geography and the home city."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from kizuna.extensions import db
+
+from .models import City, Country
+from .reference import fold
+
+# Above every code point, so that key <= x < key + TOP selects exactly the strings starting with key.
+TOP = "\U0010ffff"
+
+
+def search_cities(q: str, *, country: str | None = None, limit: int = 20) -> list[City]:
+    """Cities whose name starts with `q` (case- and accent-insensitive), largest first."""
+    key = fold(q)
+    if not key:
+        return []
+    query = select(City).where(City.search_key >= key, City.search_key < key + TOP)
+    if country:
+        query = query.where(City.country_code == country.upper())
+    return list(db.session.scalars(query.order_by(City.population.desc(), City.id).limit(limit)))
+
+
+def countries() -> list[Country]:
+    return list(db.session.scalars(select(Country).order_by(Country.name_en)))
+
+
+def resolve_city(spec: str) -> City | None:
+    """A city from a GeoNames id ('1850147') or 'Name, CC' ('Tokyo, JP'): the most populous match."""
+    spec = spec.strip()
+    if spec.isdigit():
+        return db.session.get(City, int(spec))
+    name, _, country = spec.rpartition(",")
+    return db.session.scalar(
+        select(City).where(City.search_key == fold(name), City.country_code == country.strip().upper())
+        .order_by(City.population.desc()).limit(1))
+
+
+def home_city() -> City | None:
+    """The city configured as HOME_CITY, once reference data is loaded."""
+    cache = current_app.extensions.setdefault("network.home_city_id", {})
+    if "id" in cache:
+        return db.session.get(City, cache["id"])
+    city = resolve_city(current_app.config["HOME_CITY"])
+    if city is not None:
+        cache["id"] = city.id
+    return city
+
+
+def city_json(city: City, language: str = "en") -> dict:
+    return {"id": city.id, "name": city.name, "country": city.country_code,
+            "country_name": city.country.name(language), "admin1": city.admin1_code,
+            "latitude": city.latitude, "longitude": city.longitude, "population": city.population,
+            "timezone": city.timezone, "label": city.label(language)}

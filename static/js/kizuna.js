@@ -1,0 +1,70 @@
+// Kizuna's small progressive enhancements; every page works without them.
+"use strict";
+
+// The language switcher submits as soon as a language is chosen (its button stays for keyboards).
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("select[data-autosubmit]");
+  if (select) select.form.requestSubmit();
+});
+
+// City autocomplete: an ARIA 1.2 combobox over GET /api/v1/cities.
+function cityAutocomplete(input) {
+  const list = document.getElementById(input.getAttribute("aria-controls"));
+  const status = document.getElementById("city-status");
+  const country = document.getElementById(input.dataset.countryInput || "");
+  let active = -1, timer = null, controller = null;
+
+  function close() {
+    list.hidden = true; list.replaceChildren(); active = -1;
+    input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant");
+  }
+  function highlight(index) {
+    const items = list.querySelectorAll("li");
+    items.forEach((li, i) => li.setAttribute("aria-selected", String(i === index)));
+    active = index;
+    if (items[index]) input.setAttribute("aria-activedescendant", items[index].id);
+  }
+  function choose(li) {
+    input.value = li.dataset.name;
+    close();
+    input.form.requestSubmit();
+  }
+  async function search() {
+    const q = input.value.trim();
+    if (!q) { close(); return; }
+    if (controller) controller.abort();
+    controller = new AbortController();
+    const params = new URLSearchParams({ q, limit: "10" });
+    if (country && country.value) params.set("country", country.value);
+    try {
+      const response = await fetch(`${input.dataset.cityAutocomplete}?${params}`,
+                                   { signal: controller.signal, credentials: "same-origin" });
+      if (!response.ok) return;
+      const { items } = await response.json();
+      list.replaceChildren(...items.map((city, i) => {
+        const li = document.createElement("li");
+        li.id = `city-option-${i}`; li.setAttribute("role", "option"); li.dataset.name = city.name;
+        li.textContent = `${city.label} (${city.timezone})`;
+        li.addEventListener("mousedown", (e) => { e.preventDefault(); choose(li); });
+        return li;
+      }));
+      list.hidden = items.length === 0;
+      input.setAttribute("aria-expanded", String(items.length > 0));
+      if (status) status.textContent = `${items.length}`;
+      active = -1;
+    } catch (err) {
+      if (err.name !== "AbortError") throw err;
+    }
+  }
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 150); });
+  input.addEventListener("keydown", (e) => {
+    const count = list.querySelectorAll("li").length;
+    if (e.key === "ArrowDown" && count) { e.preventDefault(); highlight((active + 1) % count); }
+    else if (e.key === "ArrowUp" && count) { e.preventDefault(); highlight((active - 1 + count) % count); }
+    else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(list.querySelectorAll("li")[active]); }
+    else if (e.key === "Escape") { close(); }
+  });
+  input.addEventListener("blur", () => setTimeout(close, 0));
+}
+
+document.querySelectorAll("input[data-city-autocomplete]").forEach(cityAutocomplete);

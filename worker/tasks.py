@@ -1,0 +1,18 @@
+"""Celery tasks: thin wrappers that call the domain's services by id. Names are stable."""
+
+from celery import shared_task
+
+from kizuna import outbox
+
+
+@shared_task(name="kizuna.deliver_outbox", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def deliver_outbox(ids: list[int]) -> dict:
+    """Deliver the due outbox rows among `ids` over one SMTP connection (idempotent; commits)."""
+    report = outbox.deliver(ids)
+    return {"sent": len(report.sent), "retrying": len(report.retrying), "failed": len(report.failed)}
+
+
+@shared_task(name="kizuna.sweep_outbox", ignore_result=True)
+def sweep_outbox() -> int:
+    """Re-enqueue rows left queued (lost enqueue) or stuck in sending past their lease."""
+    return len(outbox.sweep())
