@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pycountry
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from .mail import normalize_address
 
 ENV_SETTINGS = (
     "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMTP_URL", "MAIL_FROM", "BASE_URL", "HOME_CITY",
@@ -98,8 +101,7 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
 
     mail_from = get("MAIL_FROM") or "Kizuna <noreply@kizuna.test>"
     try:
-        validate_email(mail_from.rpartition("<")[2].rstrip(">").strip(), check_deliverability=False,
-                       test_environment=True)
+        normalize_address(parseaddr(mail_from)[1] or mail_from)
     except EmailNotValidError as exc:
         raise ConfigError("MAIL_FROM", f"{mail_from!r} is not an email address ({exc})") from None
     cfg["MAIL_FROM"] = mail_from

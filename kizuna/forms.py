@@ -1,15 +1,27 @@
 """Forms of the core: sign-in, links, profile, users."""
 
+from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from .i18n import LANGUAGES, timezone_choices
+from .mail import normalize_address
 from .models import STAFF_ROLES
 
-EMAIL = [DataRequired(), Email(message=_l("Enter a valid email address, such as name@example.org.")),
-         Length(max=254)]
+
+class EmailAddress:
+    """The same syntax check the services apply (kizuna.mail.normalize_address)."""
+
+    def __call__(self, form, field):
+        try:
+            normalize_address(field.data or "")
+        except EmailNotValidError:
+            raise ValidationError(_l("Enter a valid email address, such as name@example.org.")) from None
+
+
+EMAIL = [DataRequired(), Length(max=254), EmailAddress()]
 
 
 class LoginForm(FlaskForm):

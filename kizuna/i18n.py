@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 from .paths import TRANSLATIONS
@@ -36,6 +36,8 @@ def compile_catalogs(target: Path) -> Path:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the CLI and the worker: emails choose their locale explicitly
+        return "en"
     if current_user and current_user.is_authenticated:
         return current_user.language
     if (lang := session.get("language")) in LANGUAGES:
@@ -44,7 +46,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    if current_user and current_user.is_authenticated:
+    if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.timezone
     return home_timezone()
 

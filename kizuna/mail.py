@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
+from email_validator import validate_email
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -51,3 +53,13 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
         msg.add_attachment(att.content, maintype=att.maintype, subtype=att.subtype, filename=att.filename,
                            params=att.params or {})
     return msg
+
+
+def normalize_address(address: str) -> str:
+    """Check an email address's syntax (no DNS lookups) and return its lower-cased form.
+
+    Raises email_validator.EmailNotValidError with a readable reason. Reserved test domains
+    (example.test) are accepted: demo data and tests use them.
+    """
+    info = validate_email(address.strip(), check_deliverability=False, test_environment=True)
+    return info.normalized.lower()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -15,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import audit, emails, outbox
 from .extensions import db, utcnow
 from .i18n import LANGUAGES, home_timezone, valid_timezone
+from .mail import normalize_address
 from .models import EXTERNAL_ROLES, ApiToken, Role, User, hash_token
 from .throttle import LoginThrottle
 
@@ -42,11 +44,10 @@ class LoginRefused(Exception):
 def normalize_email(email: str) -> str:
     """Validate an address and return its canonical, lower-cased form; raise AccountError."""
     try:
-        info = validate_email(email.strip(), check_deliverability=False, test_environment=True)
+        return normalize_address(email)
     except EmailNotValidError as exc:
         raise AccountError(_("%(email)s is not a valid email address: %(reason)s",
                              email=email, reason=str(exc))) from None
-    return info.normalized.lower()
 
 
 def find_user(email: str) -> User | None:
@@ -79,6 +80,7 @@ def create_user(*, email: str, role: Role | str, actor: User | None, name: str =
                 invited_by: User | None = None) -> User:
     """Create an account (flushed, not committed); raise AccountError on bad or duplicate input."""
     email = normalize_email(email)
+    name = (name or "").strip()
     try:
         role = Role(role)
     except ValueError:
@@ -98,7 +100,7 @@ def create_user(*, email: str, role: Role | str, actor: User | None, name: str =
         raise AccountError(_("The name must have at most 200 characters."))
     if find_user(email) is not None:
         raise AccountError(_("An account for %(email)s already exists.", email=email))
-    user = User(email=email, name=name.strip(), role=role, language=language, timezone=timezone,
+    user = User(email=email, name=name, role=role, language=language, timezone=timezone,
                 partner_id=partner_id, embassy_id=embassy_id, security_stamp=secrets.token_hex(16),
                 invited_by=invited_by)
     if password is not None:
@@ -206,11 +208,15 @@ def authenticate(*, email: str, password: str, ip: str | None) -> User:
     verdict = throttle.check(email, ip)
     if not verdict.allowed:
         if verdict.locked:
-            raise LoginRefused(_("Too many failed sign-ins: this account is locked for %(minutes)d minutes. "
-                                 "You can reset your password to unlock it now.",
-                                 minutes=max(1, -(-verdict.retry_after // 60))), verdict.retry_after)
-        raise LoginRefused(_("Too many failed sign-ins. Wait %(seconds)d seconds and try again.",
-                             seconds=verdict.retry_after), verdict.retry_after)
+            minutes = max(1, -(-verdict.retry_after // 60))
+            raise LoginRefused(ngettext("Too many failed sign-ins: this account is locked for %(num)d minute. "
+                                        "You can reset your password to unlock it now.",
+                                        "Too many failed sign-ins: this account is locked for %(num)d minutes. "
+                                        "You can reset your password to unlock it now.", minutes),
+                               verdict.retry_after)
+        raise LoginRefused(ngettext("Too many failed sign-ins. Wait %(num)d second and try again.",
+                                    "Too many failed sign-ins. Wait %(num)d seconds and try again.",
+                                    verdict.retry_after), verdict.retry_after)
     user = find_user(email)
     ok = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
     if not (user and user.password_hash and ok and user.active):
@@ -236,7 +242,7 @@ def update_profile(*, user: User, name: str, language: str, timezone: str) -> Us
     if not valid_timezone(timezone):
         raise AccountError(_("Unknown time zone %(tz)s.", tz=timezone))
     before = _snapshot(user)
-    user.name, user.language, user.timezone = name.strip(), language, timezone
+    user.name, user.language, user.timezone = (name or "").strip(), language, timezone
     old, new = audit.changes(before, _snapshot(user))
     if new:
         audit.record("user.update_profile", actor=user, object_type="user", object_id=user.id,

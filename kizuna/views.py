@@ -141,7 +141,8 @@ def account():
             status = 422
         else:
             db.session.commit()
-            login_user(current_user)  # the stamp changed: keep this session, end the others
+            # the stamp changed: sign this session in again (the others end)
+            login_user(current_user._get_current_object())
             flash(_("Your password is changed. Other sessions are signed out."), "success")
             return redirect(url_for("kizuna.account"))
     elif request.method == "POST":

@@ -10,6 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -76,10 +78,31 @@ def app_config(tmp_path_factory, **overrides) -> dict:
     }
 
 
+class RequestIsolatingClient(FlaskClient):
+    """A test client whose requests each start with an empty `g`.
+
+    The db_session fixture holds an app context for the whole test (so requests join its
+    transaction), and Flask reuses an active app context for requests: without this, the signed-in
+    user and the locale cached in `g` by one request would leak into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        saved = dict(vars(g)) if has_app_context() else None
+        if saved is not None:
+            vars(g).clear()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            if saved is not None:
+                vars(g).clear()
+                vars(g).update(saved)
+
+
 @pytest.fixture(scope="session")
 def app(pg_url, redis_url, smtp_sink, tmp_path_factory):
     app = create_app(app_config(tmp_path_factory, SQLALCHEMY_DATABASE_URI=pg_url, REDIS_URL=redis_url,
                                  SMTP_URL=smtp_sink.url))
+    app.test_client_class = RequestIsolatingClient
     with app.app_context():
         upgrade()
     yield app
@@ -170,7 +193,7 @@ def make_user(app):
     return make
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(client, path: str = "/login") -> str:
