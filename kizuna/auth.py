@@ -53,6 +53,11 @@ def enforce_access() -> None:
         current_app.logger.error("endpoint %s declares no access rule", request.endpoint)
         abort(403)
     if may_access(current_user, access):
+        # The API is exempt from CSRF tokens, so a change through it must carry an API token,
+        # never ride on a browser's session cookie.
+        if (is_api_request() and request.method not in ("GET", "HEAD", "OPTIONS")
+                and not request.headers.get("Authorization", "").startswith("Bearer ")):
+            abort(403, "Changes through the API need an API token (Authorization: Bearer …).")
         return
     if not current_user.is_authenticated:
         if is_api_request():

@@ -56,3 +56,13 @@ class City(db.Model):
 
     def label(self, language: str = "en") -> str:
         return f"{self.name}, {self.country.name(language)}"
+
+
+class CityName(db.Model):
+    """Another name a city is found by (Peking, München, 東京, ニューヨーク), folded like City.search_key.
+
+    The key comes first in the primary key so that a prefix search reads this index alone.
+    """
+
+    search_key: Mapped[str] = mapped_column(SearchKey, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"), primary_key=True)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from kizuna.extensions import db
 
-from .models import City, Country
+from .models import City, CityName, Country
 from .reference import fold
 
 # Above every code point, so that key <= x < key + TOP selects exactly the strings starting with key.
@@ -15,14 +15,24 @@ TOP = "\U0010ffff"
 
 
 def search_cities(q: str, *, country: str | None = None, limit: int = 20) -> list[City]:
-    """Cities whose name starts with `q` (case- and accent-insensitive), largest first."""
+    """Cities whose name starts with `q` (case- and accent-insensitive), largest first, each once.
+
+    Cities found by their own name come first; then those found only by another name (Peking, 東京).
+    """
     key = fold(q)
     if not key:
         return []
-    query = select(City).where(City.search_key >= key, City.search_key < key + TOP)
+    by_own_name = (City.search_key >= key) & (City.search_key < key + TOP)
+    query = select(City).order_by(City.population.desc(), City.id)
     if country:
         query = query.where(City.country_code == country.upper())
-    return list(db.session.scalars(query.order_by(City.population.desc(), City.id).limit(limit)))
+    found = list(db.session.scalars(query.where(by_own_name).limit(limit)))
+    if len(found) < limit:
+        by_other_name = (select(CityName.city_id)
+                         .where(CityName.search_key >= key, CityName.search_key < key + TOP))
+        found += db.session.scalars(query.where(City.id.in_(by_other_name), ~by_own_name)
+                                    .limit(limit - len(found)))
+    return found
 
 
 def countries() -> list[Country]:

@@ -226,3 +226,16 @@ def as_role(client, make_user):
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def reference_data(app):
+    """Countries, subdivisions and the cities of at least 15,000 people (about 34,000), committed once per
+    test database: truncate_all spares the reference tables. Returns the first load's reports."""
+    from network import reference
+
+    with app.app_context():
+        reports = reference.load(min_population=15000)
+        db.session.commit()
+        db.session.remove()
+    return reports
