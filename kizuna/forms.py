@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from .i18n import LANGUAGES, timezone_choices
+from .i18n import LANGUAGES, ROLE_LABELS, timezone_choices
 from .mail import normalize_address
 from .models import STAFF_ROLES
 
@@ -70,8 +70,7 @@ class LanguageForm(FlaskForm):
 
 
 def _staff_role_choices():
-    labels = {"admin": _l("Administrator"), "editor": _l("Editor"), "viewer": _l("Viewer")}
-    return [(r.value, labels[r.value]) for r in STAFF_ROLES]
+    return [(r.value, ROLE_LABELS[r.value]) for r in STAFF_ROLES]
 
 
 class InviteForm(FlaskForm):

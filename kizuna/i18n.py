@@ -8,11 +8,24 @@ from zoneinfo import ZoneInfo, available_timezones
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, has_request_context, request, session
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .paths import TRANSLATIONS
 
 LANGUAGES = {"en": "English", "ja": "日本語"}
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "editor": _l("Editor"),
+    "viewer": _l("Viewer"),
+    "delegate": _l("City delegate"),
+    "liaison": _l("Embassy liaison"),
+}
+
+
+def role_label(role) -> str:
+    """The role's name in the reader's language (roles are StrEnums: str(role) is the stored value)."""
+    return str(ROLE_LABELS[str(role)])
 
 
 def compile_catalogs(target: Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select, text
 
@@ -77,8 +78,10 @@ def forgot_password():
     if form.validate_on_submit():
         services.request_password_reset(email=form.email.data)
         db.session.commit()
-        flash(_("If an account uses %(email)s, a link to set a new password is on its way. It works for "
-                "two hours.", email=form.email.data), "info")
+        hours = services.LINK_MAX_AGE["reset"] // 3600
+        flash(ngettext("If an account uses %(email)s, a link to set a new password is on its way. It works for "
+                       "%(num)d hour.", "If an account uses %(email)s, a link to set a new password is on its way. "
+                       "It works for %(num)d hours.", hours, email=form.email.data), "info")
         return redirect(url_for("kizuna.login"))
     return render_template("kizuna/forgot_password.html", form=form), 422 if form.is_submitted() else 200
 

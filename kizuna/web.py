@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import auth
 from .extensions import login_manager
-from .i18n import LANGUAGES
+from .i18n import LANGUAGES, role_label
 from .models import Role
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -101,5 +101,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, nav_items=nav_items, Role=Role, current_timezone=get_timezone,
-                           current_locale=get_locale)
+                           current_locale=get_locale, role_label=role_label)
 
