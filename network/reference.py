@@ -21,24 +21,25 @@ CHUNK = 5000
 # administrative divisions that GeoNames adds below the threshold.
 GEONAMES_THRESHOLDS = (500, 1000, 5000, 15000)
 
-# Letters that Unicode does not decompose into a base letter and an accent.
+# Letters that Unicode does not decompose into a base letter and an accent; punctuation that people
+# type or leave out at will ("St. Louis", "N'Djamena", "Saint-Denis").
 _LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i",
                           "ħ": "h", "ŀ": "l", "ŧ": "t", "-": " ", "‐": " ", "–": " ", "'": None, "’": None,
                           "ʻ": None, "ʼ": None, "`": None, ".": None})
-# Katakana to hiragana, so that what an IME shows while composing (とうきょう) finds トウキョウ too.
-_KANA = {k: k - 0x60 for k in range(ord("ァ"), ord("ヶ") + 1)}
-_VOICING = {"\u3099", "\u309a"}  # the kana voicing marks are letters' identity, not accents (ハ ≠ バ)
-_SPACES = re.compile(r"\s+")
+_ASCII = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-", b"abcdefghijklmnopqrstuvwxyz ")  # the same, for ASCII
+# Accents and other combining marks, but not the kana voicing marks: ハ and バ are different syllables.
+_MARKS = str.maketrans(dict.fromkeys(
+    c for c in range(0x10000) if unicodedata.combining(chr(c)) and c not in (0x3099, 0x309A)))
+# Katakana to hiragana, so that what an IME shows while composing (にゅーよーく) finds ニューヨーク too.
+_KANA = str.maketrans({k: k - 0x60 for k in range(ord("ァ"), ord("ヶ") + 1)})
 
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive search key: 'Zürich' and 'ZURICH' both give 'zurich', 'Łódź' 'lodz'."""
-    if text.isascii():
-        return _SPACES.sub(" ", text.lower().translate(_LETTERS)).strip()
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c) or c in _VOICING)
-    folded = unicodedata.normalize("NFKC", stripped).casefold().translate(_LETTERS).translate(_KANA)
-    return _SPACES.sub(" ", folded).strip()
+    if text.isascii():  # most names; this path is five times faster
+        return " ".join(text.encode().translate(_ASCII, b"'`.").decode().split())
+    stripped = unicodedata.normalize("NFKD", text).translate(_MARKS)
+    return " ".join(unicodedata.normalize("NFKC", stripped).casefold().translate(_LETTERS).translate(_KANA).split())
 
 
 # Other names worth searching: Latin-script names written as names (GeoNames' lower-case Latin names are
@@ -124,6 +125,21 @@ def city_name_rows(cities: list[dict]) -> set[tuple[str, int]]:
             for key in other_name_keys(c["name"], c.get("alternatenames") or ())}
 
 
+def _insert(table, rows: list[dict]) -> None:
+    """Insert `rows` in the session's transaction: COPY on PostgreSQL (a row-by-row executemany takes ten
+    times as long), executemany elsewhere."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    columns = list(rows[0])
+    with connection.connection.cursor() as cursor, cursor.copy(
+            f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
 def upsert(model, rows: list[dict], kind: str,
            progress: Callable[[Iterable], Iterable] = lambda it: it) -> LoadReport:
     """Insert new rows and update changed ones in bulk; a second run with the same data changes nothing.
@@ -147,7 +163,7 @@ def upsert(model, rows: list[dict], kind: str,
     report.unchanged = len(rows) - len(new) - len(changed)
     for start in progress(range(0, max(len(new), len(changed), 1), CHUNK)):
         if new[start:start + CHUNK]:
-            db.session.execute(insert(table), new[start:start + CHUNK])
+            _insert(table, new[start:start + CHUNK])
         if changed[start:start + CHUNK]:
             db.session.execute(update(model), changed[start:start + CHUNK])
     return report
@@ -168,7 +184,7 @@ def sync_city_names(rows: set[tuple[str, int]], city_ids: set[int],
             db.session.execute(delete(table).where(table.c.search_key == bindparam("key"),
                                                    table.c.city_id == bindparam("city")), gone[start:start + CHUNK])
         if new[start:start + CHUNK]:
-            db.session.execute(insert(table), new[start:start + CHUNK])
+            _insert(table, new[start:start + CHUNK])
     return report
 
 
@@ -182,11 +198,13 @@ def load(min_population: int = 15000, progress=lambda it, label: it) -> list[Loa
     reports = [upsert(Country, countries, "countries", lambda it: progress(it, "countries"))]
     reports.append(upsert(Subdivision, subdivision_rows(), "subdivisions", lambda it: progress(it, "subdivisions")))
     cities = geonames_cities(min_population, {c["code"] for c in countries})
-    rows = city_rows(cities)
+    rows, names = [], set()
+    for start in progress(range(0, len(cities), CHUNK), "reading"):  # folding the names takes a while
+        rows += city_rows(cities[start:start + CHUNK])
+        names |= city_name_rows(cities[start:start + CHUNK])
     reports.append(upsert(City, rows, "cities", lambda it: progress(it, "cities")))
-    reports.append(sync_city_names(city_name_rows(cities), {r["id"] for r in rows},
-                                   lambda it: progress(it, "city names")))
-    if db.session.get_bind().dialect.name == "postgresql" and any(r.inserted or r.removed for r in reports):
+    reports.append(sync_city_names(names, {r["id"] for r in rows}, lambda it: progress(it, "city names")))
+    if db.session.connection().dialect.name == "postgresql" and any(r.inserted or r.removed for r in reports):
         # Fresh statistics, or the planner guesses at the prefix searches until autovacuum comes round.
         db.session.execute(text("ANALYZE country, subdivision, city, city_name"))
     return reports
