@@ -56,14 +56,18 @@ def find_country(code: str) -> Country | None:
 
 
 def resolve_city(spec: str) -> City | None:
-    """A city from a GeoNames id ('1850147') or 'Name, CC' ('Tokyo, JP'): the most populous match."""
+    """A city from a GeoNames id ('1850147') or 'Name, CC' ('Tokyo, JP', '東京, JP'): the most populous
+    city of that country called so, by its own name first, else by another name."""
     spec = spec.strip()
     if spec.isdigit():
         return db.session.get(City, int(spec))
     name, _, country = spec.rpartition(",")
-    return db.session.scalar(
-        select(City).where(City.search_key == fold(name), City.country_code == country.strip().upper())
-        .order_by(City.population.desc()).limit(1))
+    key, in_country = fold(name), select(City).where(City.country_code == country.strip().upper())
+    largest = (City.population.desc(), City.id.desc())
+    return (db.session.scalar(in_country.where(City.search_key == key).order_by(*largest).limit(1))
+            or db.session.scalar(in_country.where(City.id.in_(select(CityName.city_id)
+                                                              .where(CityName.search_key == key)))
+                                 .order_by(*largest).limit(1)))
 
 
 def home_city() -> City | None:

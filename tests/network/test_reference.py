@@ -236,4 +236,6 @@ def test_resolve_city_reads_ids_and_name_with_country(db_session):
     assert services.resolve_city("1850147").id == TOKYO
     assert services.resolve_city("tokyo, jp").id == TOKYO
     assert services.resolve_city("Zurich, CH").id == ZURICH
+    assert services.resolve_city("東京, JP").id == TOKYO
+    assert services.resolve_city("Peking, CN").id == BEIJING
     assert services.resolve_city("Tokyo, FR") is None
