@@ -133,9 +133,12 @@ def db_session(app):
                 db.engines[key] = engine
 
 
+REFERENCE_TABLES = ("country", "subdivision", "city", "city_name")
+
+
 def truncate_all() -> None:
     tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables
-                       if t.name not in ("country", "subdivision", "city"))
+                       if t.name not in REFERENCE_TABLES)
     db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     db.session.commit()
 
