@@ -38,7 +38,11 @@ def send(name: str, args: list | tuple = (), **options) -> bool:
         if celery_app.conf.task_always_eager:
             celery_app.tasks[name].apply(args=args, **options)
         else:
-            celery_app.send_task(name, args=list(args), retry=False, **options)
+            with celery_app.producer_or_acquire() as producer:
+                # One connection attempt, no backoff: the caller's rows are committed and a sweep
+                # recovers them, so a request must not wait out kombu's reconnection delays (~6 s).
+                producer.connection.ensure_connection(max_retries=0)
+                celery_app.send_task(name, args=list(args), retry=False, producer=producer, **options)
     except Exception:  # the broker is down or refused: the caller's data is committed; sweeps recover
         log.warning("could not enqueue %s%r; a sweep will pick it up", name, args, exc_info=True)
         return False
