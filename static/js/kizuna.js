@@ -1,11 +1,34 @@
 // Kizuna's small progressive enhancements; every page works without them.
 "use strict";
 
-// The language switcher submits as soon as a language is chosen (its button stays for keyboards).
+// The language switcher submits as soon as a language is picked with the mouse. Arrow keys on a
+// closed list fire `change` too (Chromium, Windows), and a keyboard user browsing the languages must
+// not have the page reloaded under them (WCAG 3.2.2 On Input): with keys, the arrows only choose,
+// and Enter or the button next to the list applies the choice.
+const chosenByKeyboard = new WeakSet();
+document.addEventListener("keydown", (event) => {
+  const select = event.target.closest?.("select[data-autosubmit]");
+  if (!select || event.key === "Tab" || event.key === "Shift") return;
+  if (event.key === "Enter") {
+    event.preventDefault();
+    select.form.requestSubmit();
+  } else {
+    chosenByKeyboard.add(select);
+  }
+});
+document.addEventListener("pointerdown", (event) => {
+  const select = event.target.closest?.("select[data-autosubmit]");
+  if (select) chosenByKeyboard.delete(select);
+});
 document.addEventListener("change", (event) => {
   const select = event.target.closest("select[data-autosubmit]");
-  if (select) select.form.requestSubmit();
+  if (select && !chosenByKeyboard.has(select)) select.form.requestSubmit();
 });
+
+// After a refused form, start at the summary of what to correct (its links lead to the fields), as
+// GOV.UK's error summary does; role="alert" alone is announced but leaves focus at the top of the page.
+const errorSummary = document.querySelector(".error-summary");
+if (errorSummary) errorSummary.focus();
 
 // City autocomplete: an ARIA 1.2 combobox over GET /api/v1/cities.
 function cityAutocomplete(input) {
@@ -13,6 +36,13 @@ function cityAutocomplete(input) {
   const status = document.getElementById("city-status");
   const country = document.getElementById(input.dataset.countryInput || "");
   let active = -1, timer = null, controller = null;
+
+  // The status line is read out by screen readers: words from the page, in its language.
+  function found(count) {
+    if (!status) return "";
+    const text = count === 0 ? status.dataset.none : count === 1 ? status.dataset.one : status.dataset.many;
+    return (text || "").replace("{count}", String(count));
+  }
 
   function close() {
     list.hidden = true; list.replaceChildren(); active = -1;
@@ -50,7 +80,7 @@ function cityAutocomplete(input) {
       }));
       list.hidden = items.length === 0;
       input.setAttribute("aria-expanded", String(items.length > 0));
-      if (status) status.textContent = `${items.length}`;
+      if (status) status.textContent = found(items.length);
       active = -1;
     } catch (err) {
       if (err.name !== "AbortError") throw err;

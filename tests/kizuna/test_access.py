@@ -1,0 +1,279 @@
+"""Who may use each route: every endpoint's answer to anonymous visitors and to each role, and API tokens.
+
+ACCESS is the specification, written out by hand: a route added without an entry here fails
+test_every_route_has_an_expectation, so a new page cannot go live without someone deciding who sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select, text
+
+from kizuna import services
+from kizuna.extensions import db
+from kizuna.models import ApiToken, AuditEvent, Role
+from tests.conftest import csrf_token, login
+
+ANON = "anonymous"
+PRINCIPALS = (ANON, "admin", "editor", "viewer", "delegate", "liaison")
+ANYONE = frozenset(PRINCIPALS)
+SIGNED_IN = ANYONE - {ANON}
+STAFF = frozenset({"admin", "editor", "viewer"})
+EDITORS = frozenset({"admin", "editor"})
+ADMINS = frozenset({"admin"})
+# External accounts are bound to a partner city or an embassy; any id does until those tables exist.
+BINDINGS = {"delegate": {"partner_id": 1}, "liaison": {"embassy_id": 1}}
+MISSING = 999_999  # an id nothing has
+
+
+@dataclass(frozen=True)
+class Rule:
+    path: str  # a URL that reaches the endpoint (made-up ids where it takes one)
+    who: frozenset[str]  # the principals allowed in
+    ok: frozenset[int]  # what an allowed principal gets
+    ok_anonymous: frozenset[int] | None = None  # when an allowed anonymous visitor gets something else
+
+
+def rule(path: str, who: frozenset[str], *ok: int, anonymous: tuple[int, ...] | None = None) -> Rule:
+    return Rule(path, who, frozenset(ok), frozenset(anonymous) if anonymous else None)
+
+
+ACCESS: dict[str, Rule] = {
+    # core pages
+    "kizuna.home": rule("/", SIGNED_IN, 200),
+    "kizuna.login": rule("/login", ANYONE, 302, anonymous=(200,)),  # signed in: on to the home page
+    "kizuna.logout": rule("/logout", SIGNED_IN, 302),
+    "kizuna.forgot_password": rule("/password/forgot", ANYONE, 200),
+    "kizuna.accept_invitation": rule("/invitation/not-a-token", ANYONE, 410),
+    "kizuna.reset_password": rule("/password/reset/not-a-token", ANYONE, 410),
+    "kizuna.account": rule("/account", SIGNED_IN, 200),
+    "kizuna.set_language": rule("/language", ANYONE, 302),
+    "kizuna.healthz": rule("/healthz", ANYONE, 200),
+    "kizuna.create_api_token": rule("/account/tokens", STAFF, 303),  # no name given: back with a message
+    "kizuna.revoke_api_token": rule(f"/account/tokens/{MISSING}/revoke", STAFF, 303),
+    # administration
+    "admin.users": rule("/admin/users", ADMINS, 200),
+    "admin.user": rule(f"/admin/users/{MISSING}", ADMINS, 404),
+    "admin.reinvite": rule(f"/admin/users/{MISSING}/reinvite", ADMINS, 303),
+    "admin.audit": rule("/admin/audit", ADMINS, 200),
+    "admin.outbox_list": rule("/admin/outbox", STAFF, 200),
+    "admin.outbox_message": rule(f"/admin/outbox/{MISSING}", STAFF, 404),
+    "admin.outbox_html": rule(f"/admin/outbox/{MISSING}/html", STAFF, 404),
+    "admin.outbox_attachment": rule(f"/admin/outbox/{MISSING}/attachments/0", STAFF, 404),
+    "admin.outbox_retry": rule(f"/admin/outbox/{MISSING}/retry", EDITORS, 303),
+    "admin.mailbox_list": rule("/admin/mailbox", STAFF, 200),
+    "admin.mailbox_message": rule("/admin/mailbox/no-such-key", STAFF, 404),
+    "admin.mailbox_html": rule("/admin/mailbox/no-such-key/html", STAFF, 404),
+    "admin.mailbox_attachment": rule("/admin/mailbox/no-such-key/attachments/0", STAFF, 404),
+    # network registry
+    "network.cities": rule("/network/cities", STAFF, 200),
+    # JSON API
+    "api.openapi": rule("/api/v1/openapi.json", ANYONE, 200),
+    "api.me": rule("/api/v1/me", SIGNED_IN, 200),
+    "api.cities": rule("/api/v1/cities?q=tok", SIGNED_IN, 200),
+}
+# Flask's own route, answered before any access check: only files from static/.
+UNCHECKED = {"static"}
+# Last, because it ends the session the other requests ride on.
+ORDER = sorted(ACCESS, key=lambda endpoint: endpoint == "kizuna.logout")
+
+
+def method_for(app, endpoint: str) -> str:
+    methods = set().union(*(r.methods for r in app.url_map.iter_rules(endpoint=endpoint)))
+    return "GET" if "GET" in methods else "POST"
+
+
+def sign_in_as(client, make_user, principal: str):
+    if principal == ANON:
+        return None
+    user = make_user(Role(principal), **BINDINGS.get(principal, {}))
+    login(client, user)
+    return user
+
+
+def judge(endpoint: str, principal: str, response, path: str) -> str | None:
+    """What is wrong with `response` to `principal` on `endpoint`, or None."""
+    spec = ACCESS[endpoint]
+    status = response.status_code
+    api = path.startswith("/api/")
+    if principal in spec.who:
+        ok = spec.ok_anonymous if principal == ANON and spec.ok_anonymous else spec.ok
+        if status not in ok:
+            return f"allowed, so expected {sorted(ok)}, got {status}"
+        if status in (301, 302, 303) and urlsplit(response.location).path == "/login" \
+                and endpoint != "kizuna.logout":
+            return f"allowed, yet sent to sign in ({response.location})"
+        return None
+    if principal == ANON and api:
+        body = response.get_json(silent=True) or {}
+        if status != 401 or body.get("error", {}).get("code") != "unauthorized":
+            return f"anonymous on the API: expected 401 unauthorized JSON, got {status} {body or response.data[:80]}"
+        return None
+    if principal == ANON:
+        target = urlsplit(response.location or "")
+        wanted = urlsplit(path)
+        next_ = parse_qs(target.query).get("next", [""])[0]
+        if status != 302 or target.path != "/login" or urlsplit(next_).path != wanted.path:
+            return f"anonymous on a page: expected 302 to /login?next={wanted.path}, got {status} {response.location}"
+        return None
+    if status != 403:
+        return f"{principal} is not allowed, so expected 403, got {status}"
+    if api and (response.get_json(silent=True) or {}).get("error", {}).get("code") != "forbidden":
+        return f"forbidden on the API, but not as a JSON error: {response.data[:80]}"
+    return None
+
+
+def test_every_route_has_an_expectation(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - UNCHECKED
+    assert sorted(endpoints - set(ACCESS)) == [], "routes without an entry in ACCESS: decide who may use them"
+    assert sorted(set(ACCESS) - endpoints) == [], "ACCESS lists endpoints that no longer exist"
+
+
+def test_every_expectation_reaches_its_endpoint(app):
+    adapter = app.url_map.bind("kizuna.test")
+    for endpoint, spec in ACCESS.items():
+        found, _ = adapter.match(urlsplit(spec.path).path, method=method_for(app, endpoint))
+        assert found == endpoint, f"{spec.path} reaches {found}, not {endpoint}"
+
+
+def test_every_view_declares_who_may_use_it(app):
+    undeclared = sorted(endpoint for endpoint, view in app.view_functions.items()
+                        if endpoint not in UNCHECKED and getattr(view, "kizuna_access", None) is None)
+    assert undeclared == [], "views without @public, @login_required or @roles_required"
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+def test_every_route_answers_exactly_as_declared(app, client, make_user, principal):
+    """GET for routes that take it, else POST with a valid CSRF token; every mismatch is listed at once."""
+    sign_in_as(client, make_user, principal)
+    token = csrf_token(client, "/login" if principal == ANON else "/account")
+    wrong = []
+    for endpoint in ORDER:
+        spec = ACCESS[endpoint]
+        method = method_for(app, endpoint)
+        data = {"csrf_token": token} if method == "POST" else None
+        response = client.open(spec.path, method=method, data=data)
+        if problem := judge(endpoint, principal, response, spec.path):
+            wrong.append(f"{method} {spec.path} ({endpoint}): {problem}")
+    assert not wrong, f"as {principal}:\n" + "\n".join(wrong)
+
+
+def test_a_post_without_its_csrf_token_is_refused_before_anything_happens(client, make_user):
+    sign_in_as(client, make_user, "admin")
+    response = client.post("/logout")
+    assert response.status_code == 400
+    assert client.get("/account").status_code == 200  # still signed in
+
+
+def test_an_undeclared_view_is_refused_to_everyone(app, client, make_user, monkeypatch, caplog):
+    """enforce_access refuses a view that declares nothing, even to an administrator."""
+
+    def undeclared():
+        return "should never be served"
+
+    monkeypatch.setitem(app.view_functions, "admin.audit", undeclared)
+    with caplog.at_level(logging.ERROR, logger=app.logger.name):
+        assert client.get("/admin/audit").status_code == 403  # anonymous: refused, not sent to sign in
+        sign_in_as(client, make_user, "admin")
+        response = client.get("/admin/audit")
+    assert response.status_code == 403
+    assert "should never be served" not in response.get_data(as_text=True)
+    assert "endpoint admin.audit declares no access rule" in caplog.text
+
+
+# -- API tokens ---------------------------------------------------------------------------------------
+
+
+def cli_token(app, email: str, name: str = "reports") -> str:
+    """A token made the way an operator makes one: `kizuna create-api-token`."""
+    result = app.test_cli_runner().invoke(args=["create-api-token", "--email", email, "--name", name])
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_unauthorized(response) -> None:
+    assert response.status_code == 401
+    error = response.get_json()["error"]
+    assert error["code"] == "unauthorized" and error["message"]
+
+
+def test_cli_token_works_as_bearer_on_the_api(app, client, make_user, reference_data):
+    user = make_user(Role.VIEWER)
+    secret = cli_token(app, user.email)
+    assert secret.startswith("kz_")
+
+    me = client.get("/api/v1/me", headers=bearer(secret))
+    assert me.status_code == 200
+    assert me.get_json()["email"] == user.email and me.get_json()["role"] == "viewer"
+    cities = client.get("/api/v1/cities?q=tok&country=JP", headers=bearer(secret))
+    assert cities.status_code == 200
+    assert cities.get_json()["items"][0]["name"] == "Tokyo"
+    assert "Set-Cookie" not in me.headers  # a token request opens no browser session
+    assert client.get("/api/v1/me").status_code == 401  # and leaves none behind
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    assert token.last_used_at is not None
+
+
+def test_token_is_not_a_session_for_the_web_pages(app, client, make_user):
+    secret = cli_token(app, make_user(Role.ADMIN).email)
+    response = client.get("/admin/users", headers=bearer(secret))
+    assert response.status_code == 302 and urlsplit(response.location).path == "/login"
+
+
+@pytest.mark.parametrize("header", [
+    "Bearer kz_not-a-token-anyone-was-given",
+    "Bearer ",
+    "Basic dXNlcjpwYXNz",
+    "kz_token-without-the-scheme",
+])
+def test_wrong_token_gets_401_json(client, header):
+    assert_unauthorized(client.get("/api/v1/me", headers={"Authorization": header}))
+    assert_unauthorized(client.get("/api/v1/cities?q=tok", headers={"Authorization": header}))
+
+
+def test_revoked_token_gets_401_json(app, client, make_user):
+    user = make_user(Role.EDITOR)
+    secret = cli_token(app, user.email)
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    services.revoke_api_token(token_id=token.id, actor=user)
+    db.session.commit()
+    assert_unauthorized(client.get("/api/v1/me", headers=bearer(secret)))
+    assert_unauthorized(client.get("/api/v1/cities?q=tok", headers=bearer(secret)))
+
+
+def test_token_of_a_deactivated_account_gets_401_json(app, client, make_user):
+    admin, user = make_user(Role.ADMIN), make_user(Role.EDITOR)
+    secret = cli_token(app, user.email)
+    services.update_user(user_id=user.id, role=Role.EDITOR, active=False, actor=admin)
+    db.session.commit()
+    assert_unauthorized(client.get("/api/v1/me", headers=bearer(secret)))
+
+
+def test_external_accounts_get_no_token(app, db_session, make_user):
+    delegate = make_user(Role.DELEGATE, **BINDINGS["delegate"])
+    result = app.test_cli_runner().invoke(args=["create-api-token", "--email", delegate.email])
+    assert result.exit_code != 0 and "API tokens are for staff accounts." in result.output
+    assert db.session.scalar(select(ApiToken).where(ApiToken.user_id == delegate.id)) is None
+
+
+def test_token_is_stored_only_as_its_hash(app, db_session, make_user):
+    user = make_user(Role.VIEWER)
+    secret = cli_token(app, user.email)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert token.prefix == secret[:8] and len(secret) > 32
+    # Nowhere in the database, the audit log included: every row of both tables, as text.
+    for table in ("api_token", "audit_event"):
+        rows = db.session.execute(text(f"SELECT t::text FROM {table} t")).scalars().all()
+        assert rows and not [r for r in rows if secret in r or secret[8:] in r], table
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "api_token.create")) is not None
