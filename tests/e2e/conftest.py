@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+import redis
 from flask import Flask
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 from sqlalchemy import select
@@ -29,7 +30,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from kizuna import create_app
 from kizuna.extensions import db
 from kizuna.models import MessageStatus, OutboundMessage
-from tests.conftest import PASSWORD, ROOT, app_config
+from tests.conftest import PASSWORD, REDIS_BASE, ROOT, app_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -39,6 +40,10 @@ AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 BLOCKING_IMPACTS = ("serious", "critical")
 TIMEOUT_MS = 15_000
+# The live server's tasks and the e2e worker meet here, not on redis_url: every test session starts by
+# flushing that database, and sessions on one machine share it. Nobody flushes this one; the queue
+# name is unique to the session.
+E2E_BROKER = f"{REDIS_BASE}/15"
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -88,7 +93,8 @@ def live_server(app, pg_url, redis_url, smtp_sink, e2e_queue, tmp_path_factory) 
     queue that only the e2e worker reads.
     """
     live_app = create_app(app_config(tmp_path_factory, SQLALCHEMY_DATABASE_URI=pg_url, REDIS_URL=redis_url,
-                                     SMTP_URL=smtp_sink.url, CELERY={"task_default_queue": e2e_queue}))
+                                     SMTP_URL=smtp_sink.url,
+                                     CELERY={"broker_url": E2E_BROKER, "task_default_queue": e2e_queue}))
     errors: list[str] = []
 
     def wsgi(environ, start_response):
@@ -164,7 +170,7 @@ def e2e_queue() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(live_server, pg_url, redis_url, smtp_sink, e2e_queue, tmp_path_factory) -> Iterator[WorkerProcess]:
+def celery_worker(live_server, pg_url, smtp_sink, e2e_queue, tmp_path_factory) -> Iterator[WorkerProcess]:
     """A real worker process delivering the live server's mail to the SMTP sink.
 
     Not tests/conftest.py's in-process worker, for three reasons: its ping check cannot pass (the app has
@@ -176,7 +182,7 @@ def celery_worker(live_server, pg_url, redis_url, smtp_sink, e2e_queue, tmp_path
     """
     keep = {k: v for k, v in os.environ.items()
             if k not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY", "INSTANCE_PATH", "BASE_URL")}
-    env = {**keep, "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "SMTP_URL": smtp_sink.url,
+    env = {**keep, "DATABASE_URL": pg_url, "REDIS_URL": E2E_BROKER, "SMTP_URL": smtp_sink.url,
            "SECRET_KEY": live_server.app.config["SECRET_KEY"], "BASE_URL": live_server.url,
            "INSTANCE_PATH": str(tmp_path_factory.mktemp("worker-instance")),
            "CELERY_TASK_DEFAULT_QUEUE": e2e_queue}  # so that its own retries stay on this queue
@@ -186,6 +192,7 @@ def celery_worker(live_server, pg_url, redis_url, smtp_sink, e2e_queue, tmp_path
         yield worker
     finally:
         worker.stop()
+        redis.Redis.from_url(E2E_BROKER).delete(e2e_queue, f"_kombu.binding.{e2e_queue}")
 
 
 @pytest.fixture
