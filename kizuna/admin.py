@@ -48,7 +48,8 @@ def users():
     if q:
         query = query.where(or_(User.email.ilike(f"%{q}%"), User.name.ilike(f"%{q}%")))
     page = db.paginate(query, page=_page(), per_page=50, error_out=False)
-    return render_template("admin/users.html", form=form, page=page, q=q, confirm=ConfirmForm()), status
+    return render_template("admin/users.html", form=form, page=page, q=q, confirm=ConfirmForm(),
+                           invitation_days=services.LINK_MAX_AGE["invitation"] // 86400), status
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import abort, current_app, jsonify, request
+from flask import abort, current_app, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -56,7 +56,7 @@ def enforce_access() -> None:
         # The API is exempt from CSRF tokens, so a change through it must carry an API token,
         # never ride on a browser's session cookie.
         if (is_api_request() and request.method not in ("GET", "HEAD", "OPTIONS")
-                and not request.headers.get("Authorization", "").startswith("Bearer ")):
+                and not g.get("kizuna_token_auth")):
             abort(403, "Changes through the API need an API token (Authorization: Bearer …).")
         return
     if not current_user.is_authenticated:
@@ -82,6 +82,7 @@ def load_user_from_token(req) -> User | None:
     )
     if token is None or not token.user.is_active:
         return None
+    g.kizuna_token_auth = True  # a session cookie, if any, was not what signed this request in
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
