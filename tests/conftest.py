@@ -155,25 +155,6 @@ def committed(app):
             db.session.remove()
 
 
-@pytest.fixture(scope="session")
-def celery_app(app):
-    celery_app = app.extensions["celery"]
-    celery_app.loader.import_module("celery.contrib.testing.tasks")  # registers celery.ping
-    celery_app.loader.import_module("worker.tasks")
-    return celery_app
-
-
-@pytest.fixture(scope="session")
-def celery_worker(celery_app, redis_url):
-    """A real Celery worker in this process, consuming from the test Redis database."""
-    from celery.contrib.testing.worker import start_worker
-
-    redis.Redis.from_url(redis_url).flushdb()  # tasks enqueued by rolled-back tests mean nothing
-    with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=True, shutdown_timeout=30.0,
-                      loglevel="WARNING") as worker:
-        yield worker
-
-
 @pytest.fixture
 def client(app, db_session):
     return app.test_client()
