@@ -432,8 +432,10 @@ class _Ledger:
 
 
 def _relaxed_commit() -> None:
-    # A worker killed between SMTP's answer and this commit resends what it had not marked; a lost
-    # PostgreSQL fsync cannot make that worse, so outcome commits skip waiting for it.
+    # Claims and outcomes only: if the database server itself crashes, it may lose the last fraction
+    # of a second of these commits, and the rows go back to an earlier state and are sent again, which
+    # is what a killed worker already causes (at least once, never lost). Other readers see the commit
+    # at once either way, so the claim stays exclusive; waiting for the fsync buys nothing here.
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL synchronous_commit = off"))
     db.session.commit()

@@ -7,12 +7,17 @@ from kizuna import outbox
 
 @shared_task(name="kizuna.deliver_outbox", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliver_outbox(ids: list[int]) -> dict:
-    """Deliver the due outbox rows among `ids` over one SMTP connection (idempotent; commits)."""
-    report = outbox.deliver(ids)
+    """Deliver the due outbox rows among `ids` over one SMTP connection; idempotent, commits as it goes.
+
+    Acknowledged only when done; a worker lost midway leaves its rows `sending` under a lease, and the
+    sweep (or this task, redelivered) takes them again once the lease is over.
+    """
+    report = outbox.deliver([int(i) for i in ids])
     return {"sent": len(report.sent), "retrying": len(report.retrying), "failed": len(report.failed)}
 
 
 @shared_task(name="kizuna.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> int:
-    """Re-enqueue rows left queued (lost enqueue) or stuck in sending past their lease."""
+    """Re-enqueue rows left queued (lost enqueue), retrying past their time, or stuck in sending past
+    their lease; idempotent, commits nothing (beat runs it every OUTBOX_SWEEP_INTERVAL)."""
     return len(outbox.sweep())
