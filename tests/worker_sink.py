@@ -4,6 +4,7 @@ a Celery worker in a subprocess, and waiting on real conditions with a deadline.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -102,6 +103,22 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 20.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last saw {result!r}")
         time.sleep(interval)  # the poll interval of a wait on a real condition, not a synchronisation
+
+
+def unacked_for(broker, queue: str) -> list[str]:
+    """Delivery tags of messages from `queue` that a worker took and never acknowledged (kombu's
+    Redis transport keeps them in the `unacked` hash until they are acked or restored)."""
+    return [tag.decode() for tag, entry in broker.hgetall("unacked").items() if json.loads(entry)[2] == queue]
+
+
+def forget_queue(broker, queue: str) -> None:
+    """Remove a test queue from Redis: its list, kombu's bindings, and unacknowledged messages of it,
+    which another worker on this database would otherwise restore long after the test."""
+    tags = unacked_for(broker, queue)
+    if tags:
+        broker.hdel("unacked", *tags)
+        broker.zrem("unacked_index", *tags)
+    broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from kizuna.mail import build_message
 from kizuna.models import AuditEvent, MessageStatus, OutboundMessage
 from tests.conftest import REDIS_BASE, app_config, truncate_all
 from tests.smtp_sink import free_port
-from tests.worker_sink import DeliverySink, wait_until, worker_process
+from tests.worker_sink import DeliverySink, forget_queue, unacked_for, wait_until, worker_process
 
 SENT, RETRYING, FAILED = MessageStatus.SENT, MessageStatus.RETRYING, MessageStatus.FAILED
 
@@ -42,7 +42,7 @@ def delivery_app(app, tmp_path_factory):
     app.extensions["celery"].set_default()
     with own.app_context():
         db.engine.dispose()
-    redis.Redis.from_url(DELIVERY_REDIS_URL).delete(queue_name, f"_kombu.binding.{queue_name}")
+    forget_queue(redis.Redis.from_url(DELIVERY_REDIS_URL), queue_name)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +192,7 @@ def test_delivery_task_is_enqueued_only_when_the_transaction_commits(app, delive
             db.session.remove()
             db.engine.dispose()
     finally:
-        broker.delete(queue_name, f"_kombu.binding.{queue_name}")
+        forget_queue(broker, queue_name)
 
 
 def test_4xx_answer_is_retried_with_growing_backoff_then_delivered(worker, sink, settings):
@@ -339,9 +339,14 @@ def test_worker_killed_mid_batch_loses_nothing_and_resends_nothing_marked_sent(d
             swept = wait_until(outbox.sweep, timeout=10, what="the lease to run out")
             assert set(swept) == set(ids) - marked_sent
             db.session.remove()
+        broker = redis.Redis.from_url(redis_url)
+        assert unacked_for(broker, queue_name)  # the dead worker's task, taken and never acknowledged
         with worker_process(env, logfile=logfile, queue=queue_name):
             sink.wait_for(12, timeout=60)
             wait_until(all_in(ids, SENT), timeout=30, what="every row to be sent")
+            # Redis also hands the dead worker's task out again (visibility_timeout); it finds nothing to do.
+            wait_until(lambda: not unacked_for(broker, queue_name) and not broker.llen(queue_name), timeout=30,
+                       what="the dead worker's task to be redelivered and acknowledged")
 
         counts = Counter(sink.message_ids())
         assert set(counts) == {mid for _, mid in queued}  # every message arrived
@@ -351,5 +356,5 @@ def test_worker_killed_mid_batch_loses_nothing_and_resends_nothing_marked_sent(d
         with producer.app_context():
             db.session.remove()
             db.engine.dispose()
-        redis.Redis.from_url(redis_url).delete(queue_name, f"_kombu.binding.{queue_name}")
+        forget_queue(redis.Redis.from_url(redis_url), queue_name)
         server.stop()
