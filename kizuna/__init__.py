@@ -31,6 +31,9 @@ DEFAULTS = {
     "OUTBOX_SWEEP_GRACE": 60,
     "OUTBOX_SWEEP_LIMIT": 5000,
     "OUTBOX_SWEEP_INTERVAL": 60.0,
+    # Sent marks are committed in groups: a killed worker may resend at most this many / this long.
+    "OUTBOX_COMMIT_EVERY": 20,
+    "OUTBOX_COMMIT_AFTER": 0.5,
     "SMTP_TIMEOUT": 30.0,
     "LOGIN_THROTTLE": {"free": 3, "lock_after": 10, "ip_lock_after": 50, "lock_seconds": 900},
     "PAGE_SIZE": 50,
@@ -53,11 +56,15 @@ def celery_config(cfg: dict) -> dict:
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
         # Must exceed the longest countdown, or Redis hands a waiting task to a second worker.
-        "broker_transport_options": {"visibility_timeout": int(longest_wait * 2)},
+        "broker_transport_options": {"visibility_timeout": int(longest_wait * 2),
+                                     **cfg.get("CELERY_BROKER_TRANSPORT_OPTIONS", {})},
         "include": ["worker.tasks"],
         "timezone": "UTC",
+        **({"task_default_queue": cfg["CELERY_TASK_DEFAULT_QUEUE"]} if cfg.get("CELERY_TASK_DEFAULT_QUEUE") else {}),
         "beat_schedule": {
-            "sweep-outbox": {"task": "kizuna.sweep_outbox", "schedule": cfg["OUTBOX_SWEEP_INTERVAL"]},
+            # A sweep not run within its interval is dropped: the next one does the same work.
+            "sweep-outbox": {"task": "kizuna.sweep_outbox", "schedule": cfg["OUTBOX_SWEEP_INTERVAL"],
+                             "options": {"expires": cfg["OUTBOX_SWEEP_INTERVAL"]}},
         },
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from email.utils import parseaddr
@@ -118,5 +119,30 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
         raise ConfigError("HOME_CITY", f"{home_city!r} must be a GeoNames id (1850147) or 'City, CC' (Tokyo, JP)")
     cfg["HOME_CITY"] = home_city
 
+    cfg.update(_tuning(env))
     cfg.update(overrides)
+    return cfg
+
+
+def _tuning(env: dict) -> dict:
+    """Optional knobs for operators (and tests): OUTBOX_* and SMTP_TIMEOUT as numbers, and the Celery
+    queue (CELERY_TASK_DEFAULT_QUEUE) and extra kombu transport options (CELERY_BROKER_TRANSPORT_OPTIONS,
+    a JSON object). Unset, kizuna.DEFAULTS hold."""
+    cfg: dict = {}
+    for name, value in env.items():
+        if name.startswith("OUTBOX_") or name == "SMTP_TIMEOUT":
+            try:
+                number = json.loads(value)
+            except ValueError:
+                number = None
+            if not isinstance(number, int | float) or isinstance(number, bool) or number < 0:
+                raise ConfigError(name, f"{value!r} is not a number")
+            cfg[name] = number
+    if queue := env.get("CELERY_TASK_DEFAULT_QUEUE"):
+        cfg["CELERY_TASK_DEFAULT_QUEUE"] = queue
+    if options := env.get("CELERY_BROKER_TRANSPORT_OPTIONS"):
+        try:
+            cfg["CELERY_BROKER_TRANSPORT_OPTIONS"] = dict(json.loads(options))
+        except (ValueError, TypeError):
+            raise ConfigError("CELERY_BROKER_TRANSPORT_OPTIONS", f"{options!r} is not a JSON object") from None
     return cfg

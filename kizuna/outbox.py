@@ -31,12 +31,9 @@ log = logging.getLogger(__name__)
 
 DELIVER_TASK = "kizuna.deliver_outbox"
 
-# `sent` marks are group-committed: at most this many messages, or this many seconds' worth, are
-# handed to the server before their marks are committed (OUTBOX_COMMIT_EVERY, OUTBOX_COMMIT_AFTER).
-# A worker killed inside that window sends them again (at least once); a committed mark is final.
-COMMIT_EVERY = 20
-COMMIT_AFTER = 0.5
-
+# `sent` marks are group-committed: at most OUTBOX_COMMIT_EVERY messages, or OUTBOX_COMMIT_AFTER
+# seconds' worth, are handed to the server before their marks are committed. A worker killed inside
+# that window sends them again (at least once); a committed mark is final.
 _BATCH = "kizuna.outbox"
 
 
@@ -324,8 +321,8 @@ class _Ledger:
         self.lease = lease
         self.unsettled = {row.id: row for row in rows}
         self.report = report
-        self.every = max(1, int(cfg.get("OUTBOX_COMMIT_EVERY", COMMIT_EVERY)))
-        self.after = float(cfg.get("OUTBOX_COMMIT_AFTER", COMMIT_AFTER))
+        self.every = max(1, int(cfg["OUTBOX_COMMIT_EVERY"]))
+        self.after = float(cfg["OUTBOX_COMMIT_AFTER"])
         self.lease_seconds = float(cfg["OUTBOX_LEASE_SECONDS"])
         self.margin = timedelta(seconds=send_timeout)
         self.max_attempts = cfg["OUTBOX_MAX_ATTEMPTS"]

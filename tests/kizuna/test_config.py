@@ -67,3 +67,19 @@ def test_cli_reports_a_bad_setting_by_name(tmp_path):
                             cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert "Configuration error: SMTP_URL" in result.stderr
+
+
+def test_tuning_knobs_are_numbers_or_stop_start_up(tmp_path):
+    cfg = load(environ={"INSTANCE_PATH": str(tmp_path), "OUTBOX_LEASE_SECONDS": "1", "SMTP_TIMEOUT": "2.5",
+                        "CELERY_TASK_DEFAULT_QUEUE": "mail",
+                        "CELERY_BROKER_TRANSPORT_OPTIONS": '{"unacked_restore_interval": 1}'})
+    assert (cfg["OUTBOX_LEASE_SECONDS"], cfg["SMTP_TIMEOUT"]) == (1, 2.5)
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6379/9", **{
+        k: cfg[k] for k in ("OUTBOX_LEASE_SECONDS", "CELERY_TASK_DEFAULT_QUEUE", "CELERY_BROKER_TRANSPORT_OPTIONS")}})
+    conf = app.extensions["celery"].conf
+    assert conf.task_default_queue == "mail"
+    assert conf.broker_transport_options == {"visibility_timeout": 7200, "unacked_restore_interval": 1}
+    for name, value in [("OUTBOX_BATCH_SIZE", "many"), ("SMTP_TIMEOUT", "true"),
+                        ("CELERY_BROKER_TRANSPORT_OPTIONS", "[1, 2")]:
+        with pytest.raises(ConfigError, match=name):
+            load(environ={"INSTANCE_PATH": str(tmp_path), name: value})
