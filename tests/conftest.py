@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -143,9 +144,9 @@ def truncate_all() -> None:
     db.session.commit()
 
 
-@pytest.fixture
-def committed(app):
-    """For tests whose data other connections must see (a worker, a live server): real commits, truncated after."""
+@contextmanager
+def committed_session(app):
+    """Real commits in `app`'s context, the tables truncated afterwards (reference data spared)."""
     with app.app_context():
         try:
             yield db.session
@@ -153,6 +154,13 @@ def committed(app):
             db.session.rollback()
             truncate_all()
             db.session.remove()
+
+
+@pytest.fixture
+def committed(app):
+    """For tests whose data other connections must see (a worker, a live server)."""
+    with committed_session(app) as session:
+        yield session
 
 
 @pytest.fixture

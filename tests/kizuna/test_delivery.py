@@ -18,7 +18,7 @@ from kizuna import create_app, outbox
 from kizuna.extensions import db
 from kizuna.mail import build_message
 from kizuna.models import AuditEvent, MessageStatus, OutboundMessage
-from tests.conftest import REDIS_BASE, app_config, truncate_all
+from tests.conftest import REDIS_BASE, app_config, committed_session
 from tests.smtp_sink import free_port
 from tests.worker_sink import DeliverySink, forget_queue, unacked_for, wait_until, worker_process
 
@@ -47,8 +47,8 @@ def delivery_app(app, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def delivery_worker(delivery_app):
-    """A real Celery worker in this process, like conftest's celery_worker (whose start-up ping needs a
-    result backend the app does not configure, since tasks ignore results): a broadcast ping instead."""
+    """A real Celery worker in this process. Its start-up ping check needs a result backend, which the app
+    does not configure (tasks ignore results), so a broadcast ping stands in for it."""
     from celery.contrib.testing.worker import start_worker
 
     celery_app = delivery_app.extensions["celery"]
@@ -62,14 +62,9 @@ def delivery_worker(delivery_app):
 
 @pytest.fixture
 def committed(delivery_app):
-    """Real commits that the worker sees, in the module app's context; tables truncated afterwards."""
-    with delivery_app.app_context():
-        try:
-            yield db.session
-        finally:
-            db.session.rollback()
-            truncate_all()
-            db.session.remove()
+    """Real commits that the worker sees, in the module app's context."""
+    with committed_session(delivery_app) as session:
+        yield session
 
 
 @pytest.fixture
