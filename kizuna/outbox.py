@@ -31,9 +31,6 @@ log = logging.getLogger(__name__)
 
 DELIVER_TASK = "kizuna.deliver_outbox"
 
-# `sent` marks are group-committed: at most OUTBOX_COMMIT_EVERY messages, or OUTBOX_COMMIT_AFTER
-# seconds' worth, are handed to the server before their marks are committed. A worker killed inside
-# that window sends them again (at least once); a committed mark is final.
 _BATCH = "kizuna.outbox"
 
 
@@ -314,6 +311,10 @@ class _Ledger:
     Every write is guarded by `status = 'sending' AND lease_until = <our lease>`: a worker that lost
     its lease (it stalled past it and another worker took the rows) cannot overwrite what the other
     records. The lease is renewed before a send that could outlast it.
+
+    `sent` marks are group-committed: at most OUTBOX_COMMIT_EVERY messages, or OUTBOX_COMMIT_AFTER
+    seconds' worth, are handed to the server before their marks are committed. A worker killed inside
+    that window sends them again (at least once); a committed mark is final.
     """
 
     def __init__(self, rows: list[Claimed], lease: datetime, report: DeliveryReport, send_timeout: float):
