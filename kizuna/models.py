@@ -31,7 +31,7 @@ EXTERNAL_ROLES = (Role.DELEGATE, Role.LIAISON)
 STAFF_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
 
 
-def _enum(cls: type[enum.Enum], length: int = 16):
+def enum_column(cls: type[enum.Enum], length: int = 16):
     # Stored as the value string: readable in SQL and migrations need no native enum types.
     return db.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e],
                    validate_strings=True)
@@ -43,16 +43,16 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Changes with every password change: it voids set-password links and other sessions.
     security_stamp: Mapped[str] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8), default="en")
     timezone: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
-    # The binding targets of external roles; their foreign keys arrive with the network module.
-    partner_id: Mapped[int | None] = mapped_column(index=True)
-    embassy_id: Mapped[int | None] = mapped_column(index=True)
+    # The binding targets of external roles (tables of the network module).
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id"), index=True)
+    embassy_id: Mapped[int | None] = mapped_column(ForeignKey("embassy.id"), index=True)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
@@ -148,7 +148,7 @@ class OutboundMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(998))
     # The complete RFC 5322 message as built when queued: parts, attachments, headers.
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus), default=MessageStatus.QUEUED)
+    status: Mapped[MessageStatus] = mapped_column(enum_column(MessageStatus), default=MessageStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -112,7 +112,7 @@ def app(pg_url, redis_url, smtp_sink, tmp_path_factory):
 
 
 @pytest.fixture
-def db_session(app):
+def db_session(app, reference_data):
     """Each test runs in a transaction that is rolled back; the app's own commits become savepoints."""
     with app.app_context():
         saved = []
@@ -169,7 +169,41 @@ def client(app, db_session):
 
 
 @pytest.fixture
-def make_user(app):
+def make_partner(app):
+    """Factory: make_partner(name=…, country_code=…, kind=…) → a flushed partner (a city in Japan by default)."""
+    from network.models import Partner, PartnerKind
+    from network.reference import fold
+
+    counter = iter(range(1, 10_000))
+
+    def make(**overrides):
+        name = overrides.pop("name", f"Partner City {next(counter)}")
+        partner = Partner(**{"kind": PartnerKind.CITY, "name": name, "search_key": fold(name),
+                             "country_code": "JP", **overrides})
+        db.session.add(partner)
+        db.session.flush()
+        return partner
+
+    return make
+
+
+@pytest.fixture
+def make_embassy(app):
+    """Factory: make_embassy(country_code=…, …) → a flushed embassy (of France by default)."""
+    from network.models import Embassy, MissionType
+
+    def make(**overrides):
+        embassy = Embassy(**{"country_code": "FR", "mission_type": MissionType.EMBASSY,
+                             "name": "Embassy of France in Japan", **overrides})
+        db.session.add(embassy)
+        db.session.flush()
+        return embassy
+
+    return make
+
+
+@pytest.fixture
+def make_user(app, make_partner, make_embassy):
     """Factory: make_user(role="editor", email=…, password=…) → a committed-in-test account."""
     from kizuna import services
 
@@ -177,6 +211,11 @@ def make_user(app):
 
     def make(role: Role | str = Role.EDITOR, *, email: str | None = None, password: str | None = PASSWORD,
              **kwargs):
+        # External accounts need what they are bound to.
+        if role == Role.DELEGATE and "partner_id" not in kwargs:
+            kwargs["partner_id"] = make_partner().id
+        if role == Role.LIAISON and "embassy_id" not in kwargs:
+            kwargs["embassy_id"] = make_embassy().id
         user = services.create_user(email=email or f"user{next(counter)}-{uuid.uuid4().hex[:6]}@example.test",
                                     role=role, password=password, actor=None, **kwargs)
         db.session.commit()

@@ -26,8 +26,6 @@ SIGNED_IN = ANYONE - {ANON}
 STAFF = frozenset({"admin", "editor", "viewer"})
 EDITORS = frozenset({"admin", "editor"})
 ADMINS = frozenset({"admin"})
-# External accounts are bound to a partner city or an embassy; any id does until those tables exist.
-BINDINGS = {"delegate": {"partner_id": 1}, "liaison": {"embassy_id": 1}}
 MISSING = 999_999  # an id nothing has
 
 
@@ -91,7 +89,7 @@ def method_for(app, endpoint: str) -> str:
 def sign_in_as(client, make_user, principal: str):
     if principal == ANON:
         return None
-    user = make_user(Role(principal), **BINDINGS.get(principal, {}))
+    user = make_user(Role(principal))  # external accounts get a partner or an embassy to be bound to
     login(client, user)
     return user
 
@@ -260,7 +258,7 @@ def test_token_of_a_deactivated_account_gets_401_json(app, client, make_user):
 
 
 def test_external_accounts_get_no_token(app, db_session, make_user):
-    delegate = make_user(Role.DELEGATE, **BINDINGS["delegate"])
+    delegate = make_user(Role.DELEGATE)
     result = app.test_cli_runner().invoke(args=["create-api-token", "--email", delegate.email])
     assert result.exit_code != 0 and "API tokens are for staff accounts." in result.output
     assert db.session.scalar(select(ApiToken).where(ApiToken.user_id == delegate.id)) is None

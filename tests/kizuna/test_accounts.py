@@ -53,11 +53,12 @@ def test_duplicate_email_is_refused_whatever_the_case(db_session, make_user):
         services.create_user(email="AIKO.SATO@example.test", role="viewer", actor=None)
 
 
-def test_external_roles_bind_to_their_target(db_session):
-    delegate = services.create_user(email="d@partner.test", role="delegate", partner_id=7, actor=None)
-    liaison = services.create_user(email="l@embassy.test", role="liaison", embassy_id=4, actor=None)
-    assert (delegate.partner_id, delegate.is_staff) == (7, False)
-    assert (liaison.embassy_id, liaison.is_staff) == (4, False)
+def test_external_roles_bind_to_their_target(db_session, make_partner, make_embassy):
+    partner, embassy = make_partner(), make_embassy()
+    delegate = services.create_user(email="d@partner.test", role="delegate", partner_id=partner.id, actor=None)
+    liaison = services.create_user(email="l@embassy.test", role="liaison", embassy_id=embassy.id, actor=None)
+    assert (delegate.partner_id, delegate.is_staff) == (partner.id, False)
+    assert (liaison.embassy_id, liaison.is_staff) == (embassy.id, False)
 
 
 def test_staff_roles_include_lower_ones(db_session, make_user):
@@ -65,8 +66,7 @@ def test_staff_roles_include_lower_ones(db_session, make_user):
     assert admin.has_role(Role.EDITOR) and admin.has_role(Role.VIEWER)
     assert editor.has_role(Role.VIEWER) and not editor.has_role(Role.ADMIN)
     assert not viewer.has_role(Role.EDITOR)
-    delegate = services.create_user(email="d2@partner.test", role="delegate", partner_id=1, actor=None)
-    assert not delegate.has_role(Role.VIEWER)
+    assert not make_user(Role.DELEGATE).has_role(Role.VIEWER)
 
 
 def test_invitation_queues_a_message_in_the_invitees_language_and_is_audited(db_session, make_user):
@@ -200,5 +200,4 @@ def test_api_token_is_shown_once_and_kept_as_a_hash(db_session, make_user):
     assert secret.startswith("kz_") and secret not in (token.token_hash, token.prefix)
     assert len(token.token_hash) == 64
     with pytest.raises(services.AccountError, match="staff"):
-        services.create_api_token(user=services.create_user(email="x@p.test", role="delegate", partner_id=1,
-                                                            actor=None), name="x", actor=None)
+        services.create_api_token(user=make_user(Role.LIAISON), name="x", actor=None)
