@@ -1,13 +1,51 @@
-"""Reads and verbs of the network registry; for now the reference geography and the home city."""
+"""Reads and verbs of the network registry: reference geography, partners, agreements, embassies, networks."""
 
 from __future__ import annotations
 
+import calendar
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from email_validator import EmailNotValidError
 from flask import current_app
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
+from kizuna import audit
 from kizuna.extensions import db
+from kizuna.i18n import home_timezone
+from kizuna.mail import normalize_address
 
-from .models import City, CityName, Country
+from .models import (
+    Agreement,
+    AgreementKind,
+    City,
+    CityName,
+    CityNetwork,
+    CooperationArea,
+    Country,
+    DatePrecision,
+    Embassy,
+    EmbassyStatus,
+    EmbassyStatusChange,
+    HomeMembership,
+    MissionType,
+    NetworkEvent,
+    NetworkMember,
+    NetworkRole,
+    Partner,
+    PartnerKind,
+    Relationship,
+    RelationshipKind,
+    RelationshipStatus,
+    RelationshipStatusChange,
+    Signatory,
+    Subdivision,
+    Succession,
+)
 from .reference import fold
 
 MAX_QUERY = 200  # characters of a city search; names are at most 200
@@ -86,3 +124,534 @@ def city_json(city: City, language: str = "en") -> dict:
             "country_name": city.country.name(language), "admin1": city.admin1_code,
             "latitude": city.latitude, "longitude": city.longitude, "population": city.population,
             "timezone": city.timezone, "label": city.label(language)}
+
+
+# -- the registry: partners, relationships, agreements, embassies, city networks ----------------
+
+
+class NetworkError(Exception):
+    """A registry change was refused; the message says why, and `field` names the input at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _today() -> date:
+    return datetime.now(ZoneInfo(home_timezone())).date()
+
+
+def _text(value: str | None, field: str, *, limit: int, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise NetworkError(_("This field is required."), field)
+    if len(value) > limit:
+        raise NetworkError(_("At most %(n)d characters.", n=limit), field)
+    return value
+
+
+def _past(day: date | None, field: str, today: date) -> date | None:
+    if day is not None and day > today:
+        raise NetworkError(_("%(date)s is in the future; this date must be today or earlier.",
+                             date=day.isoformat()), field)
+    return day
+
+
+def _country(code: str, field: str = "country_code") -> Country:
+    country = find_country(code or "")
+    if country is None:
+        raise NetworkError(_("%(code)s is not an ISO 3166 country code.", code=code or "—"), field)
+    return country
+
+
+def _snapshot(obj, *names: str) -> dict:
+    out = {}
+    for name in names:
+        value = getattr(obj, name)
+        out[name] = value.isoformat() if isinstance(value, date) else (
+            value.value if isinstance(value, enum.Enum) else value)
+    return out
+
+
+PARTNER_FIELDS = ("kind", "name", "local_name", "name_ja", "country_code", "city_id", "subdivision_code",
+                  "website", "notes", "is_sample")
+
+
+def _partner_values(*, kind, name, country_code, local_name=None, name_ja=None, city_id=None,
+                    subdivision_code=None, website=None, notes="", is_sample=False) -> dict:
+    try:
+        kind = PartnerKind(kind)
+    except ValueError:
+        raise NetworkError(_("Choose city, sub-national government or public body."), "kind") from None
+    country = _country(country_code)
+    if city_id is not None:
+        city = db.session.get(City, city_id)
+        if city is None:
+            raise NetworkError(_("No reference city has the id %(id)s.", id=city_id), "city_id")
+        if city.country_code != country.code:
+            raise NetworkError(_("%(city)s is in %(other)s, not in %(country)s.", city=city.name,
+                                 other=city.country_code, country=country.code), "city_id")
+    if subdivision_code:
+        sub = db.session.get(Subdivision, subdivision_code.strip().upper())
+        if sub is None or sub.country_code != country.code:
+            raise NetworkError(_("%(code)s is not a subdivision of %(country)s.", code=subdivision_code,
+                                 country=country.code), "subdivision_code")
+        subdivision_code = sub.code
+    return {"kind": kind, "name": _text(name, "name", limit=200, required=True),
+            "local_name": _text(local_name, "local_name", limit=200) or None,
+            "name_ja": _text(name_ja, "name_ja", limit=200) or None, "country_code": country.code,
+            "city_id": city_id, "subdivision_code": subdivision_code or None,
+            "website": _text(website, "website", limit=500) or None, "notes": _text(notes, "notes", limit=20000),
+            "is_sample": bool(is_sample)}
+
+
+def _check_unique_partner(values: dict, exclude: int | None = None) -> None:
+    query = select(Partner).where(Partner.country_code == values["country_code"], Partner.kind == values["kind"],
+                                  Partner.search_key == fold(values["name"]))
+    if exclude is not None:
+        query = query.where(Partner.id != exclude)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise NetworkError(_("%(name)s (%(country)s) is already in the registry.", name=values["name"],
+                             country=values["country_code"]), "name")
+
+
+def create_partner(*, actor, **fields) -> Partner:
+    """Register a partner government (flushed, not committed); NetworkError on bad or duplicate input."""
+    values = _partner_values(**fields)
+    _check_unique_partner(values)
+    partner = Partner(**values, search_key=fold(values["name"]))
+    db.session.add(partner)
+    db.session.flush()
+    audit.record("partner.create", actor=actor, object_type="partner", object_id=partner.id,
+                 object_label=partner.name, after=_snapshot(partner, *PARTNER_FIELDS))
+    return partner
+
+
+def update_partner(*, partner_id: int, actor, **fields) -> Partner:
+    partner = _get(Partner, partner_id)
+    values = _partner_values(**fields)
+    _check_unique_partner(values, exclude=partner.id)
+    before = _snapshot(partner, *PARTNER_FIELDS)
+    for name, value in values.items():
+        setattr(partner, name, value)
+    partner.search_key = fold(partner.name)
+    old, new = audit.changes(before, _snapshot(partner, *PARTNER_FIELDS))
+    if new:
+        audit.record("partner.update", actor=actor, object_type="partner", object_id=partner.id,
+                     object_label=partner.name, before=old, after=new)
+    return partner
+
+
+def _get(model, object_id: int):
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        raise NetworkError(_("It no longer exists; reload the page."))
+    return obj
+
+
+def add_relationship(*, partner_id: int, kind, started_on: date, actor,
+                     started_precision=DatePrecision.DAY, status=RelationshipStatus.ACTIVE,
+                     status_since: date | None = None, reason: str = "", source: str = "", notes: str = "",
+                     is_sample: bool = False, today: date | None = None) -> Relationship:
+    """Record a tie with a partner and its first status; one live tie of a kind per partner."""
+    today = today or _today()
+    partner = _get(Partner, partner_id)
+    try:
+        kind, status = RelationshipKind(kind), RelationshipStatus(status)
+        started_precision = DatePrecision(started_precision)
+    except ValueError as exc:
+        raise NetworkError(str(exc), "kind") from None
+    if started_on is None:
+        raise NetworkError(_("Give the date the relationship began (a month or a year will do)."), "started_on")
+    _past(started_on, "started_on", today)
+    if status_since is not None and status_since < started_on:
+        raise NetworkError(_("The status cannot change before the relationship began."), "status_since")
+    _past(status_since, "status_since", today)
+    live = db.session.scalar(select(Relationship).where(
+        Relationship.partner_id == partner.id, Relationship.kind == kind,
+        Relationship.status != RelationshipStatus.ENDED).limit(1))
+    if live is not None:
+        raise NetworkError(_("%(partner)s already has this kind of relationship; change its status instead.",
+                             partner=partner.name), "kind")
+    relationship = Relationship(
+        partner=partner, kind=kind, started_on=started_on, started_precision=started_precision, status=status,
+        status_since=status_since if status != RelationshipStatus.ACTIVE else None,
+        ended_on=status_since if status == RelationshipStatus.ENDED else None,
+        source=_text(source, "source", limit=5000), notes=_text(notes, "notes", limit=20000), is_sample=is_sample)
+    db.session.add(relationship)
+    relationship.history.append(RelationshipStatusChange(
+        status=RelationshipStatus.ACTIVE, effective_on=started_on, reason="", recorded_by_id=_id(actor)))
+    if status != RelationshipStatus.ACTIVE:
+        relationship.history.append(RelationshipStatusChange(
+            status=status, effective_on=status_since or started_on, reason=_text(reason, "reason", limit=2000),
+            recorded_by_id=_id(actor)))
+    db.session.flush()
+    audit.record("relationship.create", actor=actor, object_type="relationship", object_id=relationship.id,
+                 object_label=partner.name,
+                 after=_snapshot(relationship, "kind", "started_on", "started_precision", "status", "status_since"))
+    return relationship
+
+
+def _id(actor) -> int | None:
+    return actor.id if actor is not None else None
+
+
+def change_relationship_status(*, relationship_id: int, status, effective_on: date, reason: str, actor,
+                               today: date | None = None) -> Relationship:
+    """Suspend, resume, mark dormant or end a relationship; the change and its reason join the history.
+
+    An ended relationship stays ended (a new tie is a new relationship); nothing is ever deleted.
+    """
+    today = today or _today()
+    relationship = _get(Relationship, relationship_id)
+    try:
+        status = RelationshipStatus(status)
+    except ValueError:
+        raise NetworkError(_("Unknown status."), "status") from None
+    if relationship.status == RelationshipStatus.ENDED:
+        raise NetworkError(_("This relationship has ended; record a new relationship instead."), "status")
+    if status == relationship.status:
+        raise NetworkError(_("The relationship already has this status."), "status")
+    if effective_on is None:
+        raise NetworkError(_("This field is required."), "effective_on")
+    _past(effective_on, "effective_on", today)
+    last = max((c.effective_on for c in relationship.history), default=relationship.started_on)
+    if effective_on < last:
+        raise NetworkError(_("The change cannot precede the last recorded one (%(date)s).",
+                             date=last.isoformat()), "effective_on")
+    reason = _text(reason, "reason", limit=2000, required=status != RelationshipStatus.ACTIVE)
+    before = _snapshot(relationship, "status", "status_since")
+    relationship.status = status
+    relationship.status_since = None if status == RelationshipStatus.ACTIVE else effective_on
+    if status == RelationshipStatus.ENDED:
+        relationship.ended_on = effective_on
+    relationship.history.append(RelationshipStatusChange(status=status, effective_on=effective_on, reason=reason,
+                                                         recorded_by_id=_id(actor)))
+    db.session.flush()
+    audit.record("relationship.status", actor=actor, object_type="relationship", object_id=relationship.id,
+                 object_label=relationship.partner.name, before=before,
+                 after={**_snapshot(relationship, "status", "status_since"), "reason": reason})
+    return relationship
+
+
+def anniversary_of(start: date, year: int) -> date:
+    """The day a tie begun on `start` is celebrated in `year`: 29 February falls on the 28th otherwise."""
+    try:
+        return start.replace(year=year)
+    except ValueError:
+        return date(year, 2, 28)
+
+
+@dataclass(frozen=True)
+class Anniversary:
+    relationship: Relationship
+    on: date
+    years: int
+
+
+def upcoming_anniversaries(*, within_days: int = 90, today: date | None = None) -> list[Anniversary]:
+    """Anniversaries of live relationships in the next `within_days` days (today included), soonest first."""
+    today = today or _today()
+    found = []
+    live = db.session.scalars(select(Relationship).options(selectinload(Relationship.partner))
+                              .where(Relationship.status != RelationshipStatus.ENDED))
+    for relationship in live:
+        for year in (today.year, today.year + 1):
+            on = anniversary_of(relationship.started_on, year)
+            if today <= on <= today + timedelta(days=within_days) and year > relationship.started_on.year:
+                found.append(Anniversary(relationship, on, year - relationship.started_on.year))
+    return sorted(found, key=lambda a: (a.on, a.relationship.partner.name))
+
+
+# Agreements ----------------------------------------------------------------------------------
+
+BUILTIN_AREAS = {
+    "decarbonisation": ("Decarbonisation", "脱炭素"),
+    "digital": ("Digital transformation", "デジタルトランスフォーメーション"),
+    "disaster_resilience": ("Disaster resilience", "防災"),
+    "public_health": ("Public health", "公衆衛生"),
+    "culture": ("Culture", "文化"),
+    "sports": ("Sports", "スポーツ"),
+    "education": ("Education", "教育"),
+    "finance": ("Finance", "金融"),
+    "tourism": ("Tourism", "観光"),
+}
+REMINDER_DAYS = (90, 30, 7)  # before an agreement expires, staff are told
+EXPIRY_TASK = "network.send_expiry_reminders"
+
+
+def ensure_builtin_areas() -> None:
+    """Create the built-in cooperation areas that are missing (idempotent)."""
+    known = set(db.session.scalars(select(CooperationArea.code)))
+    for code, (en, ja) in BUILTIN_AREAS.items():
+        if code not in known:
+            db.session.add(CooperationArea(code=code, name_en=en, name_ja=ja, builtin=True))
+    db.session.flush()
+
+
+def add_area(*, name_en: str, name_ja: str = "", actor) -> CooperationArea:
+    """A staff-defined cooperation area; its code is made from the English name."""
+    name_en = _text(name_en, "name_en", limit=200, required=True)
+    code = "_".join(fold(name_en).replace("-", " ").split())[:64]
+    if db.session.scalar(select(CooperationArea).where(CooperationArea.code == code)) is not None:
+        raise NetworkError(_("The area %(name)s exists already.", name=name_en), "name_en")
+    area = CooperationArea(code=code, name_en=name_en, name_ja=_text(name_ja, "name_ja", limit=200) or None)
+    db.session.add(area)
+    db.session.flush()
+    audit.record("area.create", actor=actor, object_type="cooperation_area", object_id=area.id,
+                 object_label=name_en)
+    return area
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on: date | None = None,
+                     signed_precision=DatePrecision.DAY, title_local: str = "", term_months: int | None = None,
+                     expires_on: date | None = None, area_codes: tuple[str, ...] = (),
+                     signatories: tuple[tuple[int | None, str, str], ...] = (), previous_id: int | None = None,
+                     succession=None, summary: str = "", source: str = "", notes: str = "",
+                     is_sample: bool = False, today: date | None = None) -> Agreement:
+    """Record an agreement with its parties, areas and signatories; a renewal or revision links to the
+    agreement it follows. The expiry comes from `expires_on` or from the signing date and the term."""
+    today = today or _today()
+    try:
+        kind, signed_precision = AgreementKind(kind), DatePrecision(signed_precision)
+        succession = Succession(succession) if succession else None
+    except ValueError as exc:
+        raise NetworkError(str(exc), "kind") from None
+    if not party_ids:
+        raise NetworkError(_("An agreement needs at least one partner."), "party_ids")
+    parties = [_get(Partner, pid) for pid in dict.fromkeys(party_ids)]
+    _past(signed_on, "signed_on", today)
+    if term_months is not None and not 0 < term_months <= 1200:
+        raise NetworkError(_("The term is a number of months between 1 and 1200."), "term_months")
+    if expires_on is None and term_months and signed_on:
+        expires_on = add_months(signed_on, term_months)
+    if expires_on is not None and signed_on is not None and expires_on <= signed_on:
+        raise NetworkError(_("An agreement cannot expire before it is signed."), "expires_on")
+    previous = None
+    if previous_id is not None:
+        previous = _get(Agreement, previous_id)
+        if not {p.id for p in previous.parties} & {p.id for p in parties}:
+            raise NetworkError(_("A renewal or revision shares at least one partner with the agreement it "
+                                 "follows."), "previous_id")
+        if previous.signed_on and signed_on and signed_on < previous.signed_on:
+            raise NetworkError(_("A renewal or revision cannot be signed before the agreement it follows."),
+                               "signed_on")
+        succession = succession or Succession.RENEWAL
+    elif succession is not None:
+        raise NetworkError(_("Choose the agreement this one renews or revises."), "previous_id")
+    areas = []
+    if area_codes:
+        ensure_builtin_areas()
+        by_code = {a.code: a for a in db.session.scalars(select(CooperationArea)
+                                                        .where(CooperationArea.code.in_(area_codes)))}
+        if unknown := [c for c in area_codes if c not in by_code]:
+            raise NetworkError(_("Unknown cooperation area: %(codes)s.", codes=", ".join(unknown)), "area_codes")
+        areas = [by_code[c] for c in dict.fromkeys(area_codes)]
+    agreement = Agreement(
+        title=_text(title, "title", limit=500, required=True), title_local=_text(title_local, "title_local",
+                                                                                 limit=500) or None,
+        kind=kind, signed_on=signed_on, signed_precision=signed_precision, term_months=term_months,
+        expires_on=expires_on, previous=previous, succession=succession, summary=_text(summary, "summary",
+                                                                                       limit=20000),
+        source=_text(source, "source", limit=5000), notes=_text(notes, "notes", limit=20000), is_sample=is_sample,
+        parties=parties, areas=areas)
+    party_set = {p.id for p in parties}
+    for partner_id, name, title_ in signatories:
+        if partner_id is not None and partner_id not in party_set:
+            raise NetworkError(_("A signatory signs for the home city or for one of the parties."), "signatories")
+        agreement.signatories.append(Signatory(partner_id=partner_id, name=_text(name, "signatories", limit=200,
+                                                                                 required=True),
+                                               title=_text(title_, "signatories", limit=300)))
+    db.session.add(agreement)
+    db.session.flush()
+    audit.record("agreement.create", actor=actor, object_type="agreement", object_id=agreement.id,
+                 object_label=agreement.title,
+                 after={**_snapshot(agreement, "kind", "signed_on", "signed_precision", "expires_on", "succession"),
+                        "parties": sorted(party_set), "previous_id": previous_id})
+    return agreement
+
+
+def expiring_agreements(*, within_days: int, today: date | None = None) -> list[Agreement]:
+    """Agreements in force whose expiry falls in the next `within_days` days, soonest first."""
+    today = today or _today()
+    return list(db.session.scalars(
+        select(Agreement).options(selectinload(Agreement.parties))
+        .where(Agreement.expires_on.between(today, today + timedelta(days=within_days)),
+               Agreement.terminated_on.is_(None), ~Agreement.successors.any())
+        .order_by(Agreement.expires_on, Agreement.id)))
+
+
+# Embassies -----------------------------------------------------------------------------------
+
+EMBASSY_FIELDS = ("country_code", "mission_type", "name", "name_ja", "address", "ward", "postal_code", "phones",
+                  "email", "website", "head_of_mission", "head_title", "notes", "is_sample")
+
+
+def _embassy_values(*, country_code, mission_type, name, name_ja=None, address="", ward="", postal_code="",
+                    phones=(), email=None, website=None, head_of_mission="", head_title="", notes="",
+                    is_sample=False) -> dict:
+    try:
+        mission_type = MissionType(mission_type)
+    except ValueError:
+        raise NetworkError(_("Unknown kind of mission."), "mission_type") from None
+    if email:
+        try:
+            email = normalize_address(email)
+        except EmailNotValidError:
+            raise NetworkError(_("Enter a valid email address, such as name@example.org."), "email") from None
+    phones = [_text(p, "phones", limit=40) for p in phones if p and p.strip()]
+    return {"country_code": _country(country_code).code, "mission_type": mission_type,
+            "name": _text(name, "name", limit=300, required=True), "name_ja": _text(name_ja, "name_ja", limit=300)
+            or None, "address": _text(address, "address", limit=500), "ward": _text(ward, "ward", limit=100),
+            "postal_code": _text(postal_code, "postal_code", limit=20), "phones": phones, "email": email or None,
+            "website": _text(website, "website", limit=500) or None,
+            "head_of_mission": _text(head_of_mission, "head_of_mission", limit=200),
+            "head_title": _text(head_title, "head_title", limit=200), "notes": _text(notes, "notes", limit=20000),
+            "is_sample": bool(is_sample)}
+
+
+def create_embassy(*, actor, **fields) -> Embassy:
+    values = _embassy_values(**fields)
+    duplicate = db.session.scalar(select(Embassy).where(
+        Embassy.country_code == values["country_code"], Embassy.mission_type == values["mission_type"],
+        Embassy.status != EmbassyStatus.CLOSED).limit(1))
+    if duplicate is not None and values["mission_type"] == MissionType.EMBASSY:
+        raise NetworkError(_("%(country)s already has an open embassy in the registry.",
+                             country=values["country_code"]), "country_code")
+    embassy = Embassy(**values)
+    db.session.add(embassy)
+    db.session.flush()
+    audit.record("embassy.create", actor=actor, object_type="embassy", object_id=embassy.id,
+                 object_label=embassy.name, after=_snapshot(embassy, *EMBASSY_FIELDS))
+    return embassy
+
+
+def change_embassy_status(*, embassy_id: int, status, effective_on: date, reason: str = "", actor,
+                          new_address: str | None = None, new_ward: str | None = None,
+                          today: date | None = None) -> Embassy:
+    """Record a closure, a temporary closure, a reopening or a move (which keeps the previous address)."""
+    today = today or _today()
+    embassy = _get(Embassy, embassy_id)
+    try:
+        status = EmbassyStatus(status)
+    except ValueError:
+        raise NetworkError(_("Unknown status."), "status") from None
+    if embassy.status == EmbassyStatus.CLOSED and status != EmbassyStatus.OPEN:
+        raise NetworkError(_("A closed mission can only reopen."), "status")
+    _past(effective_on, "effective_on", today)
+    last = max((c.effective_on for c in embassy.history), default=None)
+    if last is not None and effective_on < last:
+        raise NetworkError(_("The change cannot precede the last recorded one (%(date)s).",
+                             date=last.isoformat()), "effective_on")
+    before = _snapshot(embassy, "status", "address", "ward")
+    previous_address = None
+    if status == EmbassyStatus.MOVED:
+        address = _text(new_address, "new_address", limit=500, required=True)
+        previous_address, embassy.address = embassy.address, address
+        if new_ward is not None:
+            embassy.ward = _text(new_ward, "new_ward", limit=100)
+        status = EmbassyStatus.OPEN if embassy.status != EmbassyStatus.TEMPORARILY_CLOSED else embassy.status
+    elif status == embassy.status:
+        raise NetworkError(_("The mission already has this status."), "status")
+    embassy.status = status
+    embassy.status_since = effective_on
+    embassy.history.append(EmbassyStatusChange(
+        status=EmbassyStatus.MOVED if previous_address is not None else status, effective_on=effective_on,
+        reason=_text(reason, "reason", limit=2000), previous_address=previous_address, recorded_by_id=_id(actor)))
+    db.session.flush()
+    audit.record("embassy.status", actor=actor, object_type="embassy", object_id=embassy.id,
+                 object_label=embassy.name, before=before, after=_snapshot(embassy, "status", "address", "ward"))
+    return embassy
+
+
+# City networks -------------------------------------------------------------------------------
+
+
+def create_network(*, name: str, actor, acronym: str = "", name_ja: str = "", website: str = "",
+                   description: str = "", is_sample: bool = False) -> CityNetwork:
+    name = _text(name, "name", limit=200, required=True)
+    if db.session.scalar(select(CityNetwork).where(func.lower(CityNetwork.name) == name.lower())) is not None:
+        raise NetworkError(_("%(name)s is already in the registry.", name=name), "name")
+    network = CityNetwork(name=name, acronym=_text(acronym, "acronym", limit=40),
+                          name_ja=_text(name_ja, "name_ja", limit=200) or None,
+                          website=_text(website, "website", limit=500) or None,
+                          description=_text(description, "description", limit=20000), is_sample=is_sample)
+    db.session.add(network)
+    db.session.flush()
+    audit.record("network.create", actor=actor, object_type="city_network", object_id=network.id, object_label=name)
+    return network
+
+
+def set_home_role(*, network_id: int, role, started_on: date | None, actor, started_precision=DatePrecision.DAY,
+                  notes: str = "", today: date | None = None) -> HomeMembership:
+    """The home city's role in a network from `started_on`: the current role, if any, ends that day."""
+    today = today or _today()
+    network = _get(CityNetwork, network_id)
+    try:
+        role, started_precision = NetworkRole(role), DatePrecision(started_precision)
+    except ValueError:
+        raise NetworkError(_("Unknown role."), "role") from None
+    _past(started_on, "started_on", today)
+    current = next((m for m in network.home_roles if m.ended_on is None), None)
+    if current is not None:
+        if current.role == role:
+            raise NetworkError(_("The home city already has this role."), "role")
+        if started_on is not None and current.started_on is not None and started_on < current.started_on:
+            raise NetworkError(_("The new role cannot begin before the current one."), "started_on")
+        current.ended_on = started_on or today
+    membership = HomeMembership(network=network, role=role, started_on=started_on,
+                                started_precision=started_precision, notes=_text(notes, "notes", limit=5000))
+    db.session.add(membership)
+    db.session.flush()
+    audit.record("network.home_role", actor=actor, object_type="city_network", object_id=network.id,
+                 object_label=network.name, before={"role": current.role.value} if current else None,
+                 after=_snapshot(membership, "role", "started_on"))
+    return membership
+
+
+def add_network_member(*, network_id: int, city_id: int, actor, joined_on: date | None = None,
+                       today: date | None = None) -> NetworkMember:
+    today = today or _today()
+    network = _get(CityNetwork, network_id)
+    city = db.session.get(City, city_id)
+    if city is None:
+        raise NetworkError(_("No reference city has the id %(id)s.", id=city_id), "city_id")
+    if db.session.scalar(select(NetworkMember).where(NetworkMember.network_id == network.id,
+                                                     NetworkMember.city_id == city.id)) is not None:
+        raise NetworkError(_("%(city)s is already a member of %(network)s.", city=city.name, network=network.name),
+                           "city_id")
+    partner = db.session.scalar(select(Partner).where(Partner.city_id == city.id).limit(1))
+    member = NetworkMember(network=network, city=city, partner=partner, name=city.name,
+                           country_code=city.country_code, joined_on=_past(joined_on, "joined_on", today))
+    db.session.add(member)
+    db.session.flush()
+    audit.record("network.member_add", actor=actor, object_type="city_network", object_id=network.id,
+                 object_label=network.name, after={"city_id": city.id, "city": city.name})
+    return member
+
+
+def add_network_event(*, network_id: int, title: str, starts_on: date, actor, ends_on: date | None = None,
+                      kind: str = "", city_id: int | None = None, venue: str = "", url: str = "",
+                      description: str = "") -> NetworkEvent:
+    network = _get(CityNetwork, network_id)
+    if starts_on is None:
+        raise NetworkError(_("This field is required."), "starts_on")
+    if ends_on is not None and ends_on < starts_on:
+        raise NetworkError(_("An event cannot end before it starts."), "ends_on")
+    if city_id is not None and db.session.get(City, city_id) is None:
+        raise NetworkError(_("No reference city has the id %(id)s.", id=city_id), "city_id")
+    event = NetworkEvent(network=network, title=_text(title, "title", limit=300, required=True),
+                         kind=_text(kind, "kind", limit=64), starts_on=starts_on, ends_on=ends_on, city_id=city_id,
+                         venue=_text(venue, "venue", limit=300), url=_text(url, "url", limit=500) or None,
+                         description=_text(description, "description", limit=20000))
+    db.session.add(event)
+    db.session.flush()
+    audit.record("network.event_add", actor=actor, object_type="city_network", object_id=network.id,
+                 object_label=network.name, after={"event": event.title, "starts_on": starts_on.isoformat()})
+    return event
