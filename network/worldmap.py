@@ -1,0 +1,290 @@
+"""The network on a world map: inline SVG drawn on the server from the outlines in network/data."""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from markupsafe import Markup, escape
+
+DATA = Path(__file__).parent / "data" / "world-110m.json"
+
+# Equal Earth (Šavrič, Patterson, Jenny 2018): equal-area, so no continent looks bigger than it is.
+_A1, _A2, _A3, _A4 = 1.340264, -0.081106, 0.000893, 0.003796
+_M = math.sqrt(3) / 2
+_X_MAX = math.pi / (_M * _A1)  # the equator's half-length, in projection units
+_Y_MAX = (math.pi / 3) * (_A1 + _A2 * (math.pi / 3) ** 2 + (math.pi / 3) ** 6 * (_A3 + _A4 * (math.pi / 3) ** 2))
+
+MAP_WIDTH = 1000
+_PAD = 5
+_SCALE = (MAP_WIDTH - 2 * _PAD) / (2 * _X_MAX)
+MAP_HEIGHT = math.ceil(2 * _Y_MAX * _SCALE + 2 * _PAD)
+
+# The map's own colours; every point colour has at least 3:1 contrast against both (WCAG 1.4.11).
+LAND = "#dde3e8"
+OCEAN = "#f5f8fa"
+INK = "#1a1a1a"
+
+KINDS = ("sister_city", "friendship_city", "friendship_state", "mou_partner", "cooperation", "network_member")
+STATUSES = ("active", "exchanges_suspended", "dormant", "ended")
+COLOURS = {
+    "sister_city": "#b2182b",
+    "friendship_city": "#0072b2",
+    "friendship_state": "#6a3d9a",
+    "mou_partner": "#007a5a",
+    "cooperation": "#9c4f00",
+    "network_member": "#556270",
+}
+OTHER_COLOUR = "#4d4d4d"
+
+LABELS: dict[str, str] = {
+    "sister_city": _l("Sister city"),
+    "friendship_city": _l("Friendship city"),
+    "friendship_state": _l("Friendship state"),
+    "mou_partner": _l("MOU partner"),
+    "cooperation": _l("Cooperation"),
+    "network_member": _l("Network member"),
+    "other": _l("Other"),
+    "active": _l("Active"),
+    "exchanges_suspended": _l("Exchanges suspended"),
+    "dormant": _l("Dormant"),
+    "ended": _l("Ended"),
+    "home": _l("Home city"),
+    "legend_kind": _l("Relationship"),
+    "legend_status": _l("Status"),
+    "title": _l("World map of the network"),
+}
+
+R = 4.5  # a point's radius in viewBox units: a 9 px dot on a 1000 px wide map
+
+
+@dataclass(frozen=True, slots=True)
+class MapPoint:
+    """A place to draw. kind and status are the RelationshipKind / RelationshipStatus values."""
+
+    latitude: float
+    longitude: float
+    label: str
+    kind: str = "sister_city"
+    status: str = "active"
+    href: str | None = None
+    country: str = ""  # the name to show in the text alternative, in the reader's language
+
+
+@dataclass(frozen=True, slots=True)
+class MapRow:
+    """One line of the table that says in words what the map shows."""
+
+    label: str
+    kind: str
+    status: str
+    country: str
+    href: str | None
+    kind_label: str
+    status_label: str
+
+
+def project(latitude: float, longitude: float) -> tuple[float, float]:
+    """Equal Earth, centred on Greenwich, in viewBox units: x grows eastwards, y southwards."""
+    lam = math.radians(max(-180.0, min(180.0, longitude)))
+    theta = math.asin(_M * math.sin(math.radians(max(-90.0, min(90.0, latitude)))))
+    t2 = theta * theta
+    t6 = t2 * t2 * t2
+    x = lam * math.cos(theta) / (_M * (_A1 + 3 * _A2 * t2 + t6 * (7 * _A3 + 9 * _A4 * t2)))
+    y = theta * (_A1 + _A2 * t2 + t6 * (_A3 + _A4 * t2))
+    return MAP_WIDTH / 2 + x * _SCALE, MAP_HEIGHT / 2 - y * _SCALE
+
+
+@lru_cache(maxsize=1)
+def countries() -> tuple[dict, ...]:
+    """The shipped outlines: numeric and alpha-2 ISO code, Natural Earth name, SVG path data."""
+    with DATA.open(encoding="utf-8") as fh:
+        return tuple(json.load(fh)["countries"])
+
+
+@lru_cache(maxsize=1)
+def _base_map() -> str:
+    west = [project(lat, -180) for lat in range(-90, 91, 2)]
+    east = [project(lat, 180) for lat in range(90, -91, -2)]
+    sphere = "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in west + east) + "Z"
+    land = "".join(f'<path d="{c["d"]}" data-country="{escape(c["alpha2"])}"/>' for c in countries())
+    return (f'<path d="{sphere}" fill="{OCEAN}" stroke="#b8c2cc" stroke-width="0.8"/>'
+            f'<g fill="{LAND}" stroke="#ffffff" stroke-width="0.5" stroke-linejoin="round">{land}</g>')
+
+
+# How each status is drawn, so that colour is never the only cue (WCAG 1.4.1): a solid dot, a dashed
+# ring, a thin ring, a struck-through ring. Attributes of the <g> that holds the points.
+def _status_style(status: str, colour: str) -> str:
+    if status == "exchanges_suspended":
+        return f'fill="#ffffff" stroke="{colour}" stroke-width="2.2" stroke-dasharray="2.4 1.6"'
+    if status == "dormant":
+        return f'fill="#ffffff" stroke="{colour}" stroke-width="1.6"'
+    if status == "ended":
+        return f'fill="#ffffff" stroke="{colour}" stroke-width="1.2"'
+    return f'fill="{colour}" stroke="#ffffff" stroke-width="1"'
+
+
+def _marker(x: float, y: float, status: str, r: float = R) -> str:
+    circle = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}"/>'
+    if status == "ended":
+        d = r * 0.95
+        circle += f'<path d="M{x - d:.1f} {y + d:.1f}L{x + d:.1f} {y - d:.1f}" fill="none"/>'
+    return circle
+
+
+def _star(x: float, y: float, r: float = 8.0) -> str:
+    points = []
+    for i in range(10):
+        radius = r if i % 2 == 0 else r * 0.45
+        angle = math.pi / 5 * i - math.pi / 2
+        points.append(f"{x + radius * math.cos(angle):.1f} {y + radius * math.sin(angle):.1f}")
+    return "M" + "L".join(points) + "Z"
+
+
+def _great_circle(a: MapPoint, b: MapPoint) -> list[list[tuple[float, float]]]:
+    """The shortest route from a to b, projected, split where it crosses the antimeridian."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    va = (math.cos(lat1) * math.cos(lon1), math.cos(lat1) * math.sin(lon1), math.sin(lat1))
+    vb = (math.cos(lat2) * math.cos(lon2), math.cos(lat2) * math.sin(lon2), math.sin(lat2))
+    omega = math.acos(max(-1.0, min(1.0, sum(p * q for p, q in zip(va, vb, strict=True)))))
+    if omega < 1e-9 or math.pi - omega < 1e-9:
+        return [[project(a.latitude, a.longitude), project(b.latitude, b.longitude)]]
+    steps = max(2, int(math.degrees(omega) / 4))
+    sin_omega = math.sin(omega)
+    parts: list[list[tuple[float, float]]] = [[]]
+    previous_lon = None
+    for i in range(steps + 1):
+        t = i / steps
+        ka, kb = math.sin((1 - t) * omega) / sin_omega, math.sin(t * omega) / sin_omega
+        x, y, z = (ka * p + kb * q for p, q in zip(va, vb, strict=True))
+        lat, lon = math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
+        if previous_lon is not None and abs(lon - previous_lon) > 180:
+            edge = 180.0 if previous_lon > 0 else -180.0
+            parts[-1].append(project(lat, edge))
+            parts.append([project(lat, -edge)])
+        parts[-1].append(project(lat, lon))
+        previous_lon = lon
+    return [p for p in parts if len(p) > 1]
+
+
+def _text_width(text: str, size: float) -> float:
+    """A rough width for laying out the legend: wide (CJK) characters count twice."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text) * size
+
+
+def _legend(kinds: Sequence[str], statuses: Sequence[str], has_home: bool, labels: Mapping[str, str],
+            top: float) -> tuple[str, float]:
+    size, row, gap, left = 14.0, 24.0, 16.0, 12.0
+    out = [f'<g class="worldmap-legend" font-family="system-ui, sans-serif" font-size="{size:g}" fill="{INK}">']
+    y = top + row / 2
+    for is_kinds, heading, items in ((True, labels["legend_kind"], kinds),
+                                     (False, labels["legend_status"], statuses)):
+        if not items:
+            continue
+        x = left
+        out.append(f'<text x="{x}" y="{y + 5:.1f}" font-weight="bold">{escape(heading)}</text>')
+        x += _text_width(str(heading), size) + 14
+        for item in items:
+            label = str(labels[item] if item in labels else labels["other"])
+            width = 2 * R + 8 + _text_width(label, size)
+            if x + width > MAP_WIDTH - left:
+                x, y = left + 20, y + row
+            if is_kinds:
+                style = _status_style("active", COLOURS.get(item, OTHER_COLOUR))
+                status = "active"
+            else:
+                style, status = _status_style(item, INK), item
+            out.append(f'<g {style}>{_marker(x + R, y, status)}</g>'
+                       f'<text x="{x + 2 * R + 6:.1f}" y="{y + 5:.1f}">{escape(label)}</text>')
+            x += width + gap
+        if is_kinds and has_home:
+            label = str(labels["home"])
+            out.append(f'<path d="{_star(x + 8, y)}" fill="{INK}" stroke="#ffffff" stroke-width="1"/>'
+                       f'<text x="{x + 20:.1f}" y="{y + 5:.1f}">{escape(label)}</text>')
+        y += row
+    out.append("</g>")
+    return "".join(out), y - row / 2 - top
+
+
+def render(points: Iterable[MapPoint], home: MapPoint | None = None, *, lines: bool = False,
+           labels: Mapping[str, str] | None = None, title: str | None = None, description: str | None = None,
+           id_prefix: str = "worldmap") -> Markup:
+    """The map as inline SVG, safe to put in a page as it is ({{ svg }}): every text is escaped.
+
+    Points are grouped by status and kind; active ones are drawn last, on top. Links inside take no
+    tab stop (tabindex -1): a map of a thousand dots is no way to move through with the keyboard, and
+    the table of text_alternative() beside the map carries the same links.
+    """
+    labels = {**LABELS, **(labels or {})}
+    points = list(points)
+    groups: dict[tuple[str, str], list[MapPoint]] = {}
+    for point in points:
+        groups.setdefault((point.status, point.kind), []).append(point)
+    kinds = [k for k in KINDS if any(kind == k for _, kind in groups)]
+    if any(kind not in COLOURS for _, kind in groups):
+        kinds.append("other")
+    statuses = [s for s in STATUSES if any(status == s for status, _ in groups)]
+
+    legend, legend_height = _legend(kinds, statuses, home is not None, labels, MAP_HEIGHT + 4)
+    height = MAP_HEIGHT + (legend_height + 12 if legend_height > 0 else 0)
+    if title is None:
+        title = str(labels["title"])
+    if description is None:
+        description = ngettext(
+            "%(num)s place on a world map, coloured by kind of relationship, drawn by status; "
+            "the table beside the map lists them.",
+            "%(num)s places on a world map, coloured by kind of relationship, drawn by status; "
+            "the table beside the map lists them.", len(points))
+    pid = escape(id_prefix)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_WIDTH} {height:.0f}" role="img" '
+           f'aria-labelledby="{pid}-title {pid}-desc" class="worldmap">'
+           f'<title id="{pid}-title">{escape(title)}</title><desc id="{pid}-desc">{escape(description)}</desc>',
+           _base_map()]
+
+    if lines and home is not None:
+        out.append(f'<g class="worldmap-lines" fill="none" stroke="{INK}" stroke-opacity="0.3" stroke-width="0.7">')
+        for point in points:
+            for part in _great_circle(home, point):
+                out.append('<path d="M' + "L".join(f"{x:.1f} {y:.1f}" for x, y in part) + '"/>')
+        out.append("</g>")
+
+    order = {s: i for i, s in enumerate(reversed(STATUSES))}
+    for (status, kind), members in sorted(groups.items(), key=lambda g: (order.get(g[0][0], -1), g[0][1])):
+        shown_status = status if status in STATUSES else "active"
+        kind_label = labels.get(kind, labels["other"])
+        status_label = labels.get(status, status)
+        out.append(f'<g class="worldmap-points" data-kind="{escape(kind)}" data-status="{escape(status)}" '
+                   f'{_status_style(shown_status, COLOURS.get(kind, OTHER_COLOUR))}>')
+        suffix = escape(f" — {kind_label}, {status_label}")
+        for point in members:
+            x, y = project(point.latitude, point.longitude)
+            tip = f"<title>{escape(point.label)}{suffix}</title>"
+            if point.href:
+                out.append(f'<a href="{escape(point.href)}" tabindex="-1">{tip}{_marker(x, y, shown_status)}</a>')
+            else:
+                out.append(f"<g>{tip}{_marker(x, y, shown_status)}</g>")
+        out.append("</g>")
+
+    if home is not None:
+        x, y = project(home.latitude, home.longitude)
+        out.append(f'<g class="worldmap-home"><title>{escape(home.label)} — {escape(labels["home"])}</title>'
+                   f'<path d="{_star(x, y)}" fill="{INK}" stroke="#ffffff" stroke-width="1.2"/></g>')
+    out.append(legend)
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def text_alternative(points: Iterable[MapPoint], labels: Mapping[str, str] | None = None) -> list[MapRow]:
+    """What the map shows, in words: one row per point, in the order given, for a table beside it."""
+    labels = {**LABELS, **(labels or {})}
+    return [MapRow(label=p.label, kind=p.kind, status=p.status, country=p.country, href=p.href,
+                   kind_label=str(labels.get(p.kind, labels["other"])),
+                   status_label=str(labels.get(p.status, p.status)))
+            for p in points]

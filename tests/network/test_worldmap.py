@@ -1,0 +1,177 @@
+"""The network world map: inline SVG from the shipped outlines, with status shown by more than colour."""
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from flask_babel import force_locale
+
+from network import worldmap
+from network.worldmap import LAND, OCEAN, MapPoint, render, text_alternative
+
+SVG = "{http://www.w3.org/2000/svg}"
+TOKYO = MapPoint(35.6895, 139.6917, "Tokyo", kind="home")
+PARIS = MapPoint(48.8566, 2.3522, "Paris", "friendship_city", "active", "/network/partners/1", "France")
+SYDNEY = MapPoint(-33.8688, 151.2093, "New South Wales", "friendship_state", "active", None, "Australia")
+BEIJING = MapPoint(39.9042, 116.4074, "Beijing", "friendship_city", "exchanges_suspended", None, "China")
+MOSCOW = MapPoint(55.7558, 37.6173, "Moscow", "friendship_city", "dormant", None, "Russia")
+SAO_PAULO = MapPoint(-23.55, -46.63, "São Paulo State", "friendship_state", "ended", None, "Brazil")
+NEW_YORK = MapPoint(40.7128, -74.006, "New York", "sister_city", "active", "/network/partners/2", "United States")
+
+
+def parse(svg: str) -> ET.Element:
+    return ET.fromstring(str(svg))
+
+
+def points_of(root: ET.Element) -> list[ET.Element]:
+    return [c for g in root.iter(f"{SVG}g") if g.get("class") == "worldmap-points" for c in g.iter(f"{SVG}circle")]
+
+
+def test_map_is_an_image_with_title_and_description():
+    root = parse(render([PARIS, SYDNEY], TOKYO))
+    assert root.tag == f"{SVG}svg"
+    assert root.get("role") == "img"
+    assert root.get("viewBox").startswith(f"0 0 {worldmap.MAP_WIDTH} ")
+    title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
+    assert title.text and desc.text and "2" in desc.text
+    assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
+
+
+def test_one_circle_per_point_at_its_projected_position():
+    points = [PARIS, SYDNEY, NEW_YORK, MapPoint(TOKYO.latitude, TOKYO.longitude, "Tokyo office", "cooperation")]
+    circles = points_of(parse(render(points, TOKYO)))
+    assert len(circles) == len(points)
+    at = {(round(float(c.get("cx"))), round(float(c.get("cy")))) for c in circles}
+    paris, sydney, new_york, tokyo = (worldmap.project(p.latitude, p.longitude) for p in points)
+    assert {(round(x), round(y)) for x, y in (paris, sydney, new_york, tokyo)} == at
+    assert tokyo[0] > paris[0] > new_york[0]  # east is right
+    assert tokyo[1] < sydney[1]  # north is up
+    assert worldmap.project(0, 0) == (worldmap.MAP_WIDTH / 2, worldmap.MAP_HEIGHT / 2)
+
+
+def test_home_city_is_a_star_not_a_point():
+    root = parse(render([PARIS], TOKYO))
+    home = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "worldmap-home")
+    assert home.find(f"{SVG}title").text.startswith("Tokyo")
+    assert len(points_of(root)) == 1
+
+
+def test_every_label_is_escaped():
+    evil = MapPoint(10, 10, '<script>alert("x")</script>', "sister_city", "active", '/p?a=1&b="2"')
+    svg = render([evil], MapPoint(0, 0, "<b>Home</b>"), title="<i>t</i>", description="&")
+    assert "<script>" not in svg and "<b>" not in svg and "<i>" not in svg
+    root = parse(svg)  # would fail on a stray & or <
+    link = next(root.iter(f"{SVG}a"))
+    assert link.get("href") == '/p?a=1&b="2"'
+    assert link.find(f"{SVG}title").text.startswith('<script>alert("x")</script>')
+
+
+def test_points_with_href_are_links_with_a_tooltip():
+    root = parse(render([PARIS, BEIJING]))
+    links = list(root.iter(f"{SVG}a"))
+    assert [a.get("href") for a in links] == ["/network/partners/1"]
+    assert links[0].find(f"{SVG}title").text.startswith("Paris")
+    assert links[0].find(f"{SVG}circle") is not None
+
+
+def test_status_is_drawn_by_shape_not_only_by_colour():
+    """Same kind, four statuses: four different outlines or fills, and the ended one is struck through."""
+    root = parse(render([PARIS, BEIJING, MOSCOW, MapPoint(1, 1, "Ended", "friendship_city", "ended")]))
+    groups = {g.get("data-status"): g for g in root.iter(f"{SVG}g") if g.get("class") == "worldmap-points"}
+    assert set(groups) == {"active", "exchanges_suspended", "dormant", "ended"}
+    looks = {s: (g.get("fill"), g.get("stroke-width"), g.get("stroke-dasharray")) for s, g in groups.items()}
+    assert len(set(looks.values())) == 4
+    assert {g.get("stroke") for g in groups.values()} <= {"#ffffff", worldmap.COLOURS["friendship_city"]}
+    assert next(groups["ended"].iter(f"{SVG}path"), None) is not None
+    assert groups["exchanges_suspended"].get("stroke-dasharray")
+
+
+def test_legend_names_the_kinds_and_statuses_shown():
+    root = parse(render([PARIS, BEIJING, NEW_YORK], TOKYO))
+    legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "worldmap-legend")
+    texts = [t.text for t in legend.iter(f"{SVG}text")]
+    for text in ("Relationship", "Sister city", "Friendship city", "Home city", "Status", "Active",
+                 "Exchanges suspended"):
+        assert text in texts
+    assert "Dormant" not in texts and "MOU partner" not in texts
+
+
+def test_unknown_kind_is_drawn_as_other():
+    root = parse(render([MapPoint(0, 0, "Somewhere", "twin_town", "active")]))
+    assert len(points_of(root)) == 1
+    assert "Other" in [t.text for t in root.iter(f"{SVG}text")]
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.parametrize("colour", [*worldmap.COLOURS.values(), worldmap.OTHER_COLOUR, worldmap.INK])
+@pytest.mark.parametrize("background", [LAND, OCEAN, "#ffffff"])
+def test_point_colours_contrast_three_to_one_with_the_map(colour, background):
+    light, dark = sorted((_luminance(colour), _luminance(background)), reverse=True)
+    assert (light + 0.05) / (dark + 0.05) >= 3
+
+
+def test_text_alternative_lists_every_point_in_order():
+    points = [PARIS, SYDNEY, BEIJING, MOSCOW, SAO_PAULO, NEW_YORK]
+    rows = text_alternative(points)
+    assert [(r.label, r.kind, r.status, r.country) for r in rows] == [
+        (p.label, p.kind, p.status, p.country) for p in points]
+    assert rows[2].kind_label == "Friendship city" and rows[2].status_label == "Exchanges suspended"
+    assert rows[0].href == "/network/partners/1"
+
+
+def test_legend_and_rows_follow_the_readers_language(app):
+    with app.test_request_context(), force_locale("ja"):
+        svg = render([NEW_YORK], TOKYO)
+        rows = text_alternative([NEW_YORK])
+    assert "Sister city" not in svg and "Relationship" not in svg
+    assert rows[0].kind_label != "Sister city"
+
+
+def test_labels_can_be_overridden():
+    svg = render([NEW_YORK], labels={"sister_city": "Twin town"})
+    assert "Twin town" in svg and "Sister city" not in svg
+    assert text_alternative([NEW_YORK], labels={"active": "Live"})[0].status_label == "Live"
+
+
+def test_lines_from_home_cross_the_antimeridian_in_two_parts():
+    root = parse(render([NEW_YORK, PARIS], TOKYO, lines=True))
+    lines = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "worldmap-lines")
+    assert len(list(lines)) == 3  # Tokyo–Paris in one piece, Tokyo–New York over the Pacific in two
+    assert not any(g.get("class") == "worldmap-lines" for g in parse(render([PARIS], TOKYO)).iter(f"{SVG}g"))
+
+
+def test_base_map_ships_every_country_projected_inside_the_view():
+    data = json.loads(worldmap.DATA.read_text())
+    assert data["width"] == worldmap.MAP_WIDTH and data["height"] == worldmap.MAP_HEIGHT
+    countries = worldmap.countries()
+    assert len(countries) >= 170
+    codes = {c["alpha2"] for c in countries}
+    assert {"JP", "FR", "AU", "US", "BR", "CN"} <= codes
+    root = parse(render([]))
+    shapes = [p for p in root.iter(f"{SVG}path") if p.get("data-country") is not None]
+    assert len(shapes) == len(countries)
+    assert worldmap.DATA.stat().st_size < 300_000
+
+
+def test_japan_outline_surrounds_tokyo():
+    japan = next(c for c in worldmap.countries() if c["alpha2"] == "JP")
+    # Path data is "M x y l dx dy dx dy … z" per outline: walk it for the bounding box of all islands.
+    xs, ys, x, y, i, mode = [], [], 0.0, 0.0, 0, None
+    tokens = japan["d"].replace("M", " M ").replace("l", " l ").replace("z", " z ").replace("-", " -").split()
+    while i < len(tokens):
+        if tokens[i] in ("M", "l", "z"):
+            mode = tokens[i]
+            i += 1
+            continue
+        dx, dy = float(tokens[i]), float(tokens[i + 1])
+        x, y = (dx, dy) if mode == "M" else (x + dx, y + dy)
+        xs.append(x)
+        ys.append(y)
+        i += 2
+    tx, ty = worldmap.project(TOKYO.latitude, TOKYO.longitude)
+    assert min(xs) < tx < max(xs) and min(ys) < ty < max(ys)
