@@ -131,6 +131,7 @@ def demo(host, port, min_population):
     from flask_migrate import upgrade
     from werkzeug.serving import run_simple
 
+    import network.demo
     import network.reference
     import network.services
 
@@ -143,6 +144,9 @@ def demo(host, port, min_population):
         upgrade()
         for report in network.reference.load(min_population=min_population):
             click.echo(f"Reference data: {report}")
+        db.session.commit()
+        if network.demo.seed_tokyo():
+            click.echo("Registry: Tokyo's partner cities, agreements, networks and sample embassies.")
         db.session.commit()
         home = network.services.home_city()
         if home is None:
