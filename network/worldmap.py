@@ -94,7 +94,12 @@ class MapRow:
 def project(latitude: float, longitude: float) -> tuple[float, float]:
     """Equal Earth, centred on Greenwich, in viewBox units: x grows eastwards, y southwards."""
     lam = math.radians(max(-180.0, min(180.0, longitude)))
-    theta = math.asin(_M * math.sin(math.radians(max(-90.0, min(90.0, latitude)))))
+    return _xy(lam, math.sin(math.radians(max(-90.0, min(90.0, latitude)))))
+
+
+def _xy(lam: float, sin_phi: float) -> tuple[float, float]:
+    """Equal Earth from the longitude in radians and the sine of the latitude."""
+    theta = math.asin(_M * sin_phi)
     t2 = theta * theta
     t6 = t2 * t2 * t2
     x = lam * math.cos(theta) / (_M * (_A1 + 3 * _A2 * t2 + t6 * (7 * _A3 + 9 * _A4 * t2)))
@@ -148,66 +153,75 @@ def _star(x: float, y: float, r: float = 8.0) -> str:
     return "M" + "L".join(points) + "Z"
 
 
-def _great_circle(a: MapPoint, b: MapPoint) -> list[list[tuple[float, float]]]:
-    """The shortest route from a to b, projected, split where it crosses the antimeridian."""
+def _great_circle(a: MapPoint, b: MapPoint) -> str:
+    """Path data for the shortest route from a to b, in two pieces where it crosses the antimeridian."""
     lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
     va = (math.cos(lat1) * math.cos(lon1), math.cos(lat1) * math.sin(lon1), math.sin(lat1))
     vb = (math.cos(lat2) * math.cos(lon2), math.cos(lat2) * math.sin(lon2), math.sin(lat2))
-    omega = math.acos(max(-1.0, min(1.0, sum(p * q for p, q in zip(va, vb, strict=True)))))
-    if omega < 1e-9 or math.pi - omega < 1e-9:
-        return [[project(a.latitude, a.longitude), project(b.latitude, b.longitude)]]
-    steps = max(2, int(math.degrees(omega) / 4))
-    sin_omega = math.sin(omega)
-    parts: list[list[tuple[float, float]]] = [[]]
-    previous_lon = None
+    dot = max(-1.0, min(1.0, va[0] * vb[0] + va[1] * vb[1] + va[2] * vb[2]))
+    omega = math.acos(dot)
+    if omega < 1e-6 or math.pi - omega < 1e-6:
+        return ""  # the same place, or antipodes (every route is as short)
+    # The route is va·cos t + u·sin t for t in [0, omega], u the unit vector towards vb square to va.
+    norm = math.sin(omega)
+    u = tuple((q - p * dot) / norm for p, q in zip(va, vb, strict=True))
+    steps = max(2, math.ceil(math.degrees(omega) / 10))  # a chord per 10°: smooth at map scale
+    step = omega / steps
+    out = []
+    previous = None
     for i in range(steps + 1):
-        t = i / steps
-        ka, kb = math.sin((1 - t) * omega) / sin_omega, math.sin(t * omega) / sin_omega
-        x, y, z = (ka * p + kb * q for p, q in zip(va, vb, strict=True))
-        lat, lon = math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
-        if previous_lon is not None and abs(lon - previous_lon) > 180:
-            edge = 180.0 if previous_lon > 0 else -180.0
-            parts[-1].append(project(lat, edge))
-            parts.append([project(lat, -edge)])
-        parts[-1].append(project(lat, lon))
-        previous_lon = lon
-    return [p for p in parts if len(p) > 1]
+        t = i * step
+        c, s = math.cos(t), math.sin(t)
+        x, y, z = va[0] * c + u[0] * s, va[1] * c + u[1] * s, va[2] * c + u[2] * s
+        lam = math.atan2(y, x)
+        if previous is not None and abs(lam - previous) > math.pi:
+            # Where y = 0 on the far side: va_y·cos t + u_y·sin t = 0 between this step and the last.
+            seam = math.atan2(-va[1], u[1]) % math.pi
+            while seam < t - step:
+                seam += math.pi
+            z_seam = va[2] * math.cos(seam) + u[2] * math.sin(seam) if seam <= t else z
+            edge = math.pi if previous > 0 else -math.pi
+            (ex, ey), (wx, wy) = _xy(edge, z_seam), _xy(-edge, z_seam)
+            out.append(f"L{ex:.1f} {ey:.1f}M{wx:.1f} {wy:.1f}")
+        px, py = _xy(lam, z)
+        out.append(f"{'L' if out else 'M'}{px:.1f} {py:.1f}")
+        previous = lam
+    return "".join(out)
 
 
 def _text_width(text: str, size: float) -> float:
     """A rough width for laying out the legend: wide (CJK) characters count twice."""
-    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text) * size
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text) * size
 
 
 def _legend(kinds: Sequence[str], statuses: Sequence[str], has_home: bool, labels: Mapping[str, str],
             top: float) -> tuple[str, float]:
-    size, row, gap, left = 14.0, 24.0, 16.0, 12.0
+    """Two labelled rows (kinds, then statuses) on one grid, so that the columns line up in any language."""
+    size, row, left = 14.0, 24.0, 12.0
+    sections = [(labels["legend_kind"], [(k, "kind") for k in kinds] + ([("home", "home")] if has_home else [])),
+                (labels["legend_status"], [(s, "status") for s in statuses])]
+    sections = [(str(heading), items) for heading, items in sections if items]
+    if not sections:
+        return "", 0.0
+    text = {item: str(labels.get(item, labels["other"])) for _, items in sections for item, _ in items}
+    heading_width = max(_text_width(heading, size) for heading, _ in sections) + 16
+    column = max(_text_width(t, size) for t in text.values()) + 2 * R + 24
+    columns = max(1, int((MAP_WIDTH - 2 * left - heading_width) // column))
     out = [f'<g class="worldmap-legend" font-family="system-ui, sans-serif" font-size="{size:g}" fill="{INK}">']
     y = top + row / 2
-    for is_kinds, heading, items in ((True, labels["legend_kind"], kinds),
-                                     (False, labels["legend_status"], statuses)):
-        if not items:
-            continue
-        x = left
-        out.append(f'<text x="{x}" y="{y + 5:.1f}" font-weight="bold">{escape(heading)}</text>')
-        x += _text_width(str(heading), size) + 14
-        for item in items:
-            label = str(labels[item] if item in labels else labels["other"])
-            width = 2 * R + 8 + _text_width(label, size)
-            if x + width > MAP_WIDTH - left:
-                x, y = left + 20, y + row
-            if is_kinds:
-                style = _status_style("active", COLOURS.get(item, OTHER_COLOUR))
-                status = "active"
+    for heading, items in sections:
+        out.append(f'<text x="{left}" y="{y + 5:.1f}" font-weight="bold">{escape(heading)}</text>')
+        for i, (item, role) in enumerate(items):
+            if i and i % columns == 0:
+                y += row
+            x = left + heading_width + (i % columns) * column
+            if role == "home":
+                out.append(f'<path d="{_star(x + R, y, 7)}" fill="{INK}" stroke="#ffffff" stroke-width="1"/>')
             else:
-                style, status = _status_style(item, INK), item
-            out.append(f'<g {style}>{_marker(x + R, y, status)}</g>'
-                       f'<text x="{x + 2 * R + 6:.1f}" y="{y + 5:.1f}">{escape(label)}</text>')
-            x += width + gap
-        if is_kinds and has_home:
-            label = str(labels["home"])
-            out.append(f'<path d="{_star(x + 8, y)}" fill="{INK}" stroke="#ffffff" stroke-width="1"/>'
-                       f'<text x="{x + 20:.1f}" y="{y + 5:.1f}">{escape(label)}</text>')
+                status = item if role == "status" else "active"
+                colour = INK if role == "status" else COLOURS.get(item, OTHER_COLOUR)
+                out.append(f"<g {_status_style(status, colour)}>{_marker(x + R, y, status)}</g>")
+            out.append(f'<text x="{x + 2 * R + 6:.1f}" y="{y + 5:.1f}">{escape(text[item])}</text>')
         y += row
     out.append("</g>")
     return "".join(out), y - row / 2 - top
@@ -251,8 +265,8 @@ def render(points: Iterable[MapPoint], home: MapPoint | None = None, *, lines: b
     if lines and home is not None:
         out.append(f'<g class="worldmap-lines" fill="none" stroke="{INK}" stroke-opacity="0.3" stroke-width="0.7">')
         for point in points:
-            for part in _great_circle(home, point):
-                out.append('<path d="M' + "L".join(f"{x:.1f} {y:.1f}" for x, y in part) + '"/>')
+            if d := _great_circle(home, point):
+                out.append(f'<path d="{d}"/>')
         out.append("</g>")
 
     order = {s: i for i, s in enumerate(reversed(STATUSES))}
@@ -283,8 +297,7 @@ def render(points: Iterable[MapPoint], home: MapPoint | None = None, *, lines: b
 
 def text_alternative(points: Iterable[MapPoint], labels: Mapping[str, str] | None = None) -> list[MapRow]:
     """What the map shows, in words: one row per point, in the order given, for a table beside it."""
-    labels = {**LABELS, **(labels or {})}
+    words = {key: str(text) for key, text in {**LABELS, **(labels or {})}.items()}  # translate once
     return [MapRow(label=p.label, kind=p.kind, status=p.status, country=p.country, href=p.href,
-                   kind_label=str(labels.get(p.kind, labels["other"])),
-                   status_label=str(labels.get(p.status, p.status)))
+                   kind_label=words.get(p.kind, words["other"]), status_label=words.get(p.status, p.status))
             for p in points]
