@@ -162,6 +162,23 @@ def demo(host, port, min_population):
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
+@cli.command("seed-scale")
+@click.option("--seed", default=20261125, show_default=True, help="Random seed: the same seed gives the same data.")
+@with_appcontext
+def seed_scale(seed):
+    """Add the benchmark data set: 2,000 partners and relationships, 5,000 agreements, 200 embassies and
+    20 networks of 100 members, all marked as sample. Needs reference data (kizuna load-reference)."""
+    import network.scale
+    from network.services import NetworkError
+
+    try:
+        counts = network.scale.seed_scale(seed=seed)
+    except NetworkError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(", ".join(f"{n:,} {what}" for what, n in counts.items()))
+
+
 @cli.command("sweep-outbox")
 @with_appcontext
 def sweep_outbox():
@@ -174,7 +191,7 @@ def sweep_outbox():
 
 def init_app(app: Flask) -> None:
     """Commands that need the app are registered here as well, for `flask --app kizuna`."""
-    for command in (create_user, create_api_token, sweep_outbox):
+    for command in (create_user, create_api_token, seed_scale, sweep_outbox):
         app.cli.add_command(command)
 
 
