@@ -1,0 +1,179 @@
+"""Matching the names of an imported file to reference cities, countries and subdivisions (cities ≥ 15,000)."""
+
+import time
+
+import pytest
+from sqlalchemy import func, select, text
+
+from network import matching
+from network.matching import CLEAR_LEAD, Matcher, MatchStatus, match_city, match_country, match_subdivision
+from network.models import City
+
+TOKYO, SAO_PAULO, PARIS, PARIS_TX, PARYS, KAWASAKI = 1850147, 3448439, 2988507, 4717560, 966166, 1859642
+
+
+def ids(match) -> list[int]:
+    return [c.id for c in match.candidates]
+
+
+def test_paris_in_france_is_matched(db_session):
+    match = match_city("Paris", "FR")
+    assert match.status is MatchStatus.MATCHED
+    assert match.city.id == PARIS and match.city_id == PARIS
+    assert ids(match)[0] == PARIS
+    assert match.candidates[0].label == "Paris, France"
+    assert match.candidates[0].timezone == "Europe/Paris" and match.candidates[0].population > 2_000_000
+
+
+def test_paris_without_a_country_is_ambiguous_between_france_and_texas(db_session):
+    """Two countries have a Paris: without a country the rule never picks, however lopsided."""
+    match = match_city("paris")
+    assert match.status is MatchStatus.AMBIGUOUS and match.city is None
+    # The largest first, preselectable; Parys, South Africa, is also called Paris.
+    assert ids(match) == [PARIS, PARYS, PARIS_TX]
+    assert [c.country_code for c in match.candidates] == ["FR", "ZA", "US"]
+    # Told the country, the same name is matched: in the United States only Paris, Texas is that large.
+    assert match_city("paris", "us").city_id == PARIS_TX
+
+
+def test_accents_case_and_other_names_find_the_same_city(db_session):
+    for name, country in [("São Paulo", "BR"), ("Sao Paulo", "BR"), ("SAO PAULO", None), ("sao-paulo", "br"),
+                          ("サンパウロ", "BR"), ("サンパウロ", None)]:
+        match = match_city(name, country)
+        assert (match.status, match.city_id) == (MatchStatus.MATCHED, SAO_PAULO), name
+    for name in ("東京", "Tokyo", "tokyo", "TŌKYŌ"):
+        match = match_city(name, "JP")
+        assert (match.status, match.city_id) == (MatchStatus.MATCHED, TOKYO), name
+    assert match_city("東京").city_id == TOKYO
+    assert match_city("Peking", "CN").city.name == "Beijing"
+
+
+def test_in_one_country_the_largest_wins_only_by_a_clear_lead(db_session):
+    kawasakis = db_session.scalars(select(City).where(City.search_key == "kawasaki")
+                                   .order_by(City.population.desc())).all()
+    assert len(kawasakis) >= 2 and kawasakis[0].population >= CLEAR_LEAD * kawasakis[1].population
+    assert match_city("Kawasaki", "JP").city_id == KAWASAKI
+    # Tokyo's Fuchū (260,000) and Hiroshima's (51,000): within ten times of each other.
+    fuchu = match_city("Fuchu", "JP")
+    assert fuchu.status is MatchStatus.AMBIGUOUS and fuchu.city is None
+    assert [c.admin1_code for c in fuchu.candidates[:2]] == ["40", "11"]  # Tokyo's, then Hiroshima's
+    springfield = match_city("Springfield", "US")
+    assert springfield.status is MatchStatus.AMBIGUOUS
+    assert len(springfield.candidates) == matching.CANDIDATES
+    assert springfield.candidates[0].admin1_code == "MO"  # what tells the Springfields apart
+
+
+def test_an_unknown_city_is_unmatched_with_the_nearest_names_as_candidates(db_session):
+    typo = match_city("Pariss", "FR")
+    assert typo.status is MatchStatus.UNMATCHED and typo.city is None
+    assert PARIS in ids(typo)
+    prefix = match_city("Yokoh", "JP")
+    assert prefix.status is MatchStatus.UNMATCHED and prefix.candidates[0].name == "Yokohama"
+    nothing = match_city("Xqzvwk")
+    assert (nothing.status, nothing.candidates) == (MatchStatus.UNMATCHED, ())
+    assert match_city("", "FR").status is MatchStatus.UNMATCHED
+    # A city that exists, but not in the country given.
+    elsewhere = match_city("Tokyo", "FR")
+    assert elsewhere.status is MatchStatus.UNMATCHED and TOKYO not in ids(elsewhere)
+
+
+def test_labels_follow_the_language(db_session):
+    assert match_city("Paris", "FR", language="ja").candidates[0].label == "Paris, フランス"
+
+
+def test_a_matcher_asks_each_distinct_name_once(db_session):
+    matcher = Matcher()
+    first = matcher.city("Paris", "FR")
+    statements = []
+
+    from sqlalchemy import event
+
+    def count(*args):
+        statements.append(args)
+
+    engine = db_session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert matcher.city("Paris", "FR") is first
+        assert matcher.cities([("Paris", "FR"), ("Paris", "FR")]) == {("Paris", "FR"): first}
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statements == []
+
+
+def test_five_thousand_rows_are_matched_in_well_under_five_seconds(db_session):
+    """A file's worth of real names and countries, repeated as files repeat them, plus unknown names."""
+    rows = [(name, cc) for name, cc in db_session.execute(
+        select(City.name, City.country_code).order_by(City.population.desc()).limit(3000))]
+    rows += rows[:1500] + [(f"Nowhere {i}", "JP") for i in range(500)]
+    assert len(rows) == 5000
+    started = time.perf_counter()
+    matches = Matcher().cities(rows)
+    elapsed = time.perf_counter() - started
+    assert len(matches) == len(set(rows))
+    statuses = [m.status for m in matches.values()]
+    assert statuses.count(MatchStatus.MATCHED) > 2500
+    assert statuses.count(MatchStatus.UNMATCHED) >= 500
+    print(f"5,000 rows matched in {elapsed:.2f} s")
+    assert elapsed < 2.5, f"{elapsed:.2f} s"
+
+
+def test_matching_writes_nothing(db_session):
+    before = db_session.execute(text("SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
+                                     "FROM pg_stat_xact_user_tables")).scalar()
+    Matcher().cities([("Paris", None), ("Pariss", "FR"), ("東京", "JP")])
+    match_country("日本")
+    match_subdivision("AU-NSW")
+    assert not db_session.new and not db_session.dirty and not db_session.deleted
+    after = db_session.execute(text("SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
+                                    "FROM pg_stat_xact_user_tables")).scalar()
+    assert after == before
+
+
+# Countries
+
+
+@pytest.mark.parametrize("value", ["JP", "jp", " Jp ", "JPN", "jpn", "392", "Japan", "JAPAN", "日本"])
+def test_japan_by_code_name_or_japanese_name(db_session, value):
+    assert match_country(value).code == "JP"
+
+
+@pytest.mark.parametrize(("value", "code"), [
+    ("United States", "US"), ("USA", "US"), ("United States of America", "US"), ("米国", "US"), ("アメリカ", "US"),
+    ("South Korea", "KR"), ("Korea, Republic of", "KR"), ("Republic of Korea", "KR"), ("韓国", "KR"),
+    ("大韓民国", "KR"), ("Côte d'Ivoire", "CI"), ("cote divoire", "CI"), ("Vietnam", "VN"), ("Viet Nam", "VN"),
+    ("UK", "GB"), ("英国", "GB"), ("Taiwan", "TW"), ("台湾", "TW"), ("Türkiye", "TR"), ("Turkey", "TR"),
+    ("FRA", "FR"), ("Brazil", "BR"), ("ブラジル", "BR"), ("ドイツ", "DE"), ("Czechia", "CZ"),
+])
+def test_country_by_name_alpha3_or_alias(db_session, value, code):
+    assert match_country(value).code == code
+
+
+@pytest.mark.parametrize("value", ["XX", "ZZZ", "Atlantis", "", "Korea, Democratic"])
+def test_unknown_country_is_none(db_session, value):
+    assert match_country(value) is None
+
+
+# Subdivisions
+
+
+@pytest.mark.parametrize(("value", "country", "code"), [
+    ("AU-NSW", None, "AU-NSW"), ("au-nsw", "AU", "AU-NSW"), ("NSW", "AU", "AU-NSW"),
+    ("New South Wales", None, "AU-NSW"), ("new south wales", "au", "AU-NSW"),
+    ("ニューサウスウェールズ州", "AU", "AU-NSW"),
+    ("São Paulo", "BR", "BR-SP"), ("Sao Paulo", "BR", "BR-SP"), ("SP", "BR", "BR-SP"),
+    ("東京都", "JP", "JP-13"), ("Tokyo", "JP", "JP-13"), ("大阪府", None, "JP-27"),
+])
+def test_subdivision_by_code_or_name(db_session, value, country, code):
+    assert match_subdivision(value, country).code == code
+
+
+def test_subdivision_outside_the_country_given_is_none(db_session):
+    assert match_subdivision("New South Wales", "US") is None
+    assert match_subdivision("AU-NSW", "NZ") is None
+    assert match_subdivision("Nowhere State", "AU") is None
+    assert match_subdivision("NSW") is None  # a bare code needs its country
+
+
+def test_the_reference_has_the_cities_these_tests_name(db_session):
+    assert db_session.scalar(select(func.count()).select_from(City)) > 30_000
