@@ -91,10 +91,14 @@ class MapRow:
     status_label: str
 
 
-def project(latitude: float, longitude: float) -> tuple[float, float]:
-    """Equal Earth, centred on Greenwich, in viewBox units: x grows eastwards, y southwards."""
-    lam = math.radians(max(-180.0, min(180.0, longitude)))
+def project(latitude: float, longitude: float, central_meridian: float = 0.0) -> tuple[float, float]:
+    """Equal Earth in viewBox units, centred on central_meridian: x grows eastwards, y southwards."""
+    lam = math.radians(_wrap(longitude - central_meridian))
     return _xy(lam, math.sin(math.radians(max(-90.0, min(90.0, latitude)))))
+
+
+def _wrap(longitude: float) -> float:
+    return (longitude + 180.0) % 360.0 - 180.0
 
 
 def _xy(lam: float, sin_phi: float) -> tuple[float, float]:
@@ -107,19 +111,111 @@ def _xy(lam: float, sin_phi: float) -> tuple[float, float]:
     return MAP_WIDTH / 2 + x * _SCALE, MAP_HEIGHT / 2 - y * _SCALE
 
 
+Ring = list[tuple[float, float]]
+
+
 @lru_cache(maxsize=1)
 def countries() -> tuple[dict, ...]:
-    """The shipped outlines: numeric and alpha-2 ISO code, Natural Earth name, SVG path data."""
+    """The shipped outlines: numeric and alpha-2 ISO code, Natural Earth name, rings of (lon, lat)."""
     with DATA.open(encoding="utf-8") as fh:
-        return tuple(json.load(fh)["countries"])
+        shipped = json.load(fh)["countries"]
+    out = []
+    for country in shipped:
+        rings = []
+        for flat in country["rings"]:
+            lon, lat, ring = 0, 0, []
+            for i in range(0, len(flat), 2):
+                lon, lat = lon + flat[i], lat + flat[i + 1]
+                ring.append((lon / 100, lat / 100))
+            rings.append(ring)
+        out.append({**country, "rings": rings})
+    return tuple(out)
 
 
-@lru_cache(maxsize=1)
-def _base_map() -> str:
-    west = [project(lat, -180) for lat in range(-90, 91, 2)]
-    east = [project(lat, 180) for lat in range(90, -91, -2)]
+def split_antimeridian(points: Ring) -> list[Ring]:
+    """A ring that jumps across ±180° (Fiji, Chukotka, anything on a moved seam) as pieces that don't.
+
+    Longitudes are unwrapped into one continuous run; a ring that goes round a pole (Antarctica) is
+    closed along that pole; then each copy shifted by -360°, 0 and +360° is clipped to [-180, 180].
+    """
+    if all(abs(b[0] - a[0]) < 180 for a, b in zip(points, points[1:] + points[:1], strict=True)):
+        return [points]
+    unwrapped = [points[0]]
+    for lon, lat in points[1:]:
+        unwrapped.append((lon + 360 * round((unwrapped[-1][0] - lon) / 360), lat))
+    if abs(unwrapped[-1][0] - unwrapped[0][0]) > 180:
+        pole = -90.0 if sum(lat for _, lat in points) < 0 else 90.0
+        unwrapped += [(unwrapped[-1][0], pole), (unwrapped[0][0], pole)]
+    pieces = []
+    for shift in (-360, 0, 360):
+        piece = _clip([(lon + shift, lat) for lon, lat in unwrapped], 180.0, lambda lon: lon <= 180.0 + 1e-9)
+        piece = _clip(piece, -180.0, lambda lon: lon >= -180.0 - 1e-9)
+        if len(piece) >= 3 and abs(_area(piece)) > 1e-6:
+            pieces.append(piece)
+    return pieces
+
+
+def _clip(points: Ring, edge: float, inside) -> Ring:
+    """Sutherland–Hodgman against one meridian: enough for rings that cross it, convex or not."""
+    out = []
+    for i, (lon, lat) in enumerate(points):
+        plon, plat = points[i - 1]
+        if inside(lon) != inside(plon):
+            out.append((edge, plat + (edge - plon) / (lon - plon) * (lat - plat)))
+        if inside(lon):
+            out.append((lon, lat))
+    return out
+
+
+def _area(points: Ring) -> float:
+    return sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(points, points[1:] + points[:1], strict=True)) / 2
+
+
+def _outline(rings: list[Ring], central_meridian: float) -> str:
+    """SVG path data, relative moves in tenths of a unit; along the seam it follows the map's curved edge."""
+    parts = []
+    for ring in rings:
+        rotated = [(_wrap(lon - central_meridian), lat) for lon, lat in ring] if central_meridian else ring
+        for piece in split_antimeridian(rotated):
+            xy: list[tuple[int, int]] = []
+            for i, (lon, lat) in enumerate(piece):
+                plon, plat = piece[i - 1]
+                if i and abs(abs(lon) - 180) < 1e-9 and lon == plon and abs(lat - plat) > 1:
+                    steps = int(abs(lat - plat))
+                    seam = [(lon, plat + (lat - plat) * k / steps) for k in range(1, steps)]
+                else:
+                    seam = []
+                for slon, slat in [*seam, (lon, lat)]:
+                    x, y = _xy(math.radians(slon), math.sin(math.radians(slat)))
+                    q = (round(x * 10), round(y * 10))
+                    if not xy or q != xy[-1]:
+                        xy.append(q)
+            if len(xy) > 1 and xy[0] == xy[-1]:
+                xy.pop()
+            if len(xy) < 3:
+                continue  # a speck smaller than the rounding
+            out = [f"M{_n(xy[0][0])} {_n(xy[0][1])}l"]
+            out.append(" ".join(f"{_n(x1 - x0)} {_n(y1 - y0)}" for (x0, y0), (x1, y1) in zip(xy, xy[1:], strict=False)))
+            parts.append("".join(out) + "z")
+    return "".join(parts).replace(" -", "-")
+
+
+def _n(tenths: int) -> str:
+    """A coordinate in tenths of a unit, as short as SVG allows: 120 → 12, 5 → .5, -5 → -.5."""
+    whole, tenth = divmod(abs(tenths), 10)
+    sign = "-" if tenths < 0 else ""
+    if not tenth:
+        return f"{sign}{whole}"
+    return f"{sign}{whole or ''}.{tenth}"
+
+
+@lru_cache(maxsize=8)
+def _base_map(central_meridian: float = 0.0) -> str:
+    west = [_xy(-math.pi, math.sin(math.radians(lat))) for lat in range(-90, 91, 2)]
+    east = [_xy(math.pi, math.sin(math.radians(lat))) for lat in range(90, -91, -2)]
     sphere = "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in west + east) + "Z"
-    land = "".join(f'<path d="{c["d"]}" data-country="{escape(c["alpha2"])}"/>' for c in countries())
+    land = "".join(f'<path d="{_outline(c["rings"], central_meridian)}" data-country="{escape(c["alpha2"])}"/>'
+                   for c in countries())
     return (f'<path d="{sphere}" fill="{OCEAN}" stroke="#b8c2cc" stroke-width="0.8"/>'
             f'<g fill="{LAND}" stroke="#ffffff" stroke-width="0.5" stroke-linejoin="round">{land}</g>')
 
@@ -153,9 +249,10 @@ def _star(x: float, y: float, r: float = 8.0) -> str:
     return "M" + "L".join(points) + "Z"
 
 
-def _great_circle(a: MapPoint, b: MapPoint) -> str:
-    """Path data for the shortest route from a to b, in two pieces where it crosses the antimeridian."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+def _great_circle(a: MapPoint, b: MapPoint, central_meridian: float = 0.0) -> str:
+    """Path data for the shortest route from a to b, in two pieces where it crosses the map's edge."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude - central_meridian,
+                                                b.latitude, b.longitude - central_meridian))
     va = (math.cos(lat1) * math.cos(lon1), math.cos(lat1) * math.sin(lon1), math.sin(lat1))
     vb = (math.cos(lat2) * math.cos(lon2), math.cos(lat2) * math.sin(lon2), math.sin(lat2))
     dot = max(-1.0, min(1.0, va[0] * vb[0] + va[1] * vb[1] + va[2] * vb[2]))
@@ -229,14 +326,17 @@ def _legend(kinds: Sequence[str], statuses: Sequence[str], has_home: bool, label
 
 def render(points: Iterable[MapPoint], home: MapPoint | None = None, *, lines: bool = False,
            labels: Mapping[str, str] | None = None, title: str | None = None, description: str | None = None,
-           id_prefix: str = "worldmap") -> Markup:
+           id_prefix: str = "worldmap", central_meridian: float = 0.0) -> Markup:
     """The map as inline SVG, safe to put in a page as it is ({{ svg }}): every text is escaped.
 
     Points are grouped by status and kind; active ones are drawn last, on top. Links inside take no
     tab stop (tabindex -1): a map of a thousand dots is no way to move through with the keyboard, and
-    the table of text_alternative() beside the map carries the same links.
+    the table of text_alternative() beside the map carries the same links. central_meridian moves
+    the map's centre, e.g. to 150 for the Pacific-centred view usual in Japan; the outlines are
+    re-projected once per meridian and cached.
     """
     labels = {**LABELS, **(labels or {})}
+    central_meridian = round(_wrap(central_meridian), 1)  # also the base map's cache key
     points = list(points)
     groups: dict[tuple[str, str], list[MapPoint]] = {}
     for point in points:
@@ -260,12 +360,12 @@ def render(points: Iterable[MapPoint], home: MapPoint | None = None, *, lines: b
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_WIDTH} {height:.0f}" role="img" '
            f'aria-labelledby="{pid}-title {pid}-desc" class="worldmap">'
            f'<title id="{pid}-title">{escape(title)}</title><desc id="{pid}-desc">{escape(description)}</desc>',
-           _base_map()]
+           _base_map(central_meridian)]
 
     if lines and home is not None:
         out.append(f'<g class="worldmap-lines" fill="none" stroke="{INK}" stroke-opacity="0.3" stroke-width="0.7">')
         for point in points:
-            if d := _great_circle(home, point):
+            if d := _great_circle(home, point, central_meridian):
                 out.append(f'<path d="{d}"/>')
         out.append("</g>")
 
@@ -278,7 +378,7 @@ def render(points: Iterable[MapPoint], home: MapPoint | None = None, *, lines: b
                    f'{_status_style(shown_status, COLOURS.get(kind, OTHER_COLOUR))}>')
         suffix = escape(f" — {kind_label}, {status_label}")
         for point in members:
-            x, y = project(point.latitude, point.longitude)
+            x, y = project(point.latitude, point.longitude, central_meridian)
             tip = f"<title>{escape(point.label)}{suffix}</title>"
             if point.href:
                 out.append(f'<a href="{escape(point.href)}" tabindex="-1">{tip}{_marker(x, y, shown_status)}</a>')
@@ -287,7 +387,7 @@ def render(points: Iterable[MapPoint], home: MapPoint | None = None, *, lines: b
         out.append("</g>")
 
     if home is not None:
-        x, y = project(home.latitude, home.longitude)
+        x, y = project(home.latitude, home.longitude, central_meridian)
         out.append(f'<g class="worldmap-home"><title>{escape(home.label)} — {escape(labels["home"])}</title>'
                    f'<path d="{_star(x, y)}" fill="{INK}" stroke="#ffffff" stroke-width="1.2"/></g>')
     out.append(legend)

@@ -1,6 +1,5 @@
 """The network world map: inline SVG from the shipped outlines, with status shown by more than colour."""
 
-import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -146,33 +145,64 @@ def test_lines_from_home_cross_the_antimeridian_in_two_parts():
     assert not any(g.get("class") == "worldmap-lines" for g in parse(render([PARIS], TOKYO)).iter(f"{SVG}g"))
 
 
-def test_base_map_ships_every_country_projected_inside_the_view():
-    data = json.loads(worldmap.DATA.read_text())
-    assert data["width"] == worldmap.MAP_WIDTH and data["height"] == worldmap.MAP_HEIGHT
+def test_base_map_ships_every_country():
     countries = worldmap.countries()
     assert len(countries) >= 170
-    codes = {c["alpha2"] for c in countries}
-    assert {"JP", "FR", "AU", "US", "BR", "CN"} <= codes
-    root = parse(render([]))
-    shapes = [p for p in root.iter(f"{SVG}path") if p.get("data-country") is not None]
+    assert {"JP", "FR", "AU", "US", "BR", "CN"} <= {c["alpha2"] for c in countries}
+    shapes = [p for p in parse(render([])).iter(f"{SVG}path") if p.get("data-country") is not None]
     assert len(shapes) == len(countries)
     assert worldmap.DATA.stat().st_size < 300_000
 
 
-def test_japan_outline_surrounds_tokyo():
+def test_tokyo_lies_inside_japan():
     japan = next(c for c in worldmap.countries() if c["alpha2"] == "JP")
-    # Path data is "M x y l dx dy dx dy … z" per outline: walk it for the bounding box of all islands.
-    xs, ys, x, y, i, mode = [], [], 0.0, 0.0, 0, None
-    tokens = japan["d"].replace("M", " M ").replace("l", " l ").replace("z", " z ").replace("-", " -").split()
+    lon, lat = TOKYO.longitude, TOKYO.latitude
+    inside = 0
+    for ring in japan["rings"]:  # even-odd rule over every ring
+        for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
+            if (y0 > lat) != (y1 > lat) and lon < x0 + (lat - y0) / (y1 - y0) * (x1 - x0):
+                inside ^= 1
+    assert inside
+
+
+def subpaths(d: str) -> list[list[tuple[float, float]]]:
+    """Absolute points of each "M x y l dx dy … z" outline in a path."""
+    tokens = d.replace("M", " M ").replace("l", " l ").replace("z", " ").replace("-", " -").split()
+    out, mode, i = [], None, 0
     while i < len(tokens):
-        if tokens[i] in ("M", "l", "z"):
+        if tokens[i] in ("M", "l"):
             mode = tokens[i]
             i += 1
             continue
         dx, dy = float(tokens[i]), float(tokens[i + 1])
-        x, y = (dx, dy) if mode == "M" else (x + dx, y + dy)
-        xs.append(x)
-        ys.append(y)
+        if mode == "M":
+            out.append([(dx, dy)])
+        else:
+            x, y = out[-1][-1]
+            out[-1].append((x + dx, y + dy))
         i += 2
-    tx, ty = worldmap.project(TOKYO.latitude, TOKYO.longitude)
-    assert min(xs) < tx < max(xs) and min(ys) < ty < max(ys)
+    return out
+
+
+@pytest.mark.parametrize("meridian", [0, 150, -100])
+def test_outlines_are_cut_at_the_map_edge_wherever_it_is(meridian):
+    """No outline may run across the whole map: a ring that crosses the antimeridian is cut in two."""
+    root = parse(render([], central_meridian=meridian))
+    widest = {}
+    for path in root.iter(f"{SVG}path"):
+        if path.get("data-country") not in (None, "AQ"):
+            for points in subpaths(path.get("d")):
+                xs = [x for x, _ in points]
+                widest[path.get("data-country")] = max(widest.get(path.get("data-country"), 0), max(xs) - min(xs))
+                assert min(xs) >= -1 and max(xs) <= worldmap.MAP_WIDTH + 1
+    assert max(widest.values()) < worldmap.MAP_WIDTH / 2
+    assert widest["RU"] > 200  # and Russia is still whole where the edge misses it
+
+
+def test_pacific_centred_map_puts_the_americas_east_of_tokyo():
+    root = parse(render([NEW_YORK, PARIS], TOKYO, central_meridian=150))
+    x = {a.find(f"{SVG}title").text.split(" — ")[0]: float(a.find(f"{SVG}circle").get("cx"))
+         for a in root.iter(f"{SVG}a")}
+    tokyo = worldmap.project(TOKYO.latitude, TOKYO.longitude, 150)[0]
+    assert x["New York"] > tokyo > x["Paris"]
+    assert tokyo < worldmap.MAP_WIDTH / 2  # 150°E is the centre, Tokyo a little west of it
