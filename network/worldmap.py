@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -240,6 +241,14 @@ def _marker(x: float, y: float, status: str, r: float = R) -> str:
     return circle
 
 
+def _safe_href(href: str | None) -> bool:
+    """A link the page may follow: relative, or http(s). Escaping alone lets javascript: through."""
+    if not href:
+        return False
+    scheme = urlsplit(href.strip()).scheme.lower()
+    return scheme in ("", "http", "https")
+
+
 def _star(x: float, y: float, r: float = 8.0) -> str:
     points = []
     for i in range(10):
@@ -380,7 +389,7 @@ def render(points: Iterable[MapPoint], home: MapPoint | None = None, *, lines: b
         for point in members:
             x, y = project(point.latitude, point.longitude, central_meridian)
             tip = f"<title>{escape(point.label)}{suffix}</title>"
-            if point.href:
+            if _safe_href(point.href):
                 out.append(f'<a href="{escape(point.href)}" tabindex="-1">{tip}{_marker(x, y, shown_status)}</a>')
             else:
                 out.append(f"<g>{tip}{_marker(x, y, shown_status)}</g>")
@@ -398,6 +407,7 @@ def render(points: Iterable[MapPoint], home: MapPoint | None = None, *, lines: b
 def text_alternative(points: Iterable[MapPoint], labels: Mapping[str, str] | None = None) -> list[MapRow]:
     """What the map shows, in words: one row per point, in the order given, for a table beside it."""
     words = {key: str(text) for key, text in {**LABELS, **(labels or {})}.items()}  # translate once
-    return [MapRow(label=p.label, kind=p.kind, status=p.status, country=p.country, href=p.href,
+    return [MapRow(label=p.label, kind=p.kind, status=p.status, country=p.country,
+                   href=p.href if _safe_href(p.href) else None,
                    kind_label=words.get(p.kind, words["other"]), status_label=words.get(p.status, p.status))
             for p in points]

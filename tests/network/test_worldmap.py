@@ -73,6 +73,14 @@ def test_points_with_href_are_links_with_a_tooltip():
     assert links[0].find(f"{SVG}circle") is not None
 
 
+def test_a_script_link_is_not_a_link():
+    sneaky = MapPoint(10, 10, "Sneaky", href=" JavaScript:alert(1)")
+    root = parse(render([sneaky]))
+    assert list(root.iter(f"{SVG}a")) == []
+    assert len(points_of(root)) == 1
+    assert text_alternative([sneaky])[0].href is None
+
+
 def test_status_is_drawn_by_shape_not_only_by_colour():
     """Same kind, four statuses: four different outlines or fills, and the ended one is struck through."""
     root = parse(render([PARIS, BEIJING, MOSCOW, MapPoint(1, 1, "Ended", "friendship_city", "ended")]))
