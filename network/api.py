@@ -1,12 +1,37 @@
-"""JSON endpoints of the network registry."""
+"""JSON endpoints of the network registry: reads for staff, writes for editors through the services."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
 
 from flask import jsonify, request
 from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from kizuna import auth
-from kizuna.api import bp, doc, limit_arg, query_param
+from kizuna.api import PAGE_PARAMS, bp, doc, limit_arg, page_arg, paged, query_param
+from kizuna.extensions import db
+from kizuna.models import Role
 
 from . import services
+from .models import (
+    Agreement,
+    AgreementKind,
+    CityNetwork,
+    CooperationArea,
+    DatePrecision,
+    Embassy,
+    EmbassyStatus,
+    MissionType,
+    Partner,
+    PartnerKind,
+    Relationship,
+    RelationshipKind,
+    RelationshipStatus,
+)
+from .reference import fold
 
 CITY_SCHEMA = {"type": "object", "properties": {
     "id": {"type": "integer", "description": "GeoNames id"},
@@ -48,3 +73,620 @@ def cities():
     language = str(get_locale() or "en")
     found = services.search_cities(q, country=country or None, limit=limit_arg())
     return jsonify({"items": [services.city_json(c, language) for c in found]})
+
+
+# -- schemas for the OpenAPI document ------------------------------------------------------------------
+
+STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+OPT_STR, OPT_INT = {"type": ["string", "null"]}, {"type": ["integer", "null"]}
+DATE = {"type": ["string", "null"], "format": "date", "description": "ISO 8601; see the matching precision"}
+PRECISION = {"type": "string", "enum": [p.value for p in DatePrecision],
+             "description": "how much of the date is known: a month or a year is stored as its first day"}
+
+
+def _enum(cls) -> dict:
+    return {"type": "string", "enum": [m.value for m in cls]}
+
+
+def _obj(**properties) -> dict:
+    return {"type": "object", "properties": properties}
+
+
+def _list_of(item: dict) -> dict:
+    return {"type": "array", "items": item}
+
+
+PARTNER_REF = _obj(id=INT, name=STR, display_name=STR, kind=_enum(PartnerKind), country=STR)
+PARTNER_SCHEMA = _obj(id=INT, kind=_enum(PartnerKind), name=STR, local_name=OPT_STR, name_ja=OPT_STR,
+                      display_name=STR, country=STR, country_name=STR, city_id=OPT_INT, subdivision_code=OPT_STR,
+                      website=OPT_STR, notes=STR, is_sample=BOOL)
+STATUS_CHANGE = _obj(status=_enum(RelationshipStatus), effective_on=DATE, reason=STR)
+RELATIONSHIP_SCHEMA = _obj(id=INT, partner=PARTNER_REF, kind=_enum(RelationshipKind), started_on=DATE,
+                           started_precision=PRECISION, status=_enum(RelationshipStatus), status_since=DATE,
+                           ended_on=DATE, source=STR, notes=STR, is_sample=BOOL)
+RELATIONSHIP_DETAIL = _obj(**RELATIONSHIP_SCHEMA["properties"], history=_list_of(STATUS_CHANGE))
+PARTNER_DETAIL = _obj(**PARTNER_SCHEMA["properties"], relationships=_list_of(RELATIONSHIP_SCHEMA))
+AREA = _obj(code=STR, name=STR)
+AGREEMENT_REF = _obj(id=INT, title=STR, signed_on=DATE, expires_on=DATE)
+AGREEMENT_SCHEMA = _obj(id=INT, title=STR, title_local=OPT_STR, kind=_enum(AgreementKind), signed_on=DATE,
+                        signed_precision=PRECISION, term_months=OPT_INT, expires_on=DATE, terminated_on=DATE,
+                        in_force=BOOL, previous_id=OPT_INT, succession={"type": ["string", "null"]},
+                        parties=_list_of(PARTNER_REF), areas=_list_of(AREA), summary=STR, is_sample=BOOL)
+AGREEMENT_DETAIL = _obj(**AGREEMENT_SCHEMA["properties"], source=STR, notes=STR,
+                        signatories=_list_of(_obj(partner_id=OPT_INT, name=STR, title=STR)),
+                        previous={"anyOf": [AGREEMENT_REF, {"type": "null"}]},
+                        successors=_list_of(_obj(**AGREEMENT_REF["properties"], succession=STR)))
+EMBASSY_SCHEMA = _obj(id=INT, country=STR, country_name=STR, mission_type=_enum(MissionType), name=STR,
+                      name_ja=OPT_STR, address=STR, ward=STR, postal_code=STR, phones=_list_of(STR), email=OPT_STR,
+                      website=OPT_STR, head_of_mission=STR, head_title=STR, status=_enum(EmbassyStatus),
+                      status_since=DATE, notes=STR, is_sample=BOOL)
+EMBASSY_DETAIL = _obj(**EMBASSY_SCHEMA["properties"], history=_list_of(_obj(
+    status=_enum(EmbassyStatus), effective_on=DATE, reason=STR, previous_address=OPT_STR)))
+HOME_ROLE = _obj(role=STR, started_on=DATE, started_precision=PRECISION, ended_on=DATE, notes=STR)
+NETWORK_SCHEMA = _obj(id=INT, name=STR, acronym=STR, name_ja=OPT_STR, website=OPT_STR, description=STR,
+                      home_role={"anyOf": [HOME_ROLE, {"type": "null"}]}, is_sample=BOOL)
+MEMBER = _obj(id=INT, city_id=OPT_INT, partner_id=OPT_INT, name=STR, country=STR, joined_on=DATE, left_on=DATE)
+EVENT = _obj(id=INT, title=STR, kind=STR, starts_on=DATE, ends_on=DATE, city_id=OPT_INT, venue=STR, url=OPT_STR,
+             description=STR)
+NETWORK_DETAIL = _obj(**NETWORK_SCHEMA["properties"], home_roles=_list_of(HOME_ROLE), members=_list_of(MEMBER),
+                      events=_list_of(EVENT))
+
+
+def _page_of(item: dict) -> dict:
+    return _obj(items=_list_of(item), page=INT, limit=INT, total=INT, pages=INT)
+
+
+def _writes(what: str, body: str) -> str:
+    return (f"{what} Editors only, with an API token. The JSON body is checked by the registry's rules: a "
+            "refusal is a 422 whose error.fields names the input at fault; success is a 201 with the object." + body)
+
+
+# -- JSON of the registry's objects --------------------------------------------------------------------
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def partner_ref(partner: Partner) -> dict:
+    return {"id": partner.id, "name": partner.name, "display_name": partner.display_name(_language()),
+            "kind": partner.kind.value, "country": partner.country_code}
+
+
+def partner_json(partner: Partner) -> dict:
+    return {"id": partner.id, "kind": partner.kind.value, "name": partner.name, "local_name": partner.local_name,
+            "name_ja": partner.name_ja, "display_name": partner.display_name(_language()),
+            "country": partner.country_code, "country_name": partner.country.name(_language()),
+            "city_id": partner.city_id, "subdivision_code": partner.subdivision_code, "website": partner.website,
+            "notes": partner.notes, "is_sample": partner.is_sample}
+
+
+def relationship_json(rel: Relationship, *, history: bool = False) -> dict:
+    out = {"id": rel.id, "partner": partner_ref(rel.partner), "kind": rel.kind.value,
+           "started_on": _day(rel.started_on), "started_precision": rel.started_precision.value,
+           "status": rel.status.value, "status_since": _day(rel.status_since), "ended_on": _day(rel.ended_on),
+           "source": rel.source, "notes": rel.notes, "is_sample": rel.is_sample}
+    if history:
+        out["history"] = [{"status": c.status.value, "effective_on": _day(c.effective_on), "reason": c.reason}
+                          for c in rel.history]
+    return out
+
+
+def _agreement_ref(agreement: Agreement) -> dict:
+    return {"id": agreement.id, "title": agreement.title, "signed_on": _day(agreement.signed_on),
+            "expires_on": _day(agreement.expires_on)}
+
+
+def agreement_json(agreement: Agreement, *, detail: bool = False) -> dict:
+    out = {"id": agreement.id, "title": agreement.title, "title_local": agreement.title_local,
+           "kind": agreement.kind.value, "signed_on": _day(agreement.signed_on),
+           "signed_precision": agreement.signed_precision.value, "term_months": agreement.term_months,
+           "expires_on": _day(agreement.expires_on), "terminated_on": _day(agreement.terminated_on),
+           "in_force": agreement.terminated_on is None and not agreement.successors,
+           "previous_id": agreement.previous_id,
+           "succession": agreement.succession.value if agreement.succession else None,
+           "parties": [partner_ref(p) for p in agreement.parties],
+           "areas": [{"code": a.code, "name": a.name(_language())} for a in agreement.areas],
+           "summary": agreement.summary, "is_sample": agreement.is_sample}
+    if detail:
+        out |= {"source": agreement.source, "notes": agreement.notes,
+                "signatories": [{"partner_id": s.partner_id, "name": s.name, "title": s.title}
+                                for s in agreement.signatories],
+                "previous": _agreement_ref(agreement.previous) if agreement.previous else None,
+                "successors": [{**_agreement_ref(s), "succession": s.succession.value if s.succession else None}
+                               for s in agreement.successors]}
+    return out
+
+
+def embassy_json(embassy: Embassy, *, history: bool = False) -> dict:
+    out = {"id": embassy.id, "country": embassy.country_code, "country_name": embassy.country.name(_language()),
+           "mission_type": embassy.mission_type.value, "name": embassy.name, "name_ja": embassy.name_ja,
+           "address": embassy.address, "ward": embassy.ward, "postal_code": embassy.postal_code,
+           "phones": list(embassy.phones or []), "email": embassy.email, "website": embassy.website,
+           "head_of_mission": embassy.head_of_mission, "head_title": embassy.head_title,
+           "status": embassy.status.value, "status_since": _day(embassy.status_since), "notes": embassy.notes,
+           "is_sample": embassy.is_sample}
+    if history:
+        out["history"] = [{"status": c.status.value, "effective_on": _day(c.effective_on), "reason": c.reason,
+                           "previous_address": c.previous_address} for c in embassy.history]
+    return out
+
+
+def _home_role(m) -> dict:
+    return {"role": m.role.value, "started_on": _day(m.started_on), "started_precision": m.started_precision.value,
+            "ended_on": _day(m.ended_on), "notes": m.notes}
+
+
+def network_json(network: CityNetwork, *, detail: bool = False) -> dict:
+    current = next((m for m in network.home_roles if m.ended_on is None), None)
+    out = {"id": network.id, "name": network.name, "acronym": network.acronym, "name_ja": network.name_ja,
+           "website": network.website, "description": network.description,
+           "home_role": _home_role(current) if current else None, "is_sample": network.is_sample}
+    if detail:
+        out |= {"home_roles": [_home_role(m) for m in network.home_roles],
+                "members": [{"id": m.id, "city_id": m.city_id, "partner_id": m.partner_id, "name": m.name,
+                             "country": m.country_code, "joined_on": _day(m.joined_on), "left_on": _day(m.left_on)}
+                            for m in network.members],
+                "events": [{"id": e.id, "title": e.title, "kind": e.kind, "starts_on": _day(e.starts_on),
+                            "ends_on": _day(e.ends_on), "city_id": e.city_id, "venue": e.venue, "url": e.url,
+                            "description": e.description} for e in network.events]}
+    return out
+
+
+# -- reading the query string and the body -------------------------------------------------------------
+
+
+class Invalid(Exception):
+    """A query parameter or body field the API cannot use; becomes a 422 naming `field`."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _parse_date(field: str, value) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise Invalid(field, f"{field} must be a date as YYYY-MM-DD.")
+
+
+def _parse_int(field: str, value) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise Invalid(field, f"{field} must be an integer.")
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid(field, f"{field} must be an integer.") from None
+
+
+def _arg_enum(name: str, cls):
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return cls(value)
+    except ValueError:
+        raise Invalid(name, f"{name} must be one of: {', '.join(m.value for m in cls)}.") from None
+
+
+def _arg_country(name: str = "country") -> str | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    country = services.find_country(value)
+    if country is None:
+        raise Invalid(name, f"{name} must be an ISO 3166-1 alpha-2 code, such as JP.")
+    return country.code
+
+
+def _page(query: Select, serialize) -> dict:
+    page, limit = page_arg(), limit_arg()
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.limit(limit).offset((page - 1) * limit)).unique()
+    return paged([serialize(r) for r in rows], page=page, limit=limit, total=total)
+
+
+# A body field's type: what JSON value it takes.
+TEXT, INTEGER, DAY, FLAG, INTS, TEXTS, OBJECTS = "text", "integer", "date", "flag", "ints", "texts", "objects"
+
+
+def _body(spec: dict[str, str], required: tuple[str, ...] = ()) -> dict:
+    """The JSON body read against `spec` (field → type): unknown fields, wrong types and missing required
+    fields are refused here; the registry's own rules stay in the services."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("body", "The body must be a JSON object (Content-Type: application/json).")
+    if unknown := sorted(set(body) - set(spec)):
+        raise Invalid(unknown[0], f"Unknown field {unknown[0]}; the fields are: {', '.join(spec)}.")
+    values = {}
+    for field, kind in spec.items():
+        value = body.get(field)
+        if value is None:
+            if field in required:
+                raise Invalid(field, f"{field} is required.")
+            continue
+        if kind == DAY:
+            value = _parse_date(field, value)
+        elif kind == INTEGER:
+            value = _parse_int(field, value)
+        elif kind == FLAG and not isinstance(value, bool):
+            raise Invalid(field, f"{field} must be true or false.")
+        elif kind == TEXT and not isinstance(value, str):
+            raise Invalid(field, f"{field} must be a string.")
+        elif kind == INTS:
+            if not isinstance(value, list):
+                raise Invalid(field, f"{field} must be a list of integers.")
+            value = [_parse_int(field, v) for v in value]
+        elif kind == TEXTS and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise Invalid(field, f"{field} must be a list of strings.")
+        elif kind == OBJECTS and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            raise Invalid(field, f"{field} must be a list of objects.")
+        values[field] = value
+    return values
+
+
+@bp.errorhandler(Invalid)
+def _invalid_input(exc: Invalid):
+    return _invalid(exc.field, str(exc))
+
+
+def _write(call, serialize, *, field: str):
+    """Run a service call for the signed-in editor; commit and answer 201, or roll back and answer 422.
+
+    `field` names the input at fault when the service's refusal names none (an id that no longer exists).
+    """
+    try:
+        obj = call(current_user._get_current_object())
+    except services.NetworkError as exc:
+        db.session.rollback()
+        return _invalid(exc.field or field, str(exc))
+    db.session.commit()
+    return jsonify(serialize(obj)), 201
+
+
+def _body_doc(**fields) -> str:
+    """The JSON body's fields, told in the summary: kizuna.api.doc describes parameters and responses only."""
+    return " Body (JSON): " + "; ".join(f"{name}: {text}" for name, text in fields.items())
+
+
+# -- partners -----------------------------------------------------------------------------------------
+
+
+@bp.get("/partners")
+@auth.roles_required(Role.VIEWER)
+@doc("Partner governments (cities, sub-national governments, other public bodies), by name.",
+     parameters=[query_param("kind", "Only this kind.", enum=[k.value for k in PartnerKind]),
+                 query_param("country", "ISO 3166-1 alpha-2 code, such as US."),
+                 query_param("q", "Part of the name (case- and accent-insensitive)."), *PAGE_PARAMS],
+     schema=_page_of(PARTNER_SCHEMA), tag="network")
+def partners():
+    query = select(Partner).options(selectinload(Partner.country)).order_by(Partner.name, Partner.id)
+    if kind := _arg_enum("kind", PartnerKind):
+        query = query.where(Partner.kind == kind)
+    if country := _arg_country():
+        query = query.where(Partner.country_code == country)
+    if q := fold(request.args.get("q", "")):
+        query = query.where(Partner.search_key.contains(q, autoescape=True))
+    return jsonify(_page(query, partner_json))
+
+
+@bp.get("/partners/<int:partner_id>")
+@auth.roles_required(Role.VIEWER)
+@doc("One partner, with its relationships.", schema=PARTNER_DETAIL, tag="network")
+def partner(partner_id: int):
+    found = db.get_or_404(Partner, partner_id)
+    return jsonify({**partner_json(found), "relationships": [relationship_json(r) for r in found.relationships]})
+
+
+PARTNER_BODY = {"kind": TEXT, "name": TEXT, "country_code": TEXT, "local_name": TEXT, "name_ja": TEXT,
+                "city_id": INTEGER, "subdivision_code": TEXT, "website": TEXT, "notes": TEXT, "is_sample": FLAG}
+
+
+@bp.post("/partners")
+@auth.roles_required(Role.EDITOR)
+@doc(_writes("Register a partner government.", _body_doc(
+    kind="Required: city, subnational or public_body.", name="Required: the name in Latin script.",
+    country_code="Required: ISO 3166-1 alpha-2.", local_name="In the partner's own script.", name_ja="In Japanese.",
+    city_id="GeoNames id of the reference city.", subdivision_code="ISO 3166-2, such as AU-NSW.",
+    website="URL.", notes="Free text.", is_sample="true for sample data.")),
+     schema=PARTNER_SCHEMA, tag="network")
+def create_partner():
+    values = {"kind": None, "name": None, "country_code": None, **_body(PARTNER_BODY)}
+    return _write(lambda actor: services.create_partner(actor=actor, **values), partner_json, field="name")
+
+
+# -- relationships ------------------------------------------------------------------------------------
+
+
+@bp.get("/relationships")
+@auth.roles_required(Role.VIEWER)
+@doc("The home city's relationships with partners, oldest first.",
+     parameters=[query_param("kind", "Only this kind.", enum=[k.value for k in RelationshipKind]),
+                 query_param("status", "Only this status.", enum=[s.value for s in RelationshipStatus]),
+                 query_param("partner_id", "Only this partner's.", "integer"),
+                 query_param("country", "Only partners in this country (ISO 3166-1 alpha-2)."), *PAGE_PARAMS],
+     schema=_page_of(RELATIONSHIP_SCHEMA), tag="network")
+def relationships():
+    query = (select(Relationship).join(Relationship.partner).options(selectinload(Relationship.partner))
+             .order_by(Relationship.started_on, Relationship.id))
+    if kind := _arg_enum("kind", RelationshipKind):
+        query = query.where(Relationship.kind == kind)
+    if status := _arg_enum("status", RelationshipStatus):
+        query = query.where(Relationship.status == status)
+    if (partner_id := _parse_int("partner_id", request.args.get("partner_id"))) is not None:
+        query = query.where(Relationship.partner_id == partner_id)
+    if country := _arg_country():
+        query = query.where(Partner.country_code == country)
+    return jsonify(_page(query, relationship_json))
+
+
+@bp.get("/relationships/<int:relationship_id>")
+@auth.roles_required(Role.VIEWER)
+@doc("One relationship with its status history.", schema=RELATIONSHIP_DETAIL, tag="network")
+def relationship(relationship_id: int):
+    return jsonify(relationship_json(db.get_or_404(Relationship, relationship_id), history=True))
+
+
+RELATIONSHIP_BODY = {"partner_id": INTEGER, "kind": TEXT, "started_on": DAY, "started_precision": TEXT,
+                     "status": TEXT, "status_since": DAY, "reason": TEXT, "source": TEXT, "notes": TEXT,
+                     "is_sample": FLAG}
+
+
+@bp.post("/relationships")
+@auth.roles_required(Role.EDITOR)
+@doc(_writes("Record a relationship with a partner and its first status; one live tie of a kind per partner.",
+             _body_doc(
+    partner_id="Required: the partner's id.", kind="Required: " + ", ".join(k.value for k in RelationshipKind),
+         started_on="Required: YYYY-MM-DD (the first day of the month or year when only that is known).",
+         started_precision="day, month or year (default day).", status="Default active.",
+         status_since="YYYY-MM-DD, for a status other than active.", reason="Why the status is not active.",
+         source="Where this comes from.", notes="Free text.", is_sample="true for sample data.")),
+     schema=RELATIONSHIP_DETAIL, tag="network")
+def create_relationship():
+    values = _body(RELATIONSHIP_BODY, required=("partner_id", "kind", "started_on"))
+    return _write(lambda actor: services.add_relationship(actor=actor, **values),
+                  lambda r: relationship_json(r, history=True), field="partner_id")
+
+
+@bp.post("/relationships/<int:relationship_id>/status")
+@auth.roles_required(Role.EDITOR)
+@doc(_writes("Suspend, resume, mark dormant or end a relationship; the change joins its history.", _body_doc(
+    status="Required: " + ", ".join(s.value for s in RelationshipStatus),
+         effective_on="Required: YYYY-MM-DD.", reason="Required unless the status is active.")),
+     schema=RELATIONSHIP_DETAIL, tag="network")
+def change_relationship_status(relationship_id: int):
+    db.get_or_404(Relationship, relationship_id)
+    values = {"reason": "", **_body({"status": TEXT, "effective_on": DAY, "reason": TEXT},
+                                    required=("status", "effective_on"))}
+    return _write(lambda actor: services.change_relationship_status(relationship_id=relationship_id, actor=actor,
+                                                                    **values),
+                  lambda r: relationship_json(r, history=True), field="status")
+
+
+# -- agreements ---------------------------------------------------------------------------------------
+
+
+@bp.get("/agreements")
+@auth.roles_required(Role.VIEWER)
+@doc("Agreements (MOUs, joint statements, communiqués, …), latest signed first; with expiring_within_days, "
+     "only those in force that expire within that many days, soonest first.",
+     parameters=[query_param("kind", "Only this kind.", enum=[k.value for k in AgreementKind]),
+                 query_param("partner_id", "Only those this partner is a party to.", "integer"),
+                 query_param("country", "Only those with a party in this country (ISO 3166-1 alpha-2)."),
+                 query_param("area", "Only those covering this cooperation area (its code, such as digital)."),
+                 query_param("expiring_within_days", "In force and expiring within this many days.", "integer",
+                             minimum=0),
+                 query_param("signed_from", "Signed on or after this day (YYYY-MM-DD).", format="date"),
+                 query_param("signed_to", "Signed on or before this day (YYYY-MM-DD).", format="date"),
+                 *PAGE_PARAMS],
+     schema=_page_of(AGREEMENT_SCHEMA), tag="network")
+def agreements():
+    query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas),
+                                      selectinload(Agreement.successors))
+    order = (Agreement.signed_on.desc().nulls_last(), Agreement.id.desc())
+    if kind := _arg_enum("kind", AgreementKind):
+        query = query.where(Agreement.kind == kind)
+    if (partner_id := _parse_int("partner_id", request.args.get("partner_id"))) is not None:
+        query = query.where(Agreement.parties.any(Partner.id == partner_id))
+    if country := _arg_country():
+        query = query.where(Agreement.parties.any(Partner.country_code == country))
+    if area := request.args.get("area", "").strip():
+        query = query.where(Agreement.areas.any(CooperationArea.code == area))
+    days = _parse_int("expiring_within_days", request.args.get("expiring_within_days"))
+    if days is not None:
+        if days < 0:
+            raise Invalid("expiring_within_days", "expiring_within_days must be 0 or more.")
+        today = services._today()
+        # The same rule as services.expiring_agreements: in force, neither terminated nor succeeded.
+        query = query.where(Agreement.expires_on.between(today, today + timedelta(days=days)),
+                            Agreement.terminated_on.is_(None), ~Agreement.successors.any())
+        order = (Agreement.expires_on, Agreement.id)
+    if signed_from := _parse_date("signed_from", request.args.get("signed_from")):
+        query = query.where(Agreement.signed_on >= signed_from)
+    if signed_to := _parse_date("signed_to", request.args.get("signed_to")):
+        query = query.where(Agreement.signed_on <= signed_to)
+    return jsonify(_page(query.order_by(*order), agreement_json))
+
+
+@bp.get("/agreements/<int:agreement_id>")
+@auth.roles_required(Role.VIEWER)
+@doc("One agreement with its parties, signatories, areas, the agreement it follows and its successors.",
+     schema=AGREEMENT_DETAIL, tag="network")
+def agreement(agreement_id: int):
+    return jsonify(agreement_json(db.get_or_404(Agreement, agreement_id), detail=True))
+
+
+AGREEMENT_BODY = {"title": TEXT, "kind": TEXT, "party_ids": INTS, "signed_on": DAY, "signed_precision": TEXT,
+                  "title_local": TEXT, "term_months": INTEGER, "expires_on": DAY, "area_codes": TEXTS,
+                  "signatories": OBJECTS, "previous_id": INTEGER, "succession": TEXT, "summary": TEXT,
+                  "source": TEXT, "notes": TEXT, "is_sample": FLAG}
+
+
+@bp.post("/agreements")
+@auth.roles_required(Role.EDITOR)
+@doc(_writes("Record an agreement with its parties, areas and signatories; a renewal or revision names the "
+             "agreement it follows.", _body_doc(
+    title="Required.", kind="Required: " + ", ".join(k.value for k in AgreementKind),
+    party_ids="Required: the partners' ids.", signed_on="YYYY-MM-DD.", signed_precision="day, month or year.",
+    title_local="In the partner's language.", term_months="The term; gives the expiry from the signing date.",
+    expires_on="YYYY-MM-DD.", area_codes="Cooperation area codes.",
+    signatories="Objects {partner_id (null for the home city), name, title}.",
+    previous_id="The agreement this one renews or revises.", succession="renewal or revision.",
+    summary="Free text.", source="Where this comes from.", notes="Free text.", is_sample="true for sample data.")),
+     schema=AGREEMENT_DETAIL, tag="network")
+def create_agreement():
+    values = {"title": "", "kind": None, "party_ids": [], **_body(AGREEMENT_BODY)}
+    signatories = []
+    for signatory in values.pop("signatories", []):
+        if set(signatory) - {"partner_id", "name", "title"}:
+            raise Invalid("signatories", "A signatory has partner_id, name and title only.")
+        name, title = signatory.get("name"), signatory.get("title") or ""
+        if not isinstance(name, str) or not isinstance(title, str):
+            raise Invalid("signatories", "A signatory's name and title are strings.")
+        signatories.append((_parse_int("signatories", signatory.get("partner_id")), name, title))
+    values["area_codes"] = tuple(values.get("area_codes", ()))
+    return _write(lambda actor: services.create_agreement(actor=actor, signatories=tuple(signatories), **values),
+                  lambda a: agreement_json(a, detail=True), field="party_ids")
+
+
+# -- embassies ----------------------------------------------------------------------------------------
+
+
+@bp.get("/embassies")
+@auth.roles_required(Role.VIEWER)
+@doc("Diplomatic and consular missions in the home city, by country.",
+     parameters=[query_param("country", "The sending country (ISO 3166-1 alpha-2)."),
+                 query_param("status", "Only this status.", enum=[s.value for s in EmbassyStatus]),
+                 query_param("mission_type", "Only this kind of mission.", enum=[m.value for m in MissionType]),
+                 *PAGE_PARAMS],
+     schema=_page_of(EMBASSY_SCHEMA), tag="network")
+def embassies():
+    query = select(Embassy).options(selectinload(Embassy.country)).order_by(Embassy.country_code, Embassy.name,
+                                                                            Embassy.id)
+    if country := _arg_country():
+        query = query.where(Embassy.country_code == country)
+    if status := _arg_enum("status", EmbassyStatus):
+        query = query.where(Embassy.status == status)
+    if mission_type := _arg_enum("mission_type", MissionType):
+        query = query.where(Embassy.mission_type == mission_type)
+    return jsonify(_page(query, embassy_json))
+
+
+@bp.get("/embassies/<int:embassy_id>")
+@auth.roles_required(Role.VIEWER)
+@doc("One mission with its status history (closures, reopenings, moves).", schema=EMBASSY_DETAIL, tag="network")
+def embassy(embassy_id: int):
+    return jsonify(embassy_json(db.get_or_404(Embassy, embassy_id), history=True))
+
+
+EMBASSY_BODY = {"country_code": TEXT, "mission_type": TEXT, "name": TEXT, "name_ja": TEXT, "address": TEXT,
+                "ward": TEXT, "postal_code": TEXT, "phones": TEXTS, "email": TEXT, "website": TEXT,
+                "head_of_mission": TEXT, "head_title": TEXT, "notes": TEXT, "is_sample": FLAG}
+
+
+@bp.post("/embassies")
+@auth.roles_required(Role.EDITOR)
+@doc(_writes("Register a mission in the home city.", _body_doc(
+    country_code="Required: the sending country.",
+                             mission_type="Required: " + ", ".join(m.value for m in MissionType),
+                             name="Required.", name_ja="In Japanese.", address="Street address.", ward="Ward.",
+                             postal_code="Postal code.", phones="List of telephone numbers.", email="Address.",
+                             website="URL.", head_of_mission="Name.", head_title="Title.", notes="Free text.",
+                             is_sample="true for sample data.")),
+     schema=EMBASSY_DETAIL, tag="network")
+def create_embassy():
+    values = {"country_code": None, "mission_type": None, "name": None, **_body(EMBASSY_BODY)}
+    return _write(lambda actor: services.create_embassy(actor=actor, **values),
+                  lambda e: embassy_json(e, history=True), field="name")
+
+
+@bp.post("/embassies/<int:embassy_id>/status")
+@auth.roles_required(Role.EDITOR)
+@doc(_writes("Record a closure, a temporary closure, a reopening or a move (status moved, with new_address).",
+             _body_doc(
+    status="Required: " + ", ".join(s.value for s in EmbassyStatus), effective_on="Required: YYYY-MM-DD.",
+         reason="Why.", new_address="Required for a move.", new_ward="The ward after a move.")),
+     schema=EMBASSY_DETAIL, tag="network")
+def change_embassy_status(embassy_id: int):
+    db.get_or_404(Embassy, embassy_id)
+    values = _body({"status": TEXT, "effective_on": DAY, "reason": TEXT, "new_address": TEXT, "new_ward": TEXT},
+                   required=("status", "effective_on"))
+    return _write(lambda actor: services.change_embassy_status(embassy_id=embassy_id, actor=actor, **values),
+                  lambda e: embassy_json(e, history=True), field="status")
+
+
+# -- city networks ------------------------------------------------------------------------------------
+
+
+@bp.get("/networks")
+@auth.roles_required(Role.VIEWER)
+@doc("Multilateral city networks (C40, U20, …) with the home city's current role.",
+     parameters=PAGE_PARAMS, schema=_page_of(NETWORK_SCHEMA), tag="network")
+def networks():
+    query = (select(CityNetwork).options(selectinload(CityNetwork.home_roles))
+             .order_by(CityNetwork.name, CityNetwork.id))
+    return jsonify(_page(query, network_json))
+
+
+@bp.get("/networks/<int:network_id>")
+@auth.roles_required(Role.VIEWER)
+@doc("One city network with the home city's roles over time, its members and its events.",
+     schema=NETWORK_DETAIL, tag="network")
+def network(network_id: int):
+    return jsonify(network_json(db.get_or_404(CityNetwork, network_id), detail=True))
+
+
+@bp.post("/networks")
+@auth.roles_required(Role.EDITOR)
+@doc(_writes("Register a city network.", _body_doc(
+    name="Required; unique.", acronym="Such as C40.", name_ja="In Japanese.", website="URL.",
+    description="Free text.", is_sample="true for sample data.")),
+     schema=NETWORK_DETAIL, tag="network")
+def create_network():
+    values = {"name": "", **_body({"name": TEXT, "acronym": TEXT, "name_ja": TEXT, "website": TEXT,
+                                   "description": TEXT, "is_sample": FLAG})}
+    return _write(lambda actor: services.create_network(actor=actor, **values),
+                  lambda n: network_json(n, detail=True), field="name")
+
+
+@bp.post("/networks/<int:network_id>/members")
+@auth.roles_required(Role.EDITOR)
+@doc(_writes("Add a member city to a network.", _body_doc(
+    city_id="Required: GeoNames id of the city.", joined_on="YYYY-MM-DD.")),
+     schema=MEMBER, tag="network")
+def add_network_member(network_id: int):
+    db.get_or_404(CityNetwork, network_id)
+    values = _body({"city_id": INTEGER, "joined_on": DAY}, required=("city_id",))
+    return _write(lambda actor: services.add_network_member(network_id=network_id, actor=actor, **values),
+                  lambda m: {"id": m.id, "city_id": m.city_id, "partner_id": m.partner_id, "name": m.name,
+                             "country": m.country_code, "joined_on": _day(m.joined_on), "left_on": _day(m.left_on)},
+                  field="city_id")
+
+
+@bp.post("/networks/<int:network_id>/events")
+@auth.roles_required(Role.EDITOR)
+@doc(_writes("Add an event (a summit, a Sherpa meeting) to a network.", _body_doc(
+    title="Required.", starts_on="Required: YYYY-MM-DD.", ends_on="YYYY-MM-DD.",
+                             kind="Such as summit.", city_id="GeoNames id of the host city.", venue="Venue.",
+                             url="URL.", description="Free text.")),
+     schema=EVENT, tag="network")
+def add_network_event(network_id: int):
+    db.get_or_404(CityNetwork, network_id)
+    values = {"title": "", **_body({"title": TEXT, "starts_on": DAY, "ends_on": DAY, "kind": TEXT,
+                                    "city_id": INTEGER, "venue": TEXT, "url": TEXT, "description": TEXT},
+                                   required=("starts_on",))}
+    return _write(lambda actor: services.add_network_event(network_id=network_id, actor=actor, **values),
+                  lambda e: {"id": e.id, "title": e.title, "kind": e.kind, "starts_on": _day(e.starts_on),
+                             "ends_on": _day(e.ends_on), "city_id": e.city_id, "venue": e.venue, "url": e.url,
+                             "description": e.description}, field="title")

@@ -74,6 +74,26 @@ ACCESS: dict[str, Rule] = {
     "api.openapi": rule("/api/v1/openapi.json", ANYONE, 200),
     "api.me": rule("/api/v1/me", SIGNED_IN, 200),
     "api.cities": rule("/api/v1/cities?q=tok", SIGNED_IN, 200),
+    "api.partners": rule("/api/v1/partners", STAFF, 200),
+    "api.partner": rule(f"/api/v1/partners/{MISSING}", STAFF, 404),
+    "api.relationships": rule("/api/v1/relationships", STAFF, 200),
+    "api.relationship": rule(f"/api/v1/relationships/{MISSING}", STAFF, 404),
+    "api.agreements": rule("/api/v1/agreements", STAFF, 200),
+    "api.agreement": rule(f"/api/v1/agreements/{MISSING}", STAFF, 404),
+    "api.embassies": rule("/api/v1/embassies", STAFF, 200),
+    "api.embassy": rule(f"/api/v1/embassies/{MISSING}", STAFF, 404),
+    "api.networks": rule("/api/v1/networks", STAFF, 200),
+    "api.network": rule(f"/api/v1/networks/{MISSING}", STAFF, 404),
+    # API writes: editors with a token only; a browser session (what this table signs in with) gets 403
+    "api.create_partner": rule("/api/v1/partners", EDITORS, 403),
+    "api.create_relationship": rule("/api/v1/relationships", EDITORS, 403),
+    "api.change_relationship_status": rule(f"/api/v1/relationships/{MISSING}/status", EDITORS, 403),
+    "api.create_agreement": rule("/api/v1/agreements", EDITORS, 403),
+    "api.create_embassy": rule("/api/v1/embassies", EDITORS, 403),
+    "api.change_embassy_status": rule(f"/api/v1/embassies/{MISSING}/status", EDITORS, 403),
+    "api.create_network": rule("/api/v1/networks", EDITORS, 403),
+    "api.add_network_member": rule(f"/api/v1/networks/{MISSING}/members", EDITORS, 403),
+    "api.add_network_event": rule(f"/api/v1/networks/{MISSING}/events", EDITORS, 403),
 }
 # Flask's own route, answered before any access check: only files from static/.
 UNCHECKED = {"static"}
