@@ -65,6 +65,9 @@ def celery_config(cfg: dict) -> dict:
             # A sweep not run within its interval is dropped: the next one does the same work.
             "sweep-outbox": {"task": "kizuna.sweep_outbox", "schedule": cfg["OUTBOX_SWEEP_INTERVAL"],
                              "options": {"expires": cfg["OUTBOX_SWEEP_INTERVAL"]}},
+            # Daily; a day missed is caught up by the next run (the reminder due then is sent once).
+            "agreement-expiry-reminders": {"task": "network.send_expiry_reminders", "schedule": 24 * 3600.0,
+                                           "options": {"expires": 12 * 3600}},
         },
     }
 

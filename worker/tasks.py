@@ -3,6 +3,8 @@
 from celery import shared_task
 
 from kizuna import outbox
+from kizuna.extensions import db
+from network import reminders
 
 
 @shared_task(name="kizuna.deliver_outbox", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -21,3 +23,15 @@ def sweep_outbox() -> int:
     """Re-enqueue rows left queued (lost enqueue), retrying past their time, or stuck in sending past
     their lease; idempotent, commits nothing (beat runs it every OUTBOX_SWEEP_INTERVAL)."""
     return len(outbox.sweep())
+
+
+@shared_task(name="network.send_expiry_reminders", ignore_result=True)
+def send_expiry_reminders() -> int:
+    """Queue today's agreement expiry reminders and commit them with their outbox rows (beat, daily).
+
+    Idempotent: each reminder is recorded once per agreement, expiry date and lead time, so a second run,
+    or a run on a later day, sends nothing already sent. Returns the number of emails queued.
+    """
+    queued = reminders.send_expiry_reminders()
+    db.session.commit()
+    return queued
