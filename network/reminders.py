@@ -55,8 +55,8 @@ def _claim(agreement: Agreement, days_before: int) -> bool:
 def _link(agreement: Agreement) -> str:
     try:
         return external_url("network.agreement", agreement_id=agreement.id)
-    except BuildError:  # a deployment without the registry's pages: the home page still leads there
-        return current_app.config["BASE_URL"]
+    except BuildError:  # a build without the registry's pages: the home page still leads there
+        return external_url("kizuna.home")
 
 
 def expiry_email(user: User, agreement: Agreement, *, today: date) -> EmailMessage:
