@@ -8,7 +8,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -28,6 +28,7 @@ MAX_UNPACKED = 200 * 1024 * 1024
 DELIMITERS = (",", ";", "\t")
 # Excel reads a cell that starts with these as a formula; exports quote them (see _cell_text).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SEP_LINE = re.compile(r"sep=([,;\t])(?:\r\n|\n|\r|$)")
 _NOT_SHIFT_JIS = re.compile("[\x80-\x9f\ue000-\uf8ff]")
 _NUMBER_LIKE = re.compile(r"[+\-]?[\d\s().\-/]*")  # +81-3-1234-5678, -12.5: data, not formulas
 
@@ -114,7 +115,7 @@ SCHEMAS: dict[str, Schema] = {s.kind: s for s in (
         "relationship": ("relationship kind", "relation", "tie", "関係", "提携種別", "提携の種類", "提携区分"),
         "started_on": ("start", "since", "date", "established", "signed", "提携日", "提携年月日", "締結日", "開始日",
                        "提携年"),
-        "status": ("state", "状態", "状況"),
+        "status": ("relationship status", "状態", "状況"),  # not "state": that is the subdivision
         "website": _WEBSITE,
         "notes": _NOTES,
     }, frozenset({"country"})),
@@ -173,17 +174,15 @@ def _limit(name: str, default: int, given: int | None) -> int:
     return int(current_app.config.get(name, default)) if has_app_context() else default
 
 
-def read_table(data: bytes, filename: str, *, schema: Schema | str | None = None, max_bytes: int | None = None,
+def read_table(data: bytes, filename: str, *, schema: Schema | None = None, max_bytes: int | None = None,
                max_rows: int | None = None) -> Table:
     """Read an uploaded CSV or XLSX file (told apart by content, not by name) into rows of text.
 
-    The first non-empty row is the header. With a `schema` (or the name of one in SCHEMAS), headers are mapped
+    The first non-empty row is the header. With a `schema` (SCHEMAS["partners"], …), headers are mapped
     to its fields through their aliases; a missing required column is an error, an unknown one a warning.
     Without, each column's field is its normalised header. Fully empty rows are skipped, and every row keeps
     its number in the file. Raises TableError, whose message names the row or column; never writes anything.
     """
-    if isinstance(schema, str):
-        schema = SCHEMAS[schema]
     max_bytes, max_rows = _limit("IMPORT_MAX_BYTES", MAX_BYTES, max_bytes), _limit("IMPORT_MAX_ROWS", MAX_ROWS,
                                                                                      max_rows)
     if len(data) > max_bytes:
@@ -269,8 +268,11 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 
 def _delimiter(text: str) -> str:
-    """Comma, semicolon (Excel where the decimal mark is a comma) or tab: the one that splits the first lines
-    into the most columns, the same number on each line."""
+    """Comma, semicolon (Excel where the decimal mark is a comma) or tab: the one that a first line "sep=;"
+    names (Excel reads and writes it), else the one that splits the first lines into the most columns, the
+    same number on each line."""
+    if (sep := _SEP_LINE.match(text)) is not None:
+        return sep.group(1)
     sample = text[:65536].splitlines()[:20]
     sample = [line for line in sample if line.strip()] or [""]
     best, best_score = ",", (0, 0)
@@ -285,13 +287,16 @@ def _delimiter(text: str) -> str:
 
 
 def _csv_grid(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    # Excel does not show a first line "sep=;" as a row.
+    skip = 1 if _SEP_LINE.match(text) else 0
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         # Excel numbers a CSV's rows by record, blank lines included; csv gives [] for a blank line.
-        return [(number, [_unquote(v) for v in values]) for number, values in enumerate(reader, start=1)]
+        records = [(number - skip, [_unquote(v) for v in values]) for number, values in enumerate(reader, start=1)]
     except csv.Error as exc:
-        raise TableError(_("Row %(row)d cannot be read: %(reason)s", row=reader.line_num, reason=str(exc)),
-                         row=reader.line_num) from None
+        raise TableError(_("Row %(row)d cannot be read: %(reason)s", row=reader.line_num - skip, reason=str(exc)),
+                         row=reader.line_num - skip) from None
+    return records[skip:]
 
 
 def _unquote(value: str) -> str:
@@ -350,7 +355,9 @@ def _cell_value(value: Any) -> str:
 
 def _fill(table: Table, grid: list[tuple[int, list[str]]], merged_header: dict[int, tuple[str, str]],
           header_rows: int, schema: Schema | None, max_rows: int) -> None:
-    grid = [(number, [v.strip() for v in values]) for number, values in grid]
+    # NFC: a Mac writes "São" as "Sa" + combining tilde + "o"; a BOM mid-file comes of concatenated files.
+    grid = [(number, [unicodedata.normalize("NFC", v.replace("\ufeff", "")).strip() for v in values])
+            for number, values in grid]
     rows = iter((number, values) for number, values in grid if any(values))
     try:
         table.header_row, header = next(rows)
@@ -409,6 +416,20 @@ def _fill(table: Table, grid: list[tuple[int, list[str]]], merged_header: dict[i
                 table.warnings.append(Issue(_("Row %(row)d has a value in column %(column)s, which has no header; "
                                               "it is ignored.", row=number, column=letter), row=number,
                                             column=letter))
+
+
+def duplicate_rows(rows: Iterable[Row], key: Callable[[Row], Hashable | None]) -> dict[int, int]:
+    """Rows that repeat an earlier one: row number → the number of the first row with the same key. Rows
+    whose key is None are never duplicates (a row without the values the key needs)."""
+    first: dict[Hashable, int] = {}
+    repeats = {}
+    for row in rows:
+        if (k := key(row)) is not None:
+            if k in first:
+                repeats[row.number] = first[k]
+            else:
+                first[k] = row.number
+    return repeats
 
 
 # -- writing -----------------------------------------------------------------------------------

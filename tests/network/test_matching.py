@@ -6,8 +6,17 @@ import pytest
 from sqlalchemy import func, select, text
 
 from network import matching
-from network.matching import CLEAR_LEAD, Matcher, MatchStatus, match_city, match_country, match_subdivision
+from network.matching import (
+    CLEAR_LEAD,
+    Matcher,
+    MatchStatus,
+    match_city,
+    match_country,
+    match_rows,
+    match_subdivision,
+)
 from network.models import City
+from network.tabular import SCHEMAS, read_table, write_csv
 
 TOKYO, SAO_PAULO, PARIS, PARIS_TX, PARYS, KAWASAKI = 1850147, 3448439, 2988507, 4717560, 966166, 1859642
 
@@ -117,6 +126,15 @@ def test_five_thousand_rows_are_matched_in_well_under_five_seconds(db_session):
     print(f"5,000 rows matched in {elapsed:.2f} s")
     assert elapsed < 2.5, f"{elapsed:.2f} s"
 
+    # The same as a file, read and matched row by row, with the duplicates found.
+    data = write_csv([{"city": name, "country": cc} for name, cc in rows], {"city": "City", "country": "Country"})
+    started = time.perf_counter()
+    report = match_rows(read_table(data, "big.csv", schema=SCHEMAS["partners"]))
+    elapsed = time.perf_counter() - started
+    print(f"5,000-row file read and matched in {elapsed:.2f} s")
+    assert len(report) == 5000 and sum(r.ok for r in report) > 2500
+    assert elapsed < 3, f"{elapsed:.2f} s"
+
 
 def test_matching_writes_nothing(db_session):
     before = db_session.execute(text("SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
@@ -173,6 +191,66 @@ def test_subdivision_outside_the_country_given_is_none(db_session):
     assert match_subdivision("AU-NSW", "NZ") is None
     assert match_subdivision("Nowhere State", "AU") is None
     assert match_subdivision("NSW") is None  # a bare code needs its country
+
+
+# A file's rows
+
+
+FILE = """都市名,国,州・省,備考
+東京,日本,東京都,
+Paris,FR,,
+paris,,,
+Springfield,USA,,
+Pariss,France,,
+Sao Paulo,BRA,SP,
+Lyon,Atlantis,,
+東京,JP,,again
+Sydney,AU,Bavaria,
+,,,no city
+"""
+
+
+def test_rows_are_matched_with_issues_pointing_at_row_and_column(db_session):
+    table = read_table(FILE.encode("cp932"), "partners.csv", schema=SCHEMAS["partners"])
+    rows = {r.row: r for r in match_rows(table)}
+    assert list(rows) == list(range(2, 12))
+    tokyo = rows[2]
+    assert (tokyo.country_code, tokyo.city.city_id, tokyo.subdivision_code, tokyo.ok) == ("JP", TOKYO, "JP-13", True)
+    assert rows[3].ok and rows[3].city.city_id == PARIS
+    assert [(i.row, i.column, i.field) for i in rows[4].issues] == [(4, "A", "city")]
+    assert "several cities" in str(rows[4].issues[0]) and rows[4].city.status is MatchStatus.AMBIGUOUS
+    assert rows[5].country_code == "US" and rows[5].city.status is MatchStatus.AMBIGUOUS
+    assert rows[6].city.status is MatchStatus.UNMATCHED and PARIS in ids(rows[6].city)
+    assert "suggestions" in str(rows[6].issues[0])
+    assert rows[7].ok and (rows[7].city.city_id, rows[7].subdivision_code) == (SAO_PAULO, "BR-SP")
+    assert [(i.column, i.field) for i in rows[8].issues] == [("B", "country")]
+    assert "Atlantis" in str(rows[8].issues[0]) and rows[8].city is None
+    assert [str(i) for i in rows[9].issues] == ["Row 9 repeats row 2."]
+    assert [(i.column, i.field) for i in rows[10].issues] == [("C", "subdivision")]
+    assert "Bavaria" in str(rows[10].issues[0]) and "AU" in str(rows[10].issues[0])
+    assert rows[10].city.status is MatchStatus.MATCHED and rows[10].subdivision_code is None
+    assert rows[11].ok and rows[11].city is None
+
+
+def test_choices_settle_ambiguous_and_unmatched_rows(db_session):
+    table = read_table(FILE.encode(), "partners.csv", schema=SCHEMAS["partners"])
+    springfield_il = db_session.scalar(select(City.id).where(City.search_key == "springfield",
+                                                             City.admin1_code == "IL"))
+    rows = {r.row: r for r in match_rows(table, choices={4: PARIS_TX, 5: springfield_il, 6: PARIS, 3: TOKYO})}
+    assert rows[4].ok and rows[4].city.city_id == PARIS_TX
+    assert rows[5].ok and rows[5].city.status is MatchStatus.MATCHED and rows[5].city.city.admin1_code == "IL"
+    # Tokyo is not in France; and Paris, picked for the misspelt row, repeats row 3.
+    assert "not a reference city" in str(rows[3].issues[0])
+    assert rows[6].city.city_id == PARIS and [str(i) for i in rows[6].issues] == ["Row 6 repeats row 3."]
+    assert match_rows(table, choices={6: 999999999})[4].issues[0].row == 6
+
+
+def test_required_fields_and_extra_key_fields(db_session):
+    table = read_table("ネットワーク,都市名,国\nC40,Tokyo,JP\nU20,東京,JP\nC40,TOKYO,jp\n,Paris,FR\n".encode(),
+                       "m.csv", schema=SCHEMAS["network-members"])
+    rows = match_rows(table, require=["network", "city"], key_fields=["network"])
+    assert [[str(i) for i in r.issues] for r in rows] == [
+        [], [], ["Row 4 repeats row 2."], ["Row 5, column A: ネットワーク is empty."]]
 
 
 def test_the_reference_has_the_cities_these_tests_name(db_session):

@@ -9,7 +9,15 @@ import pytest
 from flask_babel import force_locale
 from openpyxl import Workbook, load_workbook
 
-from network.tabular import SCHEMAS, TableError, header_key, read_table, write_csv, write_xlsx
+from network.tabular import (
+    SCHEMAS,
+    TableError,
+    duplicate_rows,
+    header_key,
+    read_table,
+    write_csv,
+    write_xlsx,
+)
 
 JAPANESE_CSV = "都市名,国コード,備考\r\n東京,JP,首都\r\nサンパウロ,BR,姉妹友好\r\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
@@ -37,7 +45,7 @@ def xlsx(build) -> bytes:
     (JAPANESE_CSV.encode("utf-16"), "utf-16"),
 ])
 def test_japanese_csv_in_every_encoding_excel_writes(data, encoding):
-    table = read_table(data, "partners.csv", schema="partners")
+    table = read_table(data, "partners.csv", schema=SCHEMAS["partners"])
     assert (table.format, table.encoding, table.delimiter) == ("csv", encoding, ",")
     assert table.columns == ["city", "country", "notes"]
     assert table.headers == {"city": "都市名", "country": "国コード", "notes": "備考"}
@@ -55,14 +63,14 @@ def test_shift_jis_with_the_characters_only_windows_has():
 @pytest.mark.parametrize("delimiter", [";", "\t", ","])
 def test_delimiter_is_sniffed(delimiter):
     text = delimiter.join(["City", "Country", "Notes"]) + "\n" + delimiter.join(["Paris", "FR", '"1,5; 2"']) + "\n"
-    table = read_table(text.encode(), "a.csv", schema="partners")
+    table = read_table(text.encode(), "a.csv", schema=SCHEMAS["partners"])
     assert table.delimiter == delimiter
     assert table.rows[0].values == {"city": "Paris", "country": "FR", "notes": "1,5; 2"}
 
 
 def test_semicolon_csv_with_decimal_commas():
     data = "city;country;notes\nSão Paulo;BR;1,5\nZürich;CH;2,25\n".encode()
-    table = read_table(data, "a.csv", schema="partners")
+    table = read_table(data, "a.csv", schema=SCHEMAS["partners"])
     assert table.delimiter == ";"
     assert [r.values["notes"] for r in table.rows] == ["1,5", "2,25"]
 
@@ -165,7 +173,7 @@ def test_a_quoted_value_over_two_lines_is_one_row_as_in_excel():
                                     " country code* "])
 def test_headers_are_normalised(header):
     assert header_key(header) == "country_code"
-    table = read_table(f"City,{header}\nParis,FR\n".encode(), "a.csv", schema="partners")
+    table = read_table(f"City,{header}\nParis,FR\n".encode(), "a.csv", schema=SCHEMAS["partners"])
     assert table.columns == ["city", "country"] and table.headers["country"] == header.strip()
 
 
@@ -175,8 +183,35 @@ def test_every_kind_maps_japanese_country_headers(kind):
     assert lookup[header_key("国")] == lookup[header_key("国コード")] == lookup[header_key("Country")] == "country"
 
 
+@pytest.mark.parametrize("kind", sorted(SCHEMAS))
+def test_no_header_means_two_fields_in_one_kind(kind):
+    seen = {}
+    for name, aliases in SCHEMAS[kind].fields.items():
+        for alias in (name, *aliases):
+            assert seen.setdefault(header_key(alias), name) == name, alias
+
+
+def test_excel_sep_line_names_the_delimiter_and_is_not_a_row():
+    table = read_table(b"sep=;\r\ncity;notes\r\nParis;a,b\r\n", "a.csv")
+    assert (table.delimiter, table.header_row) == (";", 1)
+    assert values(table) == [(2, {"city": "Paris", "notes": "a,b"})]
+
+
+def test_values_are_composed_as_nfc():
+    decomposed = "Sa\u0303o Paulo"
+    table = read_table(f"city\n{decomposed}\n".encode(), "a.csv")
+    assert table.rows[0].values["city"] == "São Paulo"
+
+
+def test_duplicate_rows_point_at_the_first():
+    table = read_table(b"city,country\nParis,FR\nLyon,FR\n\nPARIS,fr\n,\nparis,FR\nx,\n", "a.csv")
+    repeats = duplicate_rows(table.rows, lambda r: (r.get("city").lower(), r.get("country").upper())
+                             if r.get("city") else None)
+    assert repeats == {5: 2, 7: 2}
+
+
 def test_unknown_columns_are_warnings_pointing_at_the_column():
-    table = read_table("都市名,国,担当者,,Notes\n東京,JP,山田,,\n,,,x,\n".encode(), "a.csv", schema="partners")
+    table = read_table("都市名,国,担当者,,Notes\n東京,JP,山田,,\n,,,x,\n".encode(), "a.csv", schema=SCHEMAS["partners"])
     assert table.columns == ["city", "country", "notes"]
     assert [(w.column, w.row) for w in table.warnings] == [("C", 1)]
     assert "担当者" in str(table.warnings[0])
@@ -191,18 +226,18 @@ def test_values_past_the_last_header_are_warned_about_once_per_column():
 
 def test_a_missing_required_column_is_named():
     with pytest.raises(TableError, match="network, city") as caught:
-        read_table(b"Country,Joined\nFR,2020\n", "a.csv", schema="network-members")
+        read_table(b"Country,Joined\nFR,2020\n", "a.csv", schema=SCHEMAS["network-members"])
     assert caught.value.field == "network" and caught.value.row == 1
 
 
 def test_two_columns_for_one_field_are_named():
     with pytest.raises(TableError, match="Columns A and C") as caught:
-        read_table("国,都市,国コード\nJP,東京,JP\n".encode(), "a.csv", schema="partners")
+        read_table("国,都市,国コード\nJP,東京,JP\n".encode(), "a.csv", schema=SCHEMAS["partners"])
     assert (caught.value.column, caught.value.field) == ("C", "country")
 
 
 def test_short_rows_are_padded():
-    table = read_table(b"city,country,notes\nParis\n", "a.csv", schema="partners")
+    table = read_table(b"city,country,notes\nParis\n", "a.csv", schema=SCHEMAS["partners"])
     assert table.rows[0].values == {"city": "Paris", "country": "", "notes": ""}
     assert table.rows[0].get("country", "??") == "??"
 
@@ -236,7 +271,7 @@ def test_xlsx_with_a_merged_header_over_two_columns_points_at_them():
         sheet.append(["Paris", "Lyon", "FR", ""])
 
     with pytest.raises(TableError, match="merged over columns A to B") as caught:
-        read_table(xlsx(build), "a.xlsx", schema="partners")
+        read_table(xlsx(build), "a.xlsx", schema=SCHEMAS["partners"])
     assert (caught.value.row, caught.value.column, caught.value.field) == (1, "A", "name")
 
 
@@ -261,7 +296,7 @@ def test_xlsx_with_merged_cells_and_an_extra_column():
         (4, {"country": "JP", "city_name": "Osaka", "city_population": "2592413", "担当者": "佐藤"}),
         (6, {"country": "BR", "city_name": "サンパウロ", "city_population": "12400232", "担当者": ""}),
     ]
-    with_schema = read_table(xlsx(build), "a.xlsx", schema="embassies")
+    with_schema = read_table(xlsx(build), "a.xlsx", schema=SCHEMAS["embassies"])
     assert with_schema.columns == ["country"]
     assert sorted(w.column for w in with_schema.warnings) == ["B", "C", "D"]
 
@@ -271,7 +306,7 @@ def test_xlsx_extra_column_with_a_schema_is_a_warning():
         sheet.append(["ネットワーク", "都市名", "国", "Extra"])
         sheet.append(["C40", "東京", "日本", "x"])
 
-    table = read_table(xlsx(build), "members.xlsx", schema="network-members")
+    table = read_table(xlsx(build), "members.xlsx", schema=SCHEMAS["network-members"])
     assert table.columns == ["network", "city", "country"]
     assert [(w.row, w.column) for w in table.warnings] == [(1, "D")]
     assert values(table) == [(2, {"network": "C40", "city": "東京", "country": "日本"})]
