@@ -6,8 +6,9 @@ from . import api  # noqa: F401 - registers its routes on the shared API bluepri
 
 
 def init_app(app: Flask) -> None:
-    from . import cli, services, views
+    from . import calendar, cli, services, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(calendar.bp)
     app.cli.add_command(cli.load_reference)
     app.extensions["kizuna.home_timezone"] = lambda: (city := services.home_city()) and city.timezone

@@ -70,6 +70,7 @@ ACCESS: dict[str, Rule] = {
     "admin.mailbox_attachment": rule("/admin/mailbox/no-such-key/attachments/0", STAFF, 404),
     # network registry
     "network.cities": rule("/network/cities", STAFF, 200),
+    "network_calendar.anniversaries": rule("/network/anniversaries.ics", STAFF, 200),
     # JSON API
     "api.openapi": rule("/api/v1/openapi.json", ANYONE, 200),
     "api.me": rule("/api/v1/me", SIGNED_IN, 200),
