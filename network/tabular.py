@@ -8,6 +8,7 @@ import io
 import re
 import unicodedata
 import zipfile
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -19,7 +20,7 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 
 MAX_BYTES = 10 * 1024 * 1024  # IMPORT_MAX_BYTES overrides
 MAX_ROWS = 20_000  # data rows; IMPORT_MAX_ROWS overrides
@@ -192,7 +193,7 @@ def read_table(data: bytes, filename: str, *, schema: Schema | None = None, max_
         raise TableError(_("The file is empty."))
     kind = _sniff(data, filename)
     if kind == "xlsx":
-        grid, merged_header, header_rows = _xlsx_grid(data)
+        grid, merged_header, header_rows = _xlsx_grid(data, max_rows)
         table = Table("xlsx", [], {}, {}, 0, [])
     else:
         text, encoding = _decode(data)
@@ -304,30 +305,57 @@ def _unquote(value: str) -> str:
     return value[1:] if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@") else value
 
 
-def _xlsx_grid(data: bytes) -> tuple[list[tuple[int, list[str]]], dict[int, tuple[str, str]], int]:
+def _xlsx_grid(data: bytes, max_rows: int) -> tuple[list[tuple[int, list[str]]], dict[int, tuple[str, str]], int]:
     """The first sheet's values as text, each merged cell filled from its top-left cell; the columns that a
     merged header cell spans (column index → first and last letters); and how many rows the header takes
-    (more than one when a header cell is merged downwards over a second header row)."""
+    (more than one when a header cell is merged downwards over a second header row).
+
+    The sheet is streamed, and read no further than the first `max_rows` non-empty rows past the header and
+    one more (enough for the row limit's message): a 10 MB workbook can hold half a million cells.
+    """
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
             raise TableError(_("The spreadsheet is too large once unpacked; split it into smaller files."))
+        try:
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            sheet = workbook.worksheets[0]
+            # A read-only sheet does not know its merged cells: they follow the cells in the sheet's XML.
+            spans = _merged_ranges(archive, sheet._worksheet_path)
+        except Exception as exc:  # openpyxl raises many kinds on a damaged file
+            raise TableError(_("The spreadsheet cannot be read: %(reason)s",
+                               reason=str(exc) or type(exc).__name__)) from None
+    indexed = 0  # the merges are indexed by row up to here
+    covering: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)  # row → merges over it
+    grid: list[tuple[int, list[str]]] = []
+    anchors: dict[tuple[int, int], str] = {}
+    filled = 0
     try:
-        # Not read_only: merged cells are only known to a fully loaded sheet.
-        workbook = load_workbook(io.BytesIO(data), data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds on a damaged file
+        sheet.reset_dimensions()  # the recorded size may be missing or wrong: read every cell there is
+        for number, values in enumerate(sheet.iter_rows(min_row=1, min_col=1, values_only=True), start=1):
+            if number > indexed:  # a stretch of rows at a time: a merge may run down a whole column
+                indexed = number + 999
+                for span in spans:
+                    for r in range(max(span[0], number), min(span[2], indexed) + 1):
+                        covering[r].append(span)
+            texts = [_cell_value(v) for v in values]
+            for min_row, min_col, _max_row, max_col in covering.pop(number, ()):
+                if number == min_row:
+                    anchors[min_row, min_col] = texts[min_col - 1] if min_col <= len(texts) else ""
+                texts += [""] * (max_col - len(texts))
+                for c in range(min_col, max_col + 1):
+                    texts[c - 1] = anchors.get((min_row, min_col), "")
+            grid.append((number, texts))
+            if any(texts):
+                filled += 1
+                if filled > max_rows + 2 + max((s[2] - s[0] for s in spans), default=0):
+                    break
+    except TableError:
+        raise
+    except Exception as exc:
         raise TableError(_("The spreadsheet cannot be read: %(reason)s",
                            reason=str(exc) or type(exc).__name__)) from None
-    sheet = workbook.worksheets[0]
-    cells: dict[tuple[int, int], Any] = {}
-    spans = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in sheet.merged_cells.ranges]
-    for min_row, min_col, max_row, max_col in spans:
-        value = sheet.cell(min_row, min_col).value
-        for r in range(min_row, max_row + 1):
-            for c in range(min_col, max_col + 1):
-                cells[r, c] = value
-    grid = [(number, [_cell_value(cells.get((number, c), v)) for c, v in enumerate(values, start=1)])
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    workbook.close()
+    finally:
+        workbook.close()
     header = next((number for number, texts in grid if any(texts)), 0)
     merged_header, header_end = {}, header
     for min_row, min_col, max_row, max_col in spans:
@@ -337,6 +365,24 @@ def _xlsx_grid(data: bytes) -> tuple[list[tuple[int, list[str]]], dict[int, tupl
                 for c in range(min_col, max_col + 1):
                     merged_header[c - 1] = (get_column_letter(min_col), get_column_letter(max_col))
     return grid, merged_header, header_end - header + 1
+
+
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)\"")
+
+
+def _merged_ranges(archive: zipfile.ZipFile, path: str) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of a sheet as (min_row, min_col, max_row, max_col), read in chunks."""
+    spans, tail = [], b""
+    with archive.open(path.lstrip("/")) as xml:
+        while chunk := xml.read(1 << 20):
+            buffer = tail + chunk
+            end = 0
+            for match in _MERGE.finditer(buffer):
+                min_col, min_row, max_col, max_row = range_boundaries(match.group(1).decode())
+                spans.append((min_row, min_col, max_row, max_col))
+                end = match.end()
+            tail = buffer[max(end, len(buffer) - 200):]
+    return list(dict.fromkeys(spans))
 
 
 def _cell_value(value: Any) -> str:

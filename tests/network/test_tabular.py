@@ -2,6 +2,7 @@
 
 import csv
 import io
+import time
 import zipfile
 from datetime import UTC, date, datetime
 
@@ -310,6 +311,44 @@ def test_xlsx_extra_column_with_a_schema_is_a_warning():
     assert table.columns == ["network", "city", "country"]
     assert [(w.row, w.column) for w in table.warnings] == [(1, "D")]
     assert values(table) == [(2, {"network": "C40", "city": "東京", "country": "日本"})]
+
+
+def test_xlsx_where_the_table_starts_off_the_corner_keeps_rows_and_columns():
+    def build(sheet):
+        sheet["C3"], sheet["D3"] = "City", "Country"
+        sheet["C4"], sheet["D4"] = "Paris", "FR"
+        sheet["C6"], sheet["E6"] = "Lyon", "stray"
+
+    table = read_table(xlsx(build), "a.xlsx")
+    assert (table.header_row, table.letters) == (3, {"city": "C", "country": "D"})
+    assert values(table) == [(4, {"city": "Paris", "country": "FR"}), (6, {"city": "Lyon", "country": ""})]
+    assert [(w.row, w.column) for w in table.warnings] == [(6, "E")]
+
+
+def test_xlsx_cells_merged_down_a_long_stretch_are_filled_on_every_row():
+    def build(sheet):
+        sheet.append(["Country", "City"])
+        for i in range(2, 2502):
+            sheet.append(["JP" if i == 2 else None, f"city {i}"])
+        sheet.merge_cells("A2:A2501")
+
+    table = read_table(xlsx(build), "a.xlsx")
+    assert len(table.rows) == 2500 and {r.values["country"] for r in table.rows} == {"JP"}
+    assert (table.rows[-1].number, table.rows[-1].values["city"]) == (2501, "city 2501")
+
+
+def test_xlsx_row_limit_stops_reading_early():
+    def build(sheet):
+        sheet.append(["city"])
+        for i in range(20_000):
+            sheet.append([f"c{i}"])
+
+    data = xlsx(build)
+    started = time.perf_counter()
+    with pytest.raises(TableError, match="more than 100 rows") as caught:
+        read_table(data, "a.xlsx", max_rows=100)
+    assert caught.value.row == 102
+    assert time.perf_counter() - started < 1
 
 
 def test_xlsx_row_limit():
