@@ -80,6 +80,7 @@ def nav_items():
     """The navigation for the signed-in user's role: (endpoint, label)."""
     items = [("kizuna.home", _l("Home"))]
     if current_user.is_authenticated and current_user.is_staff:
+        items.append(("network.home", _l("Network")))
         items.append(("network.cities", _l("Cities")))
         items.append(("admin.outbox_list", _l("Outbox")))
         if not current_app.config["SMTP_URL"]:

@@ -10,5 +10,6 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(calendar.bp)
+    views.init_app(app)  # template filters: partial_date
     app.cli.add_command(cli.load_reference)
     app.extensions["kizuna.home_timezone"] = lambda: (city := services.home_city()) and city.timezone

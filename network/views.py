@@ -1,14 +1,172 @@
-"""Pages of the network registry; for now the city reference with its search."""
+"""Pages of the network registry: home with the world map, partners, relationships, agreements, timeline."""
 
-from flask import Blueprint, render_template, request
-from flask_babel import get_locale
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date
+
+from babel import Locale
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from kizuna import auth
+from kizuna.extensions import db
 from kizuna.models import Role
 
-from . import services
+from . import services, worldmap
+from .forms import (
+    AGREEMENT_KINDS,
+    PARTNER_KINDS,
+    RELATIONSHIP_KINDS,
+    SIGNATORY_ROWS,
+    STATUS_VERBS,
+    STATUSES,
+    SUCCESSIONS,
+    AgreementForm,
+    AreaForm,
+    PartnerForm,
+    RelationshipForm,
+    StatusForm,
+    choices,
+)
+from .models import (
+    Agreement,
+    AgreementKind,
+    City,
+    CityNetwork,
+    CooperationArea,
+    DatePrecision,
+    Embassy,
+    Partner,
+    PartnerKind,
+    Relationship,
+    RelationshipStatus,
+    RelationshipStatusChange,
+    agreement_party,
+)
+from .reference import fold
 
 bp = Blueprint("network", __name__, url_prefix="/network")
+
+PER_PAGE = 25
+EXPIRY_DAYS = 180
+ANNIVERSARY_DAYS = 90
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def partial_date(value: date | None, precision=DatePrecision.DAY) -> str:
+    """A date as precisely as it is known: '4 October 2017', 'October 2017' / '2017年10月', '2017', or
+    'date unknown'. Registered as the template filter `partial_date`."""
+    if value is None:
+        return _("date unknown")
+    precision = DatePrecision(precision)
+    if precision == DatePrecision.DAY:
+        return format_date(value, "long")
+    skeletons = (get_locale() or Locale("en")).datetime_skeletons
+    return format_date(value, str(skeletons["yMMMM" if precision == DatePrecision.MONTH else "y"]))
+
+
+def _labels() -> dict:
+    return {"partner_kinds": PARTNER_KINDS, "relationship_kinds": RELATIONSHIP_KINDS, "statuses": STATUSES,
+            "agreement_kinds": AGREEMENT_KINDS, "successions": SUCCESSIONS, "language": _language()}
+
+
+def _render(template: str, status: int = 200, **context):
+    return render_template(f"network/{template}.html", **_labels(), **context), status
+
+
+def _attach(form, exc: services.NetworkError, aliases: dict[str, str] | None = None) -> None:
+    """Put a service's refusal on the form field it names (or on the form's first field)."""
+    name = (aliases or {}).get(exc.field or "", exc.field)
+    target = form._fields.get(name) if name else None
+    if target is None:
+        target = next(f for f in form if f.name != "csrf_token")
+    if not isinstance(target.errors, list):
+        target.errors = list(target.errors or [])
+    target.errors.append(str(exc))
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    language = _language()
+    return [("", "—")] + sorted(((c.code, c.name(language)) for c in services.countries()), key=lambda c: c[1])
+
+
+# -- the registry home -------------------------------------------------------------------------
+
+
+def map_place(partner: Partner) -> City | None:
+    """Where a partner goes on the map: its reference city; for a state or public body without one, the
+    largest city of its country whose name begins its subdivision's name (Tomsk for Tomskaya oblast',
+    São Paulo for the state of São Paulo); else the largest city of its country (Sydney for New South
+    Wales: the reference data has no capitals, and the largest city is the better-known place anyway)."""
+    if partner.city is not None:
+        return partner.city
+    largest = (City.population.desc(), City.id)
+    in_country = select(City).where(City.country_code == partner.country_code)
+    if partner.subdivision is not None:
+        key = fold(partner.subdivision.name)
+        named = db.session.scalar(in_country.where(
+            func.length(City.search_key) >= 4,
+            func.substr(key, 1, func.length(City.search_key)) == City.search_key).order_by(*largest).limit(1))
+        if named is not None:
+            return named
+    return db.session.scalar(in_country.order_by(*largest).limit(1))
+
+
+def _map_points(language: str) -> list[worldmap.MapPoint]:
+    live = db.session.scalars(
+        select(Relationship).options(selectinload(Relationship.partner).selectinload(Partner.city),
+                                     selectinload(Relationship.partner).selectinload(Partner.subdivision))
+        .where(Relationship.status != RelationshipStatus.ENDED).order_by(Relationship.started_on))
+    points = []
+    for relationship in live:
+        partner = relationship.partner
+        place = map_place(partner)
+        if place is None:
+            continue
+        points.append(worldmap.MapPoint(
+            latitude=place.latitude, longitude=place.longitude, label=partner.display_name(language),
+            kind=relationship.kind.value, status=relationship.status.value,
+            href=url_for(".partner", partner_id=partner.id), country=partner.country.name(language)))
+    return sorted(points, key=lambda p: (p.country, p.label))
+
+
+def _counts() -> dict:
+    def grouped(column):
+        return dict(db.session.execute(select(column, func.count()).group_by(column)).all())
+
+    return {"partners": grouped(Partner.kind), "relationships": grouped(Relationship.status),
+            "agreements": db.session.scalar(select(func.count()).select_from(Agreement)),
+            "embassies": db.session.scalar(select(func.count()).select_from(Embassy)),
+            "networks": db.session.scalar(select(func.count()).select_from(CityNetwork))}
+
+
+@bp.get("/")
+@auth.roles_required(Role.VIEWER)
+def home():
+    language = _language()
+    points = _map_points(language)
+    home_city = services.home_city()
+    home_point = worldmap.MapPoint(home_city.latitude, home_city.longitude, home_city.name) if home_city else None
+    return _render("home", counts=_counts(), expiring=services.expiring_agreements(within_days=EXPIRY_DAYS),
+                   anniversaries=services.upcoming_anniversaries(within_days=ANNIVERSARY_DAYS),
+                   # Links stay in the table: inside the map's role="img" they are nested interactive content
+                   # (axe: nested-interactive), announced by no screen reader.
+                   svg=worldmap.render([replace(p, href=None) for p in points], home_point, lines=True),
+                   rows=worldmap.text_alternative(points),
+                   expiry_days=EXPIRY_DAYS, anniversary_days=ANNIVERSARY_DAYS)
 
 
 @bp.get("/cities")
@@ -18,4 +176,401 @@ def cities():
     country = request.args.get("country", "").strip().upper()[:2]
     found = services.search_cities(q, country=country or None, limit=50) if q else []
     return render_template("network/cities.html", q=q, country=country, cities=found,
-                           countries=services.countries(), language=str(get_locale()))
+                           countries=services.countries(), language=_language())
+
+
+@bp.get("/search")
+@auth.roles_required(Role.VIEWER)
+def search():
+    """One box across partners, agreements, embassies and city networks."""
+    q = request.args.get("q", "").strip()[:200]
+    found = {"partners": [], "agreements": [], "embassies": [], "networks": []}
+    if q:
+        like = f"%{q}%"
+        found["partners"] = db.session.scalars(select(Partner).where(Partner.id.in_(_partner_ids_matching(q)))
+                                               .order_by(Partner.name).limit(50)).all()
+        found["agreements"] = db.session.scalars(select(Agreement).where(or_(
+            Agreement.title.ilike(like), Agreement.title_local.ilike(like), Agreement.summary.ilike(like)))
+            .order_by(Agreement.signed_on.desc().nulls_last()).limit(50)).all()
+        found["embassies"] = db.session.scalars(select(Embassy).where(or_(
+            Embassy.name.ilike(like), Embassy.name_ja.ilike(like))).order_by(Embassy.name).limit(50)).all()
+        found["networks"] = db.session.scalars(select(CityNetwork).where(or_(
+            CityNetwork.name.ilike(like), CityNetwork.acronym.ilike(like), CityNetwork.name_ja.ilike(like)))
+            .order_by(CityNetwork.name).limit(50)).all()
+    return _render("search", q=q, found=found, total=sum(len(v) for v in found.values()))
+
+
+# -- partners ----------------------------------------------------------------------------------
+
+
+def _partner_ids_matching(q: str) -> list[int]:
+    """Partners any of whose names (Latin, local, Japanese) contain `q`, folded like the city search.
+
+    Folded in Python: Partner.search_key holds the Latin name only, and a registry has hundreds of
+    partners, not millions.
+    """
+    key = fold(q)
+    rows = db.session.execute(select(Partner.id, Partner.name, Partner.local_name, Partner.name_ja))
+    return [pid for pid, *names in rows if any(n and key in fold(n) for n in names)]
+
+
+PARTNER_SORTS = {"name": "name", "country": "country", "since": "since"}
+
+
+@bp.get("/partners")
+@auth.roles_required(Role.VIEWER)
+def partners():
+    args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "status", "country", "sort")}
+    since = (select(func.min(Relationship.started_on)).where(Relationship.partner_id == Partner.id)
+             .correlate(Partner).scalar_subquery())
+    query = select(Partner).options(selectinload(Partner.relationships), selectinload(Partner.country))
+    if args["kind"] in {k.value for k in PartnerKind}:
+        query = query.where(Partner.kind == PartnerKind(args["kind"]))
+    else:
+        args["kind"] = ""
+    if args["status"] in {s.value for s in RelationshipStatus}:
+        query = query.where(Partner.relationships.any(Relationship.status == RelationshipStatus(args["status"])))
+    else:
+        args["status"] = ""
+    if args["country"]:
+        query = query.where(Partner.country_code == args["country"].upper())
+    if args["q"]:
+        query = query.where(Partner.id.in_(_partner_ids_matching(args["q"])))
+    sort = args["sort"] if args["sort"] in PARTNER_SORTS else "name"
+    args["sort"] = sort
+    order = {"name": (Partner.name,), "country": (Partner.country_code, Partner.name),
+             "since": (since.asc().nulls_last(), Partner.name)}[sort]
+    page = db.paginate(query.order_by(*order, Partner.id), page=_page(), per_page=PER_PAGE, error_out=False)
+    return _render("partners", page=page, args=args, countries=_country_choices())
+
+
+@bp.get("/partners/<int:partner_id>")
+@auth.roles_required(Role.VIEWER)
+def partner(partner_id: int):
+    found = db.session.scalar(select(Partner).where(Partner.id == partner_id).options(
+        selectinload(Partner.relationships).selectinload(Relationship.history)))
+    if found is None:
+        abort(404)
+    agreements = db.session.scalars(
+        select(Agreement).join(agreement_party).where(agreement_party.c.partner_id == found.id)
+        .options(selectinload(Agreement.parties)).order_by(Agreement.signed_on.desc().nulls_last())).all()
+    return _render("partner", partner=found, agreements=agreements, today=services._today())
+
+
+def _partner_fields(form: PartnerForm) -> dict:
+    return {"kind": form.kind.data, "name": form.name.data, "local_name": form.local_name.data,
+            "name_ja": form.name_ja.data, "country_code": form.country_code.data,
+            "subdivision_code": form.subdivision_code.data, "website": form.website.data,
+            "notes": form.notes.data or ""}
+
+
+def _resolve_city(form: PartnerForm) -> tuple[bool, int | None]:
+    """The reference city the form names; (False, None) with an error on the field when none is found."""
+    spec = (form.city.data or "").strip()
+    if not spec:
+        return True, None
+    if not spec.isdigit() and "," not in spec and form.country_code.data:
+        spec = f"{spec}, {form.country_code.data}"
+    city = services.resolve_city(spec)
+    if city is None:
+        form.city.errors.append(_("No reference city is called %(spec)s; write it as “Paris, FR”.", spec=spec))
+        return False, None
+    return True, city.id
+
+
+@bp.route("/partners/new", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def partner_new():
+    form = PartnerForm()
+    form.country_code.choices = choices(_country_choices())
+    status = 200
+    if form.validate_on_submit():
+        ok, city_id = _resolve_city(form)
+        if ok:
+            try:
+                created = services.create_partner(**_partner_fields(form), city_id=city_id, actor=current_user)
+            except services.NetworkError as exc:
+                _attach(form, exc, {"city_id": "city"})
+            else:
+                db.session.commit()
+                flash(_("%(name)s is in the registry.", name=created.name), "success")
+                return redirect(url_for(".partner", partner_id=created.id), 303)
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return _render("partner_form", status, form=form, partner=None)
+
+
+@bp.route("/partners/<int:partner_id>/edit", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def partner_edit(partner_id: int):
+    found = db.get_or_404(Partner, partner_id)
+    form = PartnerForm(obj=found)
+    form.country_code.choices = choices(_country_choices())
+    if request.method == "GET":
+        form.kind.data = found.kind.value
+        form.city.data = f"{found.city.name}, {found.city.country_code}" if found.city else ""
+    status = 200
+    if form.validate_on_submit():
+        ok, city_id = _resolve_city(form)
+        if ok:
+            try:
+                services.update_partner(partner_id=found.id, **_partner_fields(form), city_id=city_id,
+                                        is_sample=found.is_sample, actor=current_user)
+            except services.NetworkError as exc:
+                _attach(form, exc, {"city_id": "city"})
+            else:
+                db.session.commit()
+                flash(_("The partner is saved."), "success")
+                return redirect(url_for(".partner", partner_id=found.id), 303)
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return _render("partner_form", status, form=form, partner=found)
+
+
+@bp.route("/partners/<int:partner_id>/relationships/new", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def relationship_new(partner_id: int):
+    found = db.get_or_404(Partner, partner_id)
+    form = RelationshipForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.add_relationship(
+                partner_id=found.id, kind=form.kind.data, started_on=form.started_on.data,
+                started_precision=form.started_on.precision, status=form.status.data,
+                status_since=form.status_since.data, reason=form.reason.data or "", source=form.source.data or "",
+                notes=form.notes.data or "", actor=current_user)
+        except services.NetworkError as exc:
+            _attach(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The relationship with %(name)s is recorded.", name=found.name), "success")
+            return redirect(url_for(".partner", partner_id=found.id), 303)
+    elif form.is_submitted():
+        status = 422
+    return _render("relationship_new", status, form=form, partner=found)
+
+
+@bp.route("/relationships/<int:relationship_id>/status", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def relationship_status(relationship_id: int):
+    found = db.get_or_404(Relationship, relationship_id)
+    form = StatusForm()
+    form.status.choices = choices((s.value, STATUS_VERBS[s]) for s in RelationshipStatus if s != found.status)
+    if found.status == RelationshipStatus.ENDED:
+        # An ended relationship stays ended: nothing to offer, nothing to accept.
+        form.status.choices = []
+    status = 200
+    if found.status != RelationshipStatus.ENDED and form.validate_on_submit():
+        try:
+            services.change_relationship_status(relationship_id=found.id, status=form.status.data,
+                                                effective_on=form.effective_on.data, reason=form.reason.data or "",
+                                                actor=current_user)
+        except services.NetworkError as exc:
+            _attach(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The status is now: %(status)s.", status=STATUSES[found.status]), "success")
+            return redirect(url_for(".partner", partner_id=found.partner_id, _anchor=f"rel-{found.id}"), 303)
+    elif form.is_submitted():
+        status = 422
+    return _render("relationship_status", status, form=form, relationship=found, partner=found.partner)
+
+
+# -- agreements --------------------------------------------------------------------------------
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+AGREEMENT_SORTS = ("signed", "title", "expires")
+
+
+@bp.get("/agreements")
+@auth.roles_required(Role.VIEWER)
+def agreements():
+    args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "partner", "country", "area", "expiring",
+                                                          "from", "to", "sort")}
+    query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas))
+    if args["kind"] in {k.value for k in AgreementKind}:
+        query = query.where(Agreement.kind == AgreementKind(args["kind"]))
+    if (partner_id := _int_arg("partner")) is not None:
+        query = query.where(Agreement.parties.any(Partner.id == partner_id))
+    if args["country"]:
+        query = query.where(Agreement.parties.any(Partner.country_code == args["country"].upper()))
+    if args["area"]:
+        query = query.where(Agreement.areas.any(CooperationArea.code == args["area"]))
+    if (days := _int_arg("expiring")) is not None:
+        today = services._today()
+        ids = [a.id for a in services.expiring_agreements(within_days=min(days, 36500), today=today)]
+        query = query.where(Agreement.id.in_(ids))
+    if (year := _int_arg("from")) is not None and 1000 <= year <= 9999:
+        query = query.where(Agreement.signed_on >= date(year, 1, 1))
+    if (year := _int_arg("to")) is not None and 1000 <= year <= 9999:
+        query = query.where(Agreement.signed_on <= date(year, 12, 31))
+    if args["q"]:
+        query = query.where(or_(Agreement.title.ilike(f"%{args['q']}%"), Agreement.title_local.ilike(f"%{args['q']}%")))
+    sort = args["sort"] if args["sort"] in AGREEMENT_SORTS else "signed"
+    args["sort"] = sort
+    order = {"signed": (Agreement.signed_on.desc().nulls_last(),), "title": (Agreement.title,),
+             "expires": (Agreement.expires_on.asc().nulls_last(),)}[sort]
+    page = db.paginate(query.order_by(*order, Agreement.id), page=_page(), per_page=PER_PAGE, error_out=False)
+    partners_ = db.session.scalars(select(Partner).order_by(Partner.name)).all()
+    services.ensure_builtin_areas()
+    areas = db.session.scalars(select(CooperationArea).order_by(CooperationArea.name_en)).all()
+    return _render("agreements", page=page, args=args, countries=_country_choices(), partners=partners_,
+                   areas=areas)
+
+
+@bp.get("/agreements/<int:agreement_id>")
+@auth.roles_required(Role.VIEWER)
+def agreement(agreement_id: int):
+    found = db.get_or_404(Agreement, agreement_id)
+    earlier, cursor = [], found.previous
+    while cursor is not None and len(earlier) < 100:
+        earlier.append(cursor)
+        cursor = cursor.previous
+    later, frontier = [], list(found.successors)
+    while frontier and len(later) < 100:
+        current = frontier.pop(0)
+        later.append(current)
+        frontier.extend(current.successors)
+    return _render("agreement", agreement=found, earlier=list(reversed(earlier)), later=later,
+                   today=services._today())
+
+
+def _agreement_choices(form: AgreementForm) -> None:
+    language = _language()
+    partners_ = db.session.scalars(select(Partner).order_by(Partner.name)).all()
+    form.party_ids.choices = choices((p.id, f"{p.display_name(language)} ({p.country_code})") for p in partners_)
+    services.ensure_builtin_areas()
+    form.area_codes.choices = choices((a.code, a.name(language)) for a in db.session.scalars(
+        select(CooperationArea).order_by(CooperationArea.builtin.desc(), CooperationArea.name_en)))
+    form.previous_id.choices = choices([("", "—")] + [
+        (a.id, f"{a.title} ({partial_date(a.signed_on, a.signed_precision)})")
+        for a in db.session.scalars(select(Agreement).order_by(Agreement.title, Agreement.signed_on))])
+    parties = choices([("", _("the home city"))] + [(p.id, p.display_name(language)) for p in partners_])
+    for row in form.signatories:
+        row.form.party.choices = parties
+
+
+@bp.route("/agreements/new", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def agreement_new():
+    form = AgreementForm()
+    _agreement_choices(form)
+    if request.method == "GET" and (partner_id := _int_arg("partner")) is not None:
+        form.party_ids.data = [partner_id]
+    status = 200
+    if form.validate_on_submit():
+        signatories = tuple((int(row.form.party.data) if str(row.form.party.data or "").isdigit() else None,
+                             row.form.name.data.strip(), (row.form.title.data or "").strip())
+                            for row in form.signatories if (row.form.name.data or "").strip())
+        try:
+            created = services.create_agreement(
+                title=form.title.data, title_local=form.title_local.data or "", kind=form.kind.data,
+                party_ids=form.party_ids.data or [], signed_on=form.signed_on.data,
+                signed_precision=form.signed_on.precision, term_months=form.term_months.data,
+                expires_on=form.expires_on.data, area_codes=tuple(form.area_codes.data or ()),
+                signatories=signatories, previous_id=int(form.previous_id.data) if form.previous_id.data else None,
+                succession=form.succession.data or None, summary=form.summary.data or "",
+                source=form.source.data or "", notes=form.notes.data or "", actor=current_user)
+        except services.NetworkError as exc:
+            _attach(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The agreement is recorded."), "success")
+            return redirect(url_for(".agreement", agreement_id=created.id), 303)
+    elif form.is_submitted():
+        status = 422
+    return _render("agreement_new", status, form=form, signatory_rows=SIGNATORY_ROWS)
+
+
+@bp.route("/areas/new", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def area_new():
+    form = AreaForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            area = services.add_area(name_en=form.name_en.data, name_ja=form.name_ja.data or "", actor=current_user)
+        except services.NetworkError as exc:
+            _attach(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The cooperation area %(name)s is added.", name=area.name(_language())), "success")
+            return redirect(url_for(".agreement_new"), 303)
+    elif form.is_submitted():
+        status = 422
+    services.ensure_builtin_areas()
+    areas = db.session.scalars(select(CooperationArea).order_by(CooperationArea.builtin.desc(),
+                                                                CooperationArea.name_en)).all()
+    return _render("area_new", status, form=form, areas=areas)
+
+
+# -- the timeline ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    on: date | None
+    precision: DatePrecision
+    what: str  # began | status | signed
+    partner: Partner | None
+    relationship: Relationship | None = None
+    change: RelationshipStatusChange | None = None
+    agreement: Agreement | None = None
+
+
+def _timeline(partner_id: int | None) -> list[Event]:
+    """Relationships begun and changed, agreements signed: newest first, undated agreements last."""
+    events: list[Event] = []
+    relationships = select(Relationship).options(selectinload(Relationship.partner),
+                                                 selectinload(Relationship.history))
+    if partner_id is not None:
+        relationships = relationships.where(Relationship.partner_id == partner_id)
+    for relationship in db.session.scalars(relationships):
+        events.append(Event(relationship.started_on, relationship.started_precision, "began", relationship.partner,
+                            relationship))
+        first = True
+        for change in relationship.history:
+            # The first entry is the tie beginning, shown as such above.
+            if first and change.status == RelationshipStatus.ACTIVE and change.effective_on == relationship.started_on:
+                first = False
+                continue
+            first = False
+            events.append(Event(change.effective_on, DatePrecision.DAY, "status", relationship.partner, relationship,
+                                change))
+    agreements_ = select(Agreement).options(selectinload(Agreement.parties))
+    if partner_id is not None:
+        agreements_ = agreements_.where(Agreement.parties.any(Partner.id == partner_id))
+    for item in db.session.scalars(agreements_):
+        events.append(Event(item.signed_on, item.signed_precision, "signed", None, agreement=item))
+    return sorted(events, key=lambda e: (e.on is not None, e.on or date.min, e.what != "began"), reverse=True)
+
+
+@bp.get("/timeline")
+@auth.roles_required(Role.VIEWER)
+def timeline():
+    partner_id = _int_arg("partner")
+    events = _timeline(partner_id)
+    years: dict[int | None, list[Event]] = {}
+    for event in events:
+        years.setdefault(event.on.year if event.on else None, []).append(event)
+    partners_ = db.session.scalars(select(Partner).order_by(Partner.name)).all()
+    return _render("timeline", years=years, partners=partners_, partner_id=partner_id,
+                   counts=Counter(e.what for e in events))
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters["partial_date"] = partial_date
+    app.jinja_env.globals["network_area_name"] = lambda area: area.name(_language())
+

@@ -17,9 +17,9 @@ def nav_links(tab) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("role", "expected"), [
-    (Role.ADMIN, ["Home", "Cities", "Outbox", "Users", "Audit log"]),
-    (Role.EDITOR, ["Home", "Cities", "Outbox"]),
-    (Role.VIEWER, ["Home", "Cities", "Outbox"]),
+    (Role.ADMIN, ["Home", "Network", "Cities", "Outbox", "Users", "Audit log"]),
+    (Role.EDITOR, ["Home", "Network", "Cities", "Outbox"]),
+    (Role.VIEWER, ["Home", "Network", "Cities", "Outbox"]),
     (Role.DELEGATE, ["Home"]),
     (Role.LIAISON, ["Home"]),
 ])

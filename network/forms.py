@@ -1,0 +1,201 @@
+"""Forms of the network registry: partners, relationships, status changes, agreements, cooperation areas."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+    widgets,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from .models import AgreementKind, DatePrecision, PartnerKind, RelationshipKind, RelationshipStatus, Succession
+
+PARTNER_KINDS = {
+    PartnerKind.CITY: _l("City"),
+    PartnerKind.SUBNATIONAL: _l("Sub-national government"),
+    PartnerKind.PUBLIC_BODY: _l("Public body"),
+}
+RELATIONSHIP_KINDS = {
+    RelationshipKind.SISTER_CITY: _l("Sister city"),
+    RelationshipKind.FRIENDSHIP_CITY: _l("Friendship city"),
+    RelationshipKind.FRIENDSHIP_STATE: _l("Friendship state"),
+    RelationshipKind.MOU_PARTNER: _l("MOU partner"),
+    RelationshipKind.COOPERATION: _l("Cooperation"),
+}
+STATUSES = {
+    RelationshipStatus.ACTIVE: _l("Active"),
+    RelationshipStatus.EXCHANGES_SUSPENDED: _l("Exchanges suspended"),
+    RelationshipStatus.DORMANT: _l("Dormant"),
+    RelationshipStatus.ENDED: _l("Ended"),
+}
+# What a status change is called on the button that makes it.
+STATUS_VERBS = {
+    RelationshipStatus.ACTIVE: _l("Resume"),
+    RelationshipStatus.EXCHANGES_SUSPENDED: _l("Suspend exchanges"),
+    RelationshipStatus.DORMANT: _l("Mark dormant"),
+    RelationshipStatus.ENDED: _l("End the relationship"),
+}
+AGREEMENT_KINDS = {
+    AgreementKind.MOU: _l("Memorandum of understanding"),
+    AgreementKind.JOINT_STATEMENT: _l("Joint statement"),
+    AgreementKind.COMMUNIQUE: _l("Communiqué"),
+    AgreementKind.FRIENDSHIP_AGREEMENT: _l("Friendship agreement"),
+    AgreementKind.COOPERATION_AGREEMENT: _l("Cooperation agreement"),
+    AgreementKind.OTHER: _l("Other"),
+}
+SUCCESSIONS = {Succession.RENEWAL: _l("Renewal"), Succession.REVISION: _l("Revision")}
+
+_PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+
+
+class PartialDateField(Field):
+    """A date the sources may give to the day (2017-10-04), the month (2017-10) or the year (2017).
+
+    `data` is the first day of what was given; `precision` says how much of it was given.
+    """
+
+    widget = widgets.TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.precision = DatePrecision.DAY
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        if self.precision == DatePrecision.YEAR:
+            return f"{self.data:%Y}"
+        return f"{self.data:%Y-%m}" if self.precision == DatePrecision.MONTH else self.data.isoformat()
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not text:
+            return
+        match = _PARTIAL_DATE.fullmatch(text)
+        try:
+            if match is None:
+                raise ValueError(text)
+            year, month, day = match.groups()
+            self.data = date(int(year), int(month or 1), int(day or 1))
+        except ValueError:
+            raise ValueError(_l("Enter a date as YYYY-MM-DD, or YYYY-MM or YYYY when only the month or the year "
+                                "is known.")) from None
+        self.precision = (DatePrecision.DAY if day else DatePrecision.MONTH if month else DatePrecision.YEAR)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms wants them (tuples are deprecated in WTForms 3.3)."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+def _choices(labels: dict) -> list[SelectChoice]:
+    return choices((k.value, v) for k, v in labels.items())
+
+
+OPTIONAL_TEXT = [Optional(), Length(max=200)]
+
+
+class PartnerForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=_choices(PARTNER_KINDS))
+    name = StringField(_l("Name in Latin script"), validators=[DataRequired(), Length(max=200)])
+    local_name = StringField(_l("Name in the partner's own script"), validators=OPTIONAL_TEXT)
+    name_ja = StringField(_l("Name in Japanese"), validators=OPTIONAL_TEXT)
+    # Not checked against its choices here: an unknown code is the service's to refuse, with its message.
+    country_code = SelectField(_l("Country"), validate_choice=False)
+    city = StringField(_l("Reference city"), validators=OPTIONAL_TEXT,
+                       description=_l("For a city: its name and country code, such as “Paris, FR”, or its "
+                                      "GeoNames id. Leave empty for a state or a public body."))
+    subdivision_code = StringField(_l("Subdivision code"), validators=[Optional(), Length(max=8)],
+                                   description=_l("ISO 3166-2, such as AU-NSW (optional)."))
+    website = URLField(_l("Website"), validators=[Optional(), Length(max=500)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20000)])
+    submit = SubmitField(_l("Save"))
+
+
+class RelationshipForm(FlaskForm):
+    kind = SelectField(_l("Kind of relationship"), choices=_choices(RELATIONSHIP_KINDS))
+    started_on = PartialDateField(_l("Began on"), validators=[InputRequired()],
+                                  description=_l("YYYY-MM-DD; YYYY-MM or YYYY when only the month or the year "
+                                                 "is known."))
+    status = SelectField(_l("Status"), choices=_choices(STATUSES), default=RelationshipStatus.ACTIVE.value)
+    status_since = DateField(_l("Status since"), validators=[Optional()],
+                             description=_l("Only when the status is not active."))
+    reason = TextAreaField(_l("Reason for the status"), validators=[Optional(), Length(max=2000)])
+    source = TextAreaField(_l("Source"), validators=[Optional(), Length(max=5000)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20000)])
+    submit = SubmitField(_l("Add the relationship"))
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("New status"))
+    effective_on = DateField(_l("Effective on"), validators=[InputRequired()])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)],
+                           description=_l("Required unless the relationship resumes."))
+    submit = SubmitField(_l("Change the status"))
+
+
+class SignatoryForm(Form):
+    party = SelectField(_l("Signs for"), validate_choice=False)
+    name = StringField(_l("Signatory's name"), validators=[Optional(), Length(max=200)])
+    title = StringField(_l("Signatory's title"), validators=[Optional(), Length(max=300)])
+
+
+SIGNATORY_ROWS = 3
+
+
+class AgreementForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
+    title_local = StringField(_l("Title in the partner's language"), validators=[Optional(), Length(max=500)])
+    kind = SelectField(_l("Kind"), choices=_choices(AGREEMENT_KINDS))
+    party_ids = SelectMultipleField(_l("Parties"), coerce=int, validate_choice=False,
+                                    description=_l("Hold Ctrl (⌘ on a Mac) to choose more than one."))
+    signed_on = PartialDateField(_l("Signed on"), validators=[Optional()],
+                                 description=_l("YYYY-MM-DD; YYYY-MM or YYYY when only the month or the year is "
+                                                "known; empty when unknown."))
+    term_months = IntegerField(_l("Term in months"), validators=[Optional(), NumberRange(min=1, max=1200)])
+    expires_on = DateField(_l("Expires on"), validators=[Optional()],
+                           description=_l("Leave empty to count it from the signing date and the term."))
+    area_codes = MultiCheckboxField(_l("Cooperation areas"), validate_choice=False)
+    previous_id = SelectField(_l("Renews or revises"), validate_choice=False)
+    succession = SelectField(_l("How it follows"), validate_choice=False,
+                             choices=[SelectChoice("", "—")] + _choices(SUCCESSIONS))
+    signatories = FieldList(FormField(SignatoryForm), min_entries=SIGNATORY_ROWS, max_entries=SIGNATORY_ROWS)
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=20000)])
+    source = TextAreaField(_l("Source"), validators=[Optional(), Length(max=5000)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20000)])
+    submit = SubmitField(_l("Record the agreement"))
+
+    def validate_previous_id(self, field):
+        if field.data and not str(field.data).isdigit():
+            raise ValidationError(_l("Choose an agreement from the list."))
+
+
+class AreaForm(FlaskForm):
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
+    name_ja = StringField(_l("Name in Japanese"), validators=OPTIONAL_TEXT)
+    submit = SubmitField(_l("Add the area"))

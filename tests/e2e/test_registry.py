@@ -1,0 +1,53 @@
+"""The registry in a browser: home with the world map, a partner, an agreement and the timeline, each audited."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from kizuna.extensions import db
+from kizuna.models import Role
+from network import demo
+from network.models import Agreement, Partner
+
+
+def test_a_viewer_walks_the_registry_with_every_page_audited(tab, make_user, reference_data):
+    assert demo.seed_tokyo()
+    db.session.commit()
+    paris = db.session.scalar(select(Partner).where(Partner.name == "Paris"))
+    london = db.session.scalar(select(Partner).where(Partner.name == "City of London Corporation"))
+    first = db.session.scalar(select(Agreement).where(Agreement.parties.any(Partner.id == london.id))
+                              .order_by(Agreement.signed_on))
+    tab.sign_in(make_user(Role.VIEWER).email)
+    page = tab.page
+
+    tab.follow(lambda: page.get_by_role("navigation", name="Main").get_by_role("link", name="Network").click())
+    expect(page.get_by_role("heading", level=1)).to_have_text("Network registry")
+    expect(page.get_by_role("img", name="World map of the network")).to_be_visible()
+    places = page.get_by_role("table", name="Places on the map")
+    expect(places.get_by_role("row", name="Paris")).to_be_visible()
+
+    # The map's links take no tab stop; the table's do.
+    tab.follow(lambda: places.get_by_role("link", name="Paris", exact=True).press("Enter"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Paris")
+    expect(page.get_by_role("table", name="Status history of the Friendship city relationship")).to_be_visible()
+    assert page.url.endswith(f"/network/partners/{paris.id}")
+
+    tab.goto(f"/network/agreements/{first.id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(first.title)
+    expect(page.get_by_text("December 4, 2017").first).to_be_visible()
+    chain = page.get_by_role("region", name="Renewals and revisions")
+    tab.follow(lambda: chain.get_by_role("link").first.click())
+    expect(page.get_by_role("heading", level=2, name="Renewals and revisions")).to_be_visible()
+
+    tab.goto("/network/timeline")
+    expect(page.get_by_role("heading", level=2, name="1960")).to_be_visible()
+    page.get_by_label("Partner").select_option(label="Paris")
+    tab.follow(lambda: page.get_by_role("button", name="Show").click())
+    expect(page.get_by_role("heading", level=2, name="1982")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name="1960")).to_have_count(0)
+
+    tab.goto("/network/partners?q=%E3%83%91%E3%83%AA")  # パリ
+    expect(page.get_by_role("table", name="1 partner")).to_be_visible()
+    tab.goto("/network/agreements")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Agreements")
