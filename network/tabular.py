@@ -456,7 +456,8 @@ def _fill(table: Table, grid: list[tuple[int, list[str]]], merged_header: dict[i
                                limit=max_rows), row=number)
         table.rows.append(Row(number, {name: values[i] if i < len(values) else "" for i, name in fields.items()}))
         for index, value in enumerate(values):
-            if value and index not in fields and index >= len(header) and index not in ignored_reported:
+            headless = index >= len(header) or not header[index]
+            if value and headless and index not in ignored_reported:
                 ignored_reported.add(index)
                 letter = get_column_letter(index + 1)
                 table.warnings.append(Issue(_("Row %(row)d has a value in column %(column)s, which has no header; "
@@ -507,7 +508,7 @@ def write_csv(rows: Iterable[Mapping[str, Any]], columns: Mapping[str, str]) -> 
     Japanese right, CRLF line ends; a text Excel would run as a formula gets an apostrophe before it."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns.values())
+    writer.writerow(str(header) for header in columns.values())
     for row in rows:
         cells = []
         for key in columns:
@@ -529,8 +530,9 @@ def write_xlsx(rows: Iterable[Mapping[str, Any]], columns: Mapping[str, str], sh
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = re.sub(r"[\[\]:*?/\\]", " ", sheet_title).strip()[:31] or "Sheet1"
-    widths = [_width(str(header)) for header in columns.values()]
-    sheet.append(list(columns.values()))
+    headers = [str(header) for header in columns.values()]  # lazy_gettext strings, too
+    widths = [_width(header) for header in headers]
+    sheet.append(headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for r, row in enumerate(rows, start=2):

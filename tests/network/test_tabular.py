@@ -214,8 +214,8 @@ def test_duplicate_rows_point_at_the_first():
 def test_unknown_columns_are_warnings_pointing_at_the_column():
     table = read_table("都市名,国,担当者,,Notes\n東京,JP,山田,,\n,,,x,\n".encode(), "a.csv", schema=SCHEMAS["partners"])
     assert table.columns == ["city", "country", "notes"]
-    assert [(w.column, w.row) for w in table.warnings] == [("C", 1)]
-    assert "担当者" in str(table.warnings[0])
+    assert [(w.column, w.row) for w in table.warnings] == [("C", 1), ("D", 3)]
+    assert "担当者" in str(table.warnings[0]) and "no header" in str(table.warnings[1])
     assert values(table)[1] == (3, {"city": "", "country": "", "notes": ""})
 
 
@@ -401,6 +401,16 @@ def test_xlsx_export_bold_header_widths_and_text_never_a_formula():
     assert sheet.freeze_panes == "A2"
     back = read_table(data, "export.xlsx")
     assert back.rows[0].values["日本語名"] == "サンパウロ" and back.rows[1].values["note"] == "@SUM(A1)"
+
+
+def test_headers_may_be_lazy_translations(app):
+    from flask_babel import lazy_gettext
+
+    with app.test_request_context(), force_locale("ja"):
+        columns = {"email": lazy_gettext("Email")}
+        assert write_csv([{"email": "a@example.org"}], columns).decode("utf-8-sig").startswith("メールアドレス\r\n")
+        sheet = load_workbook(io.BytesIO(write_xlsx([], columns, "x"))).active
+        assert sheet["A1"].value == "メールアドレス"
 
 
 def test_empty_exports_still_have_their_header():
