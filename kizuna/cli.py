@@ -162,6 +162,41 @@ def demo(host, port, min_population):
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
+@cli.command("import")
+@click.argument("kind", type=click.Choice(["partners", "embassies", "network-members"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print the preview report and save nothing.")
+@click.option("--choose", "choices", multiple=True, metavar="ROW=CITY_ID",
+              help="Resolve an ambiguous or unmatched city: the row number and a candidate's id. Repeatable.")
+@with_appcontext
+def import_file(kind, file, dry_run, choices):
+    """Import KIND from FILE (CSV in UTF-8 or Shift_JIS, or XLSX): every row is matched to reference cities
+    and countries; all rows are saved, or none. Exits with 1 when a row needs attention."""
+    from network import importing
+    from network.tabular import TableError
+
+    try:
+        picks = {int(row): int(city) for row, city in (c.split("=", 1) for c in choices)}
+    except ValueError:
+        raise click.UsageError("--choose takes ROW=CITY_ID, such as --choose 4=2643743") from None
+    data = file.read_bytes()
+    try:
+        if dry_run:
+            report = importing.preview(kind, data, file.name, choices=picks)
+        else:
+            report = importing.commit(kind, data, file.name, actor=None, choices=picks)
+            db.session.commit()
+    except TableError as exc:
+        raise click.ClickException(str(exc)) from None
+    except importing.ImportRefused as exc:
+        report = exc.report
+        click.echo("\n".join(report.lines()))
+        raise click.ClickException(str(exc)) from None
+    click.echo("\n".join(report.lines()))
+    if not report.ok:
+        sys.exit(1)
+
+
 @cli.command("seed-scale")
 @click.option("--seed", default=20261125, show_default=True, help="Random seed: the same seed gives the same data.")
 @with_appcontext
@@ -191,7 +226,7 @@ def sweep_outbox():
 
 def init_app(app: Flask) -> None:
     """Commands that need the app are registered here as well, for `flask --app kizuna`."""
-    for command in (create_user, create_api_token, seed_scale, sweep_outbox):
+    for command in (create_user, create_api_token, import_file, seed_scale, sweep_outbox):
         app.cli.add_command(command)
 
 

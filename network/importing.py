@@ -1,0 +1,150 @@
+"""Import partners, embassies and network members from a spreadsheet: a preview that matches every row to
+reference cities and countries, the reader's choices for what is ambiguous, then all rows or none."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from kizuna.extensions import db
+
+from . import services
+from .matching import MatchStatus, RowMatch, match_rows
+from .models import CityNetwork, DatePrecision
+from .reference import fold
+from .tabular import SCHEMAS, Issue, Table, read_table
+
+KINDS = ("partners", "embassies", "network-members")
+_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2}))?(?:[-/.](\d{1,2}))?$")
+# Words a spreadsheet may use for a partner's kind or a relationship's kind, folded.
+PARTNER_KINDS = {"city": "city", "都市": "city", "市": "city", "subnational": "subnational", "state": "subnational",
+                 "province": "subnational", "region": "subnational", "州": "subnational", "省": "subnational",
+                 "public body": "public_body", "public_body": "public_body", "公的機関": "public_body"}
+RELATIONSHIP_KINDS = {"sister city": "sister_city", "姉妹都市": "sister_city",
+                      "friendship city": "friendship_city", "友好都市": "friendship_city",
+                      "friendship state": "friendship_state", "友好州": "friendship_state",
+                      "mou": "mou_partner", "mou partner": "mou_partner", "cooperation": "cooperation",
+                      "協力": "cooperation"}
+
+
+class ImportRefused(Exception):
+    """The file cannot be saved as it is; the report says row by row why. Nothing was saved."""
+
+    def __init__(self, report: ImportReport):
+        super().__init__(_("Nothing was saved: correct the rows marked below and try again."))
+        self.report = report
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    table: Table
+    rows: list[RowMatch]
+    created: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def lines(self) -> list[str]:
+        """The report as text (the CLI and --dry-run print it)."""
+        out = [str(w) for w in self.table.warnings]
+        for row in self.rows:
+            city = row.city
+            if row.issues:
+                out += [f"row {row.row}: {issue}" for issue in row.issues]
+                if city and city.status != MatchStatus.MATCHED:
+                    out += [f"    candidate {c.id}: {c.label} ({c.population:,} people, {c.timezone})"
+                            for c in city.candidates]
+            else:
+                where = (city.candidates[0].label if city and city.candidates else row.country_code) or ""
+                out.append(f"row {row.row}: ok {where}".rstrip())
+        good = sum(r.ok for r in self.rows)
+        out.append(f"{good} of {len(self.rows)} rows ready" + (f"; {self.created} saved" if self.created else ""))
+        return out
+
+
+def parse_date(text: str, field: str) -> tuple[date | None, DatePrecision]:
+    """'1960-02-29', '1960/2/29', '2017-10' (a month) or '2006' (a year); NetworkError naming `field` otherwise."""
+    text = text.strip()
+    if not text:
+        return None, DatePrecision.DAY
+    match = _DATE.match(text)
+    try:
+        if match is None:
+            raise ValueError
+        year, month, day = (int(g) if g else None for g in match.groups())
+        value = date(year, month or 1, day or 1)
+    except ValueError:
+        raise services.NetworkError(_("\"%(value)s\" is not a date (write 2024-05-14, 2024-05 or 2024).",
+                                      value=text), field) from None
+    return value, DatePrecision.DAY if day else DatePrecision.MONTH if month else DatePrecision.YEAR
+
+
+def preview(kind: str, data: bytes, filename: str, *, choices: dict[int, int] | None = None) -> ImportReport:
+    """Read and match a file without saving anything (TableError when it cannot be read at all)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r}; one of {', '.join(KINDS)}")
+    table = read_table(data, filename, schema=SCHEMAS[kind])
+    rows = match_rows(table, choices=choices or {}, require=SCHEMAS[kind].required,
+                      key_fields=("network",) if kind == "network-members" else ("name",))
+    return ImportReport(kind, table, rows)
+
+
+def commit(kind: str, data: bytes, filename: str, *, actor, choices: dict[int, int] | None = None) -> ImportReport:
+    """Save every row through the registry's services, or none: ImportRefused (with the report) otherwise.
+
+    Flushes inside a savepoint; the caller commits.
+    """
+    report = preview(kind, data, filename, choices=choices)
+    if not report.ok:
+        raise ImportRefused(report)
+    savepoint = db.session.begin_nested()
+    for row, match in zip(report.table.rows, report.rows, strict=True):
+        try:
+            _save(kind, row.values, match, actor)
+        except services.NetworkError as exc:
+            match.issues.append(Issue(_("Row %(row)d: %(message)s", row=row.number, message=str(exc)), row.number,
+                                      report.table.letters.get(exc.field or ""), exc.field))
+    if not report.ok:
+        savepoint.rollback()
+        raise ImportRefused(report)
+    savepoint.commit()
+    report.created = len(report.rows)
+    return report
+
+
+def _save(kind: str, values: dict[str, str], match: RowMatch, actor) -> None:
+    get = lambda name: (values.get(name) or "").strip()  # noqa: E731
+    city = match.city.city if match.city and match.city.city_id else None
+    if kind == "partners":
+        partner_kind = PARTNER_KINDS.get(fold(get("kind")), get("kind") or ("city" if city else "subnational"))
+        partner = services.create_partner(
+            kind=partner_kind, name=get("name") or (city.name if city else ""), country_code=match.country_code or "",
+            city_id=city.id if city else None, subdivision_code=match.subdivision_code, local_name=get("local_name"),
+            name_ja=get("name_ja"), website=get("website"), notes=get("notes"), actor=actor)
+        if get("relationship"):
+            started_on, precision = parse_date(get("started_on"), "started_on")
+            services.add_relationship(
+                partner_id=partner.id, kind=RELATIONSHIP_KINDS.get(fold(get("relationship")), get("relationship")),
+                started_on=started_on, started_precision=precision, status=get("status") or "active", actor=actor)
+    elif kind == "embassies":
+        services.create_embassy(
+            country_code=match.country_code or "", mission_type=get("mission_type") or "embassy",
+            name=get("name"), name_ja=get("name_ja"), address=get("address"), ward=get("ward"),
+            postal_code=get("postal_code"), phones=re.split(r"[;/\n]", get("phones")), email=get("email") or None,
+            website=get("website"), head_of_mission=get("head_of_mission"), head_title=get("head_title"),
+            notes=get("notes"), actor=actor)
+    else:
+        name = get("network")
+        network = db.session.scalar(select(CityNetwork).where(or_(
+            func.lower(CityNetwork.name) == name.lower(), func.lower(CityNetwork.acronym) == name.lower())))
+        if network is None:
+            raise services.NetworkError(_("No city network is called %(name)s.", name=name), "network")
+        joined_on, _precision = parse_date(get("joined_on"), "joined_on")
+        services.add_network_member(network_id=network.id, city_id=city.id if city else 0, joined_on=joined_on,
+                                    actor=actor)
