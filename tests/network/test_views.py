@@ -425,3 +425,44 @@ def test_external_accounts_may_not_open_the_registry(as_role, tokyo, role):
 def test_staff_navigation_leads_to_the_registry(as_role):
     html = as_role("viewer").get("/").get_data(as_text=True)
     assert 'href="/network/"' in html
+
+
+def test_a_signatory_for_someone_not_a_party_is_refused_at_the_signatories(as_role, tokyo):
+    client = as_role("editor")
+    before = count(Agreement)
+    response = post(client, "/network/agreements/new", {
+        "title": "Test MOU", "kind": "mou", "party_ids": [str(tokyo["Seoul"].id)], "signed_on": "2015",
+        "signatories-0-party": str(tokyo["Paris"].id), "signatories-0-name": "Anne Hidalgo"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    fieldset = html.split('<fieldset id="signatories"')[1].split("</fieldset>")[0]
+    assert "A signatory signs for the home city or for one of the parties." in fieldset
+    assert 'value="Anne Hidalgo"' in fieldset  # what was typed is kept
+    assert count(Agreement) == before
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "precision", "expected"), [
+    ("en", "day", "October 4, 2017"), ("en", "month", "October 2017"), ("en", "year", "2017"),
+    ("ja", "day", "2017年10月4日"), ("ja", "month", "2017年10月"), ("ja", "year", "2017年"),
+])
+def test_partial_date_shows_only_what_is_known(app, language, precision, expected):
+    from flask_babel import force_locale
+
+    from network.views import partial_date
+
+    with app.test_request_context(), force_locale(language):
+        assert partial_date(date(2017, 10, 4), precision) == expected
+        assert partial_date(None) == ("date unknown" if language == "en" else "日付不明")
+
+
+def test_partners_without_a_city_are_mapped_to_a_city_of_their_subdivision_or_country(tokyo):
+    from network.views import map_place
+
+    assert map_place(tokyo["Tomsk Region"]).name == "Tomsk"
+    assert map_place(tokyo["São Paulo"]).name == "São Paulo"
+    assert map_place(tokyo["New South Wales"]).name == "Sydney"
+    assert map_place(tokyo["City of London Corporation"]).name == "London"
+    assert map_place(tokyo["Paris"]).id == tokyo["Paris"].city_id
