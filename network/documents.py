@@ -1,0 +1,89 @@
+"""Agreement documents: PDF and Office files, checked by content, size-limited, kept in the instance
+folder (never under static/) under their SHA-256, and read back only through a staff-only view."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from kizuna import audit
+from kizuna.extensions import db
+
+from .models import Agreement, AgreementDocument
+from .services import NetworkError
+
+MAX_BYTES = 20 * 1024 * 1024  # AGREEMENT_DOCUMENT_MAX_BYTES overrides
+# Office Open XML: the part that names the application inside the ZIP.
+OOXML = {"word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
+         "xl/": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx"),
+         "ppt/": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", ".pptx")}
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc/.xls/.ppt
+
+
+def sniff(data: bytes) -> tuple[str, str] | None:
+    """(content type, extension) of a PDF or Office file, judged by its bytes; None for anything else."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf", ".pdf"
+    if data.startswith(OLE):
+        return "application/x-ole-storage", ".doc"
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = archive.namelist()
+        except zipfile.BadZipFile:
+            return None
+        if "[Content_Types].xml" in names:
+            for prefix, kind in OOXML.items():
+                if any(n.startswith(prefix) for n in names):
+                    return kind
+    return None
+
+
+def storage_dir() -> Path:
+    return Path(current_app.config["INSTANCE_PATH"]) / "documents"
+
+
+def path_of(document: AgreementDocument) -> Path:
+    return storage_dir() / document.sha256
+
+
+def add_document(*, agreement_id: int, filename: str, data: bytes, actor) -> AgreementDocument:
+    """Keep an uploaded file for an agreement; NetworkError (field "file") when it is empty, too large, or not
+    a PDF or Office file whatever its name says. The file is written before the row, under its hash, so a
+    rolled-back upload leaves at most an unreferenced file, never a row without its file."""
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None:
+        raise NetworkError(_("It no longer exists; reload the page."))
+    limit = int(current_app.config.get("AGREEMENT_DOCUMENT_MAX_BYTES", MAX_BYTES))
+    if not data:
+        raise NetworkError(_("The file is empty."), "file")
+    if len(data) > limit:
+        raise NetworkError(_("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)), "file")
+    kind = sniff(data)
+    if kind is None:
+        raise NetworkError(_("Only PDF and Office documents (Word, Excel, PowerPoint) can be attached; this file "
+                             "is neither, whatever its name says."), "file")
+    content_type, extension = kind
+    name = Path(filename or "document").name.strip()[:200] or "document"
+    if not name.lower().endswith(extension) and extension != ".doc":
+        name += extension
+    digest = hashlib.sha256(data).hexdigest()
+    folder = storage_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / digest
+    if not target.exists():
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    document = AgreementDocument(agreement=agreement, filename=name, content_type=content_type, size=len(data),
+                                 sha256=digest, uploaded_by_id=actor.id if actor is not None else None)
+    db.session.add(document)
+    db.session.flush()
+    audit.record("agreement.document_add", actor=actor, object_type="agreement", object_id=agreement.id,
+                 object_label=agreement.title, after={"document": name, "size": len(data), "sha256": digest})
+    return document
