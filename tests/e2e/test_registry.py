@@ -51,3 +51,54 @@ def test_a_viewer_walks_the_registry_with_every_page_audited(tab, make_user, ref
     expect(page.get_by_role("table", name="1 partner")).to_be_visible()
     tab.goto("/network/agreements")
     expect(page.get_by_role("heading", level=1)).to_have_text("Agreements")
+
+
+def test_an_editor_uses_the_forms_and_is_told_at_the_field_what_is_wrong(tab, make_user, reference_data):
+    assert demo.seed_tokyo()
+    db.session.commit()
+    rome = db.session.scalar(select(Partner).where(Partner.name == "Rome"))
+    tab.sign_in(make_user(Role.EDITOR).email)
+    page = tab.page
+
+    tab.goto("/network/partners/new")
+    page.get_by_label("Name in Latin script").fill("Bern")
+    page.get_by_label("Country").select_option("CH")
+    page.get_by_label("Reference city").fill("Paris, FR")
+    tab.follow(lambda: page.get_by_role("button", name="Save").click(), status=422)
+    expect(page.get_by_role("alert")).to_be_focused()
+    expect(page.get_by_label("Reference city")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("Paris is in FR, not in CH.").last).to_be_visible()
+    page.get_by_label("Reference city").fill("Bern, CH")
+    tab.follow(lambda: page.get_by_role("button", name="Save").click())
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bern")
+    expect(page.get_by_text("Bern is in the registry.")).to_be_visible()
+
+    tab.follow(lambda: page.get_by_role("link", name="Add a relationship").click())
+    page.get_by_label("Kind of relationship").select_option("cooperation")
+    page.get_by_label("Began on").fill("2019-04")
+    tab.follow(lambda: page.get_by_role("button", name="Add the relationship").click())
+    expect(page.get_by_role("heading", level=3)).to_contain_text("since April 2019")
+
+    tab.goto(f"/network/partners/{rome.id}")
+    tab.follow(lambda: page.get_by_role("link", name="Change the status of the Friendship city relationship").click())
+    page.get_by_label("New status").select_option(label="Suspend exchanges")
+    page.get_by_label("Effective on").fill("2024-05-01")
+    page.get_by_label("Reason", exact=True).fill("Budget review")
+    tab.follow(lambda: page.get_by_role("button", name="Change the status").click())
+    expect(page.get_by_role("cell", name="Budget review")).to_be_visible()
+
+    tab.goto("/network/agreements/new")
+    page.get_by_label("Title", exact=True).fill("Rome MOU")
+    page.get_by_label("Parties").select_option(label="Rome (IT)")
+    page.get_by_label("Signed on").fill("2020-03")
+    page.get_by_label("Culture").check()
+    page.get_by_label("Signatory's name").first.fill("Yuriko Koike")
+    tab.follow(lambda: page.get_by_role("button", name="Record the agreement").click())
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rome MOU")
+    expect(page.get_by_text("March 2020")).to_be_visible()
+    expect(page.get_by_role("cell", name="Yuriko Koike")).to_be_visible()
+
+    tab.goto("/network/areas/new")
+    page.get_by_label("Name in English").fill("Urban mobility")
+    tab.follow(lambda: page.get_by_role("button", name="Add the area").click())
+    expect(page.get_by_label("Urban mobility")).to_be_visible()  # a checkbox on the agreement form now
