@@ -25,6 +25,8 @@ from .models import (
     Embassy,
     EmbassyStatus,
     MissionType,
+    NetworkEvent,
+    NetworkMember,
     Partner,
     PartnerKind,
     Relationship,
@@ -136,9 +138,13 @@ def _page_of(item: dict) -> dict:
     return _obj(items=_list_of(item), page=INT, limit=INT, total=INT, pages=INT)
 
 
-def _writes(what: str, body: str) -> str:
+def _writes(what: str, body: dict[str, tuple[str, str]]) -> str:
+    """The summary of a write: what it does, who may, and its JSON body's fields (kizuna.api.doc has no
+    request body, so the fields are told here)."""
+    fields = "; ".join(f"{name} ({kind}): {text}" for name, (kind, text) in body.items())
     return (f"{what} Editors only, with an API token. The JSON body is checked by the registry's rules: a "
-            "refusal is a 422 whose error.fields names the input at fault; success is a 201 with the object." + body)
+            "refusal is a 422 whose error.fields names the input at fault; success is a 201 with the object. "
+            f"Body: {fields}")
 
 
 # -- JSON of the registry's objects --------------------------------------------------------------------
@@ -228,13 +234,19 @@ def network_json(network: CityNetwork, *, detail: bool = False) -> dict:
            "home_role": _home_role(current) if current else None, "is_sample": network.is_sample}
     if detail:
         out |= {"home_roles": [_home_role(m) for m in network.home_roles],
-                "members": [{"id": m.id, "city_id": m.city_id, "partner_id": m.partner_id, "name": m.name,
-                             "country": m.country_code, "joined_on": _day(m.joined_on), "left_on": _day(m.left_on)}
-                            for m in network.members],
-                "events": [{"id": e.id, "title": e.title, "kind": e.kind, "starts_on": _day(e.starts_on),
-                            "ends_on": _day(e.ends_on), "city_id": e.city_id, "venue": e.venue, "url": e.url,
-                            "description": e.description} for e in network.events]}
+                "members": [member_json(m) for m in network.members],
+                "events": [event_json(e) for e in network.events]}
     return out
+
+
+def member_json(m: NetworkMember) -> dict:
+    return {"id": m.id, "city_id": m.city_id, "partner_id": m.partner_id, "name": m.name, "country": m.country_code,
+            "joined_on": _day(m.joined_on), "left_on": _day(m.left_on)}
+
+
+def event_json(e: NetworkEvent) -> dict:
+    return {"id": e.id, "title": e.title, "kind": e.kind, "starts_on": _day(e.starts_on), "ends_on": _day(e.ends_on),
+            "city_id": e.city_id, "venue": e.venue, "url": e.url, "description": e.description}
 
 
 # -- reading the query string and the body -------------------------------------------------------------
@@ -298,19 +310,20 @@ def _page(query: Select, serialize) -> dict:
 
 
 # A body field's type: what JSON value it takes.
-TEXT, INTEGER, DAY, FLAG, INTS, TEXTS, OBJECTS = "text", "integer", "date", "flag", "ints", "texts", "objects"
+TEXT, INTEGER, DAY, FLAG = "string", "integer", "date YYYY-MM-DD", "boolean"
+INTS, TEXTS, OBJECTS = "list of integers", "list of strings", "list of objects"
 
 
-def _body(spec: dict[str, str], required: tuple[str, ...] = ()) -> dict:
-    """The JSON body read against `spec` (field → type): unknown fields, wrong types and missing required
-    fields are refused here; the registry's own rules stay in the services."""
+def _body(spec: dict[str, tuple[str, str]], required: tuple[str, ...] = ()) -> dict:
+    """The JSON body read against `spec` (field → (type, description)): unknown fields, wrong types and
+    missing required fields are refused here; the registry's own rules stay in the services."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Invalid("body", "The body must be a JSON object (Content-Type: application/json).")
     if unknown := sorted(set(body) - set(spec)):
         raise Invalid(unknown[0], f"Unknown field {unknown[0]}; the fields are: {', '.join(spec)}.")
     values = {}
-    for field, kind in spec.items():
+    for field, (kind, _text) in spec.items():
         value = body.get(field)
         if value is None:
             if field in required:
@@ -355,11 +368,6 @@ def _write(call, serialize, *, field: str):
     return jsonify(serialize(obj)), 201
 
 
-def _body_doc(**fields) -> str:
-    """The JSON body's fields, told in the summary: kizuna.api.doc describes parameters and responses only."""
-    return " Body (JSON): " + "; ".join(f"{name}: {text}" for name, text in fields.items())
-
-
 # -- partners -----------------------------------------------------------------------------------------
 
 
@@ -389,18 +397,24 @@ def partner(partner_id: int):
     return jsonify({**partner_json(found), "relationships": [relationship_json(r) for r in found.relationships]})
 
 
-PARTNER_BODY = {"kind": TEXT, "name": TEXT, "country_code": TEXT, "local_name": TEXT, "name_ja": TEXT,
-                "city_id": INTEGER, "subdivision_code": TEXT, "website": TEXT, "notes": TEXT, "is_sample": FLAG}
+
+PARTNER_BODY = {
+    "kind": (TEXT, "required: " + ", ".join(k.value for k in PartnerKind)),
+    "name": (TEXT, "required: the name in Latin script"),
+    "country_code": (TEXT, "required: ISO 3166-1 alpha-2"),
+    "local_name": (TEXT, "in the partner's own script"),
+    "name_ja": (TEXT, "in Japanese"),
+    "city_id": (INTEGER, "GeoNames id of the reference city"),
+    "subdivision_code": (TEXT, "ISO 3166-2, such as AU-NSW"),
+    "website": (TEXT, "URL"),
+    "notes": (TEXT, "free text"),
+    "is_sample": (FLAG, "true for sample data"),
+}
 
 
 @bp.post("/partners")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Register a partner government.", _body_doc(
-    kind="Required: city, subnational or public_body.", name="Required: the name in Latin script.",
-    country_code="Required: ISO 3166-1 alpha-2.", local_name="In the partner's own script.", name_ja="In Japanese.",
-    city_id="GeoNames id of the reference city.", subdivision_code="ISO 3166-2, such as AU-NSW.",
-    website="URL.", notes="Free text.", is_sample="true for sample data.")),
-     schema=PARTNER_SCHEMA, tag="network")
+@doc(_writes("Register a partner government.", PARTNER_BODY), schema=PARTNER_SCHEMA, tag="network")
 def create_partner():
     values = {"kind": None, "name": None, "country_code": None, **_body(PARTNER_BODY)}
     return _write(lambda actor: services.create_partner(actor=actor, **values), partner_json, field="name")
@@ -438,37 +452,45 @@ def relationship(relationship_id: int):
     return jsonify(relationship_json(db.get_or_404(Relationship, relationship_id), history=True))
 
 
-RELATIONSHIP_BODY = {"partner_id": INTEGER, "kind": TEXT, "started_on": DAY, "started_precision": TEXT,
-                     "status": TEXT, "status_since": DAY, "reason": TEXT, "source": TEXT, "notes": TEXT,
-                     "is_sample": FLAG}
+
+RELATIONSHIP_BODY = {
+    "partner_id": (INTEGER, "required: the partner's id"),
+    "kind": (TEXT, "required: " + ", ".join(k.value for k in RelationshipKind)),
+    "started_on": (DAY, "required; the first day of the month or the year when only that is known"),
+    "started_precision": (TEXT, "day (default), month or year"),
+    "status": (TEXT, "active (default) or another status"),
+    "status_since": (DAY, "for a status other than active"),
+    "reason": (TEXT, "why the status is not active"),
+    "source": (TEXT, "where this comes from"),
+    "notes": (TEXT, "free text"),
+    "is_sample": (FLAG, "true for sample data"),
+}
 
 
 @bp.post("/relationships")
 @auth.roles_required(Role.EDITOR)
 @doc(_writes("Record a relationship with a partner and its first status; one live tie of a kind per partner.",
-             _body_doc(
-    partner_id="Required: the partner's id.", kind="Required: " + ", ".join(k.value for k in RelationshipKind),
-         started_on="Required: YYYY-MM-DD (the first day of the month or year when only that is known).",
-         started_precision="day, month or year (default day).", status="Default active.",
-         status_since="YYYY-MM-DD, for a status other than active.", reason="Why the status is not active.",
-         source="Where this comes from.", notes="Free text.", is_sample="true for sample data.")),
-     schema=RELATIONSHIP_DETAIL, tag="network")
+             RELATIONSHIP_BODY), schema=RELATIONSHIP_DETAIL, tag="network")
 def create_relationship():
     values = _body(RELATIONSHIP_BODY, required=("partner_id", "kind", "started_on"))
     return _write(lambda actor: services.add_relationship(actor=actor, **values),
                   lambda r: relationship_json(r, history=True), field="partner_id")
 
 
+RELATIONSHIP_STATUS_BODY = {
+    "status": (TEXT, "required: " + ", ".join(s.value for s in RelationshipStatus)),
+    "effective_on": (DAY, "required"),
+    "reason": (TEXT, "required unless the relationship resumes (active)"),
+}
+
+
 @bp.post("/relationships/<int:relationship_id>/status")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Suspend, resume, mark dormant or end a relationship; the change joins its history.", _body_doc(
-    status="Required: " + ", ".join(s.value for s in RelationshipStatus),
-         effective_on="Required: YYYY-MM-DD.", reason="Required unless the status is active.")),
-     schema=RELATIONSHIP_DETAIL, tag="network")
+@doc(_writes("Suspend, resume, mark dormant or end a relationship; the change joins its history.",
+             RELATIONSHIP_STATUS_BODY), schema=RELATIONSHIP_DETAIL, tag="network")
 def change_relationship_status(relationship_id: int):
     db.get_or_404(Relationship, relationship_id)
-    values = {"reason": "", **_body({"status": TEXT, "effective_on": DAY, "reason": TEXT},
-                                    required=("status", "effective_on"))}
+    values = {"reason": "", **_body(RELATIONSHIP_STATUS_BODY, required=("status", "effective_on"))}
     return _write(lambda actor: services.change_relationship_status(relationship_id=relationship_id, actor=actor,
                                                                     **values),
                   lambda r: relationship_json(r, history=True), field="status")
@@ -527,24 +549,31 @@ def agreement(agreement_id: int):
     return jsonify(agreement_json(db.get_or_404(Agreement, agreement_id), detail=True))
 
 
-AGREEMENT_BODY = {"title": TEXT, "kind": TEXT, "party_ids": INTS, "signed_on": DAY, "signed_precision": TEXT,
-                  "title_local": TEXT, "term_months": INTEGER, "expires_on": DAY, "area_codes": TEXTS,
-                  "signatories": OBJECTS, "previous_id": INTEGER, "succession": TEXT, "summary": TEXT,
-                  "source": TEXT, "notes": TEXT, "is_sample": FLAG}
+
+AGREEMENT_BODY = {
+    "title": (TEXT, "required"),
+    "kind": (TEXT, "required: " + ", ".join(k.value for k in AgreementKind)),
+    "party_ids": (INTS, "required: the partners' ids"),
+    "signed_on": (DAY, "the first day of the month or the year when only that is known"),
+    "signed_precision": (TEXT, "day (default), month or year"),
+    "title_local": (TEXT, "in the partner's language"),
+    "term_months": (INTEGER, "the term; gives the expiry from the signing date"),
+    "expires_on": (DAY, "the expiry, when the agreement gives one"),
+    "area_codes": (TEXTS, "cooperation area codes, such as digital"),
+    "signatories": (OBJECTS, "{partner_id (null for the home city), name, title}"),
+    "previous_id": (INTEGER, "the agreement this one renews or revises"),
+    "succession": (TEXT, "renewal (default with previous_id) or revision"),
+    "summary": (TEXT, "free text"),
+    "source": (TEXT, "where this comes from"),
+    "notes": (TEXT, "free text"),
+    "is_sample": (FLAG, "true for sample data"),
+}
 
 
 @bp.post("/agreements")
 @auth.roles_required(Role.EDITOR)
 @doc(_writes("Record an agreement with its parties, areas and signatories; a renewal or revision names the "
-             "agreement it follows.", _body_doc(
-    title="Required.", kind="Required: " + ", ".join(k.value for k in AgreementKind),
-    party_ids="Required: the partners' ids.", signed_on="YYYY-MM-DD.", signed_precision="day, month or year.",
-    title_local="In the partner's language.", term_months="The term; gives the expiry from the signing date.",
-    expires_on="YYYY-MM-DD.", area_codes="Cooperation area codes.",
-    signatories="Objects {partner_id (null for the home city), name, title}.",
-    previous_id="The agreement this one renews or revises.", succession="renewal or revision.",
-    summary="Free text.", source="Where this comes from.", notes="Free text.", is_sample="true for sample data.")),
-     schema=AGREEMENT_DETAIL, tag="network")
+             "agreement it follows.", AGREEMENT_BODY), schema=AGREEMENT_DETAIL, tag="network")
 def create_agreement():
     values = {"title": "", "kind": None, "party_ids": [], **_body(AGREEMENT_BODY)}
     signatories = []
@@ -590,38 +619,50 @@ def embassy(embassy_id: int):
     return jsonify(embassy_json(db.get_or_404(Embassy, embassy_id), history=True))
 
 
-EMBASSY_BODY = {"country_code": TEXT, "mission_type": TEXT, "name": TEXT, "name_ja": TEXT, "address": TEXT,
-                "ward": TEXT, "postal_code": TEXT, "phones": TEXTS, "email": TEXT, "website": TEXT,
-                "head_of_mission": TEXT, "head_title": TEXT, "notes": TEXT, "is_sample": FLAG}
+
+EMBASSY_BODY = {
+    "country_code": (TEXT, "required: the sending country, ISO 3166-1 alpha-2"),
+    "mission_type": (TEXT, "required: " + ", ".join(m.value for m in MissionType)),
+    "name": (TEXT, "required"),
+    "name_ja": (TEXT, "in Japanese"),
+    "address": (TEXT, "street address"),
+    "ward": (TEXT, "the ward"),
+    "postal_code": (TEXT, "postal code"),
+    "phones": (TEXTS, "telephone numbers"),
+    "email": (TEXT, "email address"),
+    "website": (TEXT, "URL"),
+    "head_of_mission": (TEXT, "name"),
+    "head_title": (TEXT, "title"),
+    "notes": (TEXT, "free text"),
+    "is_sample": (FLAG, "true for sample data"),
+}
 
 
 @bp.post("/embassies")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Register a mission in the home city.", _body_doc(
-    country_code="Required: the sending country.",
-                             mission_type="Required: " + ", ".join(m.value for m in MissionType),
-                             name="Required.", name_ja="In Japanese.", address="Street address.", ward="Ward.",
-                             postal_code="Postal code.", phones="List of telephone numbers.", email="Address.",
-                             website="URL.", head_of_mission="Name.", head_title="Title.", notes="Free text.",
-                             is_sample="true for sample data.")),
-     schema=EMBASSY_DETAIL, tag="network")
+@doc(_writes("Register a mission in the home city.", EMBASSY_BODY), schema=EMBASSY_DETAIL, tag="network")
 def create_embassy():
     values = {"country_code": None, "mission_type": None, "name": None, **_body(EMBASSY_BODY)}
     return _write(lambda actor: services.create_embassy(actor=actor, **values),
                   lambda e: embassy_json(e, history=True), field="name")
 
 
+EMBASSY_STATUS_BODY = {
+    "status": (TEXT, "required: " + ", ".join(s.value for s in EmbassyStatus)),
+    "effective_on": (DAY, "required"),
+    "reason": (TEXT, "why"),
+    "new_address": (TEXT, "required for a move (status moved)"),
+    "new_ward": (TEXT, "the ward after a move"),
+}
+
+
 @bp.post("/embassies/<int:embassy_id>/status")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Record a closure, a temporary closure, a reopening or a move (status moved, with new_address).",
-             _body_doc(
-    status="Required: " + ", ".join(s.value for s in EmbassyStatus), effective_on="Required: YYYY-MM-DD.",
-         reason="Why.", new_address="Required for a move.", new_ward="The ward after a move.")),
+@doc(_writes("Record a closure, a temporary closure, a reopening or a move.", EMBASSY_STATUS_BODY),
      schema=EMBASSY_DETAIL, tag="network")
 def change_embassy_status(embassy_id: int):
     db.get_or_404(Embassy, embassy_id)
-    values = _body({"status": TEXT, "effective_on": DAY, "reason": TEXT, "new_address": TEXT, "new_ward": TEXT},
-                   required=("status", "effective_on"))
+    values = _body(EMBASSY_STATUS_BODY, required=("status", "effective_on"))
     return _write(lambda actor: services.change_embassy_status(embassy_id=embassy_id, actor=actor, **values),
                   lambda e: embassy_json(e, history=True), field="status")
 
@@ -647,46 +688,55 @@ def network(network_id: int):
     return jsonify(network_json(db.get_or_404(CityNetwork, network_id), detail=True))
 
 
+NETWORK_BODY = {
+    "name": (TEXT, "required; unique"),
+    "acronym": (TEXT, "such as C40"),
+    "name_ja": (TEXT, "in Japanese"),
+    "website": (TEXT, "URL"),
+    "description": (TEXT, "free text"),
+    "is_sample": (FLAG, "true for sample data"),
+}
+
+
 @bp.post("/networks")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Register a city network.", _body_doc(
-    name="Required; unique.", acronym="Such as C40.", name_ja="In Japanese.", website="URL.",
-    description="Free text.", is_sample="true for sample data.")),
-     schema=NETWORK_DETAIL, tag="network")
+@doc(_writes("Register a city network.", NETWORK_BODY), schema=NETWORK_DETAIL, tag="network")
 def create_network():
-    values = {"name": "", **_body({"name": TEXT, "acronym": TEXT, "name_ja": TEXT, "website": TEXT,
-                                   "description": TEXT, "is_sample": FLAG})}
+    values = {"name": "", **_body(NETWORK_BODY)}
     return _write(lambda actor: services.create_network(actor=actor, **values),
                   lambda n: network_json(n, detail=True), field="name")
 
 
+MEMBER_BODY = {"city_id": (INTEGER, "required: GeoNames id of the city"), "joined_on": (DAY, "when it joined")}
+
+
 @bp.post("/networks/<int:network_id>/members")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Add a member city to a network.", _body_doc(
-    city_id="Required: GeoNames id of the city.", joined_on="YYYY-MM-DD.")),
-     schema=MEMBER, tag="network")
+@doc(_writes("Add a member city to a network.", MEMBER_BODY), schema=MEMBER, tag="network")
 def add_network_member(network_id: int):
     db.get_or_404(CityNetwork, network_id)
-    values = _body({"city_id": INTEGER, "joined_on": DAY}, required=("city_id",))
+    values = _body(MEMBER_BODY, required=("city_id",))
     return _write(lambda actor: services.add_network_member(network_id=network_id, actor=actor, **values),
-                  lambda m: {"id": m.id, "city_id": m.city_id, "partner_id": m.partner_id, "name": m.name,
-                             "country": m.country_code, "joined_on": _day(m.joined_on), "left_on": _day(m.left_on)},
-                  field="city_id")
+                  member_json, field="city_id")
+
+
+EVENT_BODY = {
+    "title": (TEXT, "required"),
+    "starts_on": (DAY, "required"),
+    "ends_on": (DAY, "the last day"),
+    "kind": (TEXT, "such as summit"),
+    "city_id": (INTEGER, "GeoNames id of the host city"),
+    "venue": (TEXT, "the venue"),
+    "url": (TEXT, "URL"),
+    "description": (TEXT, "free text"),
+}
 
 
 @bp.post("/networks/<int:network_id>/events")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Add an event (a summit, a Sherpa meeting) to a network.", _body_doc(
-    title="Required.", starts_on="Required: YYYY-MM-DD.", ends_on="YYYY-MM-DD.",
-                             kind="Such as summit.", city_id="GeoNames id of the host city.", venue="Venue.",
-                             url="URL.", description="Free text.")),
-     schema=EVENT, tag="network")
+@doc(_writes("Add an event (a summit, a Sherpa meeting) to a network.", EVENT_BODY), schema=EVENT, tag="network")
 def add_network_event(network_id: int):
     db.get_or_404(CityNetwork, network_id)
-    values = {"title": "", **_body({"title": TEXT, "starts_on": DAY, "ends_on": DAY, "kind": TEXT,
-                                    "city_id": INTEGER, "venue": TEXT, "url": TEXT, "description": TEXT},
-                                   required=("starts_on",))}
+    values = {"title": "", **_body(EVENT_BODY, required=("starts_on",))}
     return _write(lambda actor: services.add_network_event(network_id=network_id, actor=actor, **values),
-                  lambda e: {"id": e.id, "title": e.title, "kind": e.kind, "starts_on": _day(e.starts_on),
-                             "ends_on": _day(e.ends_on), "city_id": e.city_id, "venue": e.venue, "url": e.url,
-                             "description": e.description}, field="title")
+                  event_json, field="title")

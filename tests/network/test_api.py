@@ -369,3 +369,20 @@ def test_the_openapi_document_describes_every_registry_endpoint(client):
     item = agreements["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["items"]["items"]
     assert {"signed_on", "signed_precision", "expires_on", "parties", "areas"} <= set(item["properties"])
     assert "editor" in paths["/api/v1/agreements"]["post"]["description"]
+
+
+def test_tokyos_real_network_over_the_api(as_role, db_session):
+    from network.demo import seed_tokyo
+
+    assert seed_tokyo()
+    db.session.commit()
+    client = as_role("viewer")
+    sisters = client.get("/api/v1/relationships?kind=sister_city&limit=100").json
+    assert [(r["partner"]["name"], r["started_on"]) for r in sisters["items"]][:1] == [("New York City", "1960-02-29")]
+    suspended = client.get("/api/v1/relationships?status=exchanges_suspended").json["items"]
+    assert {r["partner"]["name"] for r in suspended} == {"Moscow", "Tomsk Region"}
+    london = client.get("/api/v1/agreements?country=GB&partner_id="
+                        + str(client.get("/api/v1/partners?q=city of london").json["items"][0]["id"])).json["items"]
+    revision = next(a for a in london if a["succession"] == "revision")
+    assert revision["in_force"] and client.get(f"/api/v1/agreements/{revision['previous_id']}").json[
+        "successors"][0]["id"] == revision["id"]

@@ -5,6 +5,7 @@ from datetime import date, datetime
 import pytest
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
+from sqlalchemy import select
 
 from kizuna.extensions import db
 from network import services
@@ -112,3 +113,20 @@ def test_an_empty_registry_gives_an_empty_calendar(as_role, db_session):
 @pytest.mark.parametrize("role", ["delegate", "liaison"])
 def test_only_staff_may_download_it(as_role, ties, role):
     assert as_role(role).get("/network/anniversaries.ics").status_code == 403
+
+
+def test_tokyos_real_network_new_york_is_marked_on_28_february_2027(as_role, db_session):
+    from network.demo import seed_tokyo
+    from network.models import Relationship, RelationshipStatus
+
+    assert seed_tokyo()
+    db.session.commit()
+    live = db.session.scalars(select(Relationship).where(Relationship.status != RelationshipStatus.ENDED)).all()
+    _, cal = fetch(as_role("viewer"))
+    events = events_by_uid(cal)
+    assert len(events) == len(live) > 10
+    [new_york] = [e for e in events.values() if str(e["SUMMARY"]) == "Anniversary: New York City (Sister city)"]
+    assert new_york.decoded("DTSTART") == date(1960, 2, 29)
+    rule = rrulestr(new_york["RRULE"].to_ical().decode(), dtstart=datetime(1960, 2, 29))
+    assert [d.date() for d in rule.between(datetime(2027, 1, 1), datetime(2028, 12, 31))] == [
+        date(2027, 2, 28), date(2028, 2, 29)]
