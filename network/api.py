@@ -529,7 +529,7 @@ def agreements():
     if days is not None:
         if days < 0:
             raise Invalid("expiring_within_days", "expiring_within_days must be 0 or more.")
-        today = services._today()
+        today = services.local_today()
         # The same rule as services.expiring_agreements: in force, neither terminated nor succeeded.
         query = query.where(Agreement.expires_on.between(today, today + timedelta(days=days)),
                             Agreement.terminated_on.is_(None), ~Agreement.successors.any())

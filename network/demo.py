@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from kizuna.extensions import db
 
 from . import services
-from .models import DatePrecision, Partner, PartnerKind, RelationshipStatus
+from .models import Partner, PartnerKind, RelationshipStatus
+from .services import parse_partial_date
 
 DATA = Path(__file__).parent / "data"
 
@@ -66,15 +67,6 @@ EMBASSIES = [  # sample: addresses as published by the missions; verify before u
 ]
 
 
-def parse_date(text: str) -> tuple[date | None, DatePrecision]:
-    """'1960-02-29' (day), '2017-10' (month), '2006' (year) or '' (unknown)."""
-    parts = [int(p) for p in text.strip().split("-") if p]
-    if not parts:
-        return None, DatePrecision.DAY
-    precision = {1: DatePrecision.YEAR, 2: DatePrecision.MONTH, 3: DatePrecision.DAY}[len(parts)]
-    return date(*(parts + [1, 1])[:3]), precision
-
-
 def agreement_kind(title: str) -> str:
     lowered = title.lower()
     if "communiqu" in lowered:
@@ -95,7 +87,7 @@ def seed_tokyo() -> bool:
     """Seed Tokyo's network unless the registry already has partners; True when it seeded. Flushes only."""
     if db.session.scalar(select(func.count()).select_from(Partner)):
         return False
-    today = services._today()
+    today = services.local_today()
     services.ensure_builtin_areas()
     partners: dict[str, Partner] = {}
     for key, (kind, country, city, subdivision, ja, local) in PARTNERS.items():
@@ -105,15 +97,15 @@ def seed_tokyo() -> bool:
             kind=PartnerKind(kind), name=name, country_code=country, city_id=resolved.id if resolved else None,
             subdivision_code=subdivision, name_ja=ja, local_name=local if local != name else None, actor=None)
     for row in _rows("tokyo_relations.csv"):
-        since, precision = parse_date(row["since"])
+        since, precision = parse_partial_date(row["since"], "since")
         status = RelationshipStatus(row["status"])
         services.add_relationship(
             partner_id=partners[row["partner"]].id, kind=row["kind"], started_on=since, started_precision=precision,
-            status=status, status_since=parse_date(row["status_since"])[0] if row["status_since"] else None,
+            status=status, status_since=parse_partial_date(row["status_since"], "status_since")[0],
             reason="Exchanges suspended in solidarity with Ukraine" if status != RelationshipStatus.ACTIVE else "",
             source=row["source"], notes=row["notes"], actor=None, today=today)
     for key, since in MOU_PARTNERS.items():
-        started_on, precision = parse_date(since)
+        started_on, precision = parse_partial_date(since, "since")
         suspended = key == "Tomsk Region"
         services.add_relationship(
             partner_id=partners[key].id, kind="mou_partner", started_on=started_on, started_precision=precision,
@@ -121,7 +113,7 @@ def seed_tokyo() -> bool:
             reason="Exchanges suspended in solidarity with Ukraine" if suspended else "", actor=None, today=today)
     signed_ids: dict[tuple[str, str], int] = {}
     for row in _rows("tokyo_agreements.csv"):
-        signed_on, precision = parse_date(row["signed"])
+        signed_on, precision = parse_partial_date(row["signed"], "signed")
         follows = SUCCESSIONS.get((row["partner"], row["signed"]))
         # "A + B": two agreements signed the same day (NSW 2024); a renewal is the first of them.
         for title in row["agreement"].split(" + "):

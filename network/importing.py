@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -14,12 +13,11 @@ from kizuna.extensions import db
 
 from . import services
 from .matching import MatchStatus, RowMatch, match_rows
-from .models import CityNetwork, DatePrecision
+from .models import CityNetwork
 from .reference import fold
 from .tabular import SCHEMAS, Issue, Table, read_table
 
 KINDS = ("partners", "embassies", "network-members")
-_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2}))?(?:[-/.](\d{1,2}))?$")
 # Words a spreadsheet may use for a partner's kind or a relationship's kind, folded.
 PARTNER_KINDS = {"city": "city", "都市": "city", "市": "city", "subnational": "subnational", "state": "subnational",
                  "province": "subnational", "region": "subnational", "州": "subnational", "省": "subnational",
@@ -68,23 +66,6 @@ class ImportReport:
         return out
 
 
-def parse_date(text: str, field: str) -> tuple[date | None, DatePrecision]:
-    """'1960-02-29', '1960/2/29', '2017-10' (a month) or '2006' (a year); NetworkError naming `field` otherwise."""
-    text = text.strip()
-    if not text:
-        return None, DatePrecision.DAY
-    match = _DATE.match(text)
-    try:
-        if match is None:
-            raise ValueError
-        year, month, day = (int(g) if g else None for g in match.groups())
-        value = date(year, month or 1, day or 1)
-    except ValueError:
-        raise services.NetworkError(_("\"%(value)s\" is not a date (write 2024-05-14, 2024-05 or 2024).",
-                                      value=text), field) from None
-    return value, DatePrecision.DAY if day else DatePrecision.MONTH if month else DatePrecision.YEAR
-
-
 def preview(kind: str, data: bytes, filename: str, *, choices: dict[int, int] | None = None) -> ImportReport:
     """Read and match a file without saving anything (TableError when it cannot be read at all)."""
     if kind not in KINDS:
@@ -128,7 +109,7 @@ def _save(kind: str, values: dict[str, str], match: RowMatch, actor) -> None:
             city_id=city.id if city else None, subdivision_code=match.subdivision_code, local_name=get("local_name"),
             name_ja=get("name_ja"), website=get("website"), notes=get("notes"), actor=actor)
         if get("relationship"):
-            started_on, precision = parse_date(get("started_on"), "started_on")
+            started_on, precision = services.parse_partial_date(get("started_on"), "started_on")
             services.add_relationship(
                 partner_id=partner.id, kind=RELATIONSHIP_KINDS.get(fold(get("relationship")), get("relationship")),
                 started_on=started_on, started_precision=precision, status=get("status") or "active", actor=actor)
@@ -145,6 +126,6 @@ def _save(kind: str, values: dict[str, str], match: RowMatch, actor) -> None:
             func.lower(CityNetwork.name) == name.lower(), func.lower(CityNetwork.acronym) == name.lower())))
         if network is None:
             raise services.NetworkError(_("No city network is called %(name)s.", name=name), "network")
-        joined_on, _precision = parse_date(get("joined_on"), "joined_on")
+        joined_on, _precision = services.parse_partial_date(get("joined_on"), "joined_on")
         services.add_network_member(network_id=network.id, city_id=city.id if city else 0, joined_on=joined_on,
                                     actor=actor)

@@ -83,7 +83,7 @@ def send_expiry_reminders(today: date | None = None) -> int:
     nothing and a changed expiry date gets reminders of its own. Idempotent; flushes, never commits
     (the caller commits the reminders and the outbox rows together). Returns the number of emails queued.
     """
-    today = today or services._today()
+    today = today or services.local_today()
     staff = recipients()
     if not staff:
         return 0  # nobody to tell: nothing recorded, so an editor added later still hears of it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -129,6 +130,9 @@ def city_json(city: City, language: str = "en") -> dict:
 # -- the registry: partners, relationships, agreements, embassies, city networks ----------------
 
 
+PARTIAL_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2}))?(?:[-/.](\d{1,2}))?$")
+
+
 class NetworkError(Exception):
     """A registry change was refused; the message says why, and `field` names the input at fault."""
 
@@ -137,7 +141,8 @@ class NetworkError(Exception):
         self.field = field
 
 
-def _today() -> date:
+def local_today() -> date:
+    """Today in the home city's zone: the day against which 'in the future' and expiry are judged."""
     return datetime.now(ZoneInfo(home_timezone())).date()
 
 
@@ -155,6 +160,30 @@ def _past(day: date | None, field: str, today: date) -> date | None:
         raise NetworkError(_("%(date)s is in the future; this date must be today or earlier.",
                              date=day.isoformat()), field)
     return day
+
+
+def parse_partial_date(text: str, field: str) -> tuple[date | None, DatePrecision]:
+    """'1960-02-29', '1960/2/29', '2017-10' (a month) or '2006' (a year); NetworkError naming `field` otherwise."""
+    text = text.strip()
+    if not text:
+        return None, DatePrecision.DAY
+    match = PARTIAL_DATE.match(text)
+    try:
+        if match is None:
+            raise ValueError
+        year, month, day = (int(g) if g else None for g in match.groups())
+        value = date(year, month or 1, day or 1)
+    except ValueError:
+        raise NetworkError(_("\"%(value)s\" is not a date (write 2024-05-14, 2024-05 or 2024).",
+                             value=text), field) from None
+    return value, DatePrecision.DAY if day else DatePrecision.MONTH if month else DatePrecision.YEAR
+
+
+def _start_of(day: date | None, precision: DatePrecision) -> date | None:
+    """A month-precision date is kept as the month's first day, a year-precision one as 1 January."""
+    if day is None or precision == DatePrecision.DAY:
+        return day
+    return day.replace(month=1 if precision == DatePrecision.YEAR else day.month, day=1)
 
 
 def _country(code: str, field: str = "country_code") -> Country:
@@ -254,7 +283,7 @@ def add_relationship(*, partner_id: int, kind, started_on: date, actor,
                      status_since: date | None = None, reason: str = "", source: str = "", notes: str = "",
                      is_sample: bool = False, today: date | None = None) -> Relationship:
     """Record a tie with a partner and its first status; one live tie of a kind per partner."""
-    today = today or _today()
+    today = today or local_today()
     partner = _get(Partner, partner_id)
     try:
         kind, status = RelationshipKind(kind), RelationshipStatus(status)
@@ -263,6 +292,7 @@ def add_relationship(*, partner_id: int, kind, started_on: date, actor,
         raise NetworkError(str(exc), "kind") from None
     if started_on is None:
         raise NetworkError(_("Give the date the relationship began (a month or a year will do)."), "started_on")
+    started_on = _start_of(started_on, started_precision)
     _past(started_on, "started_on", today)
     if status_since is not None and status_since < started_on:
         raise NetworkError(_("The status cannot change before the relationship began."), "status_since")
@@ -302,7 +332,7 @@ def change_relationship_status(*, relationship_id: int, status, effective_on: da
 
     An ended relationship stays ended (a new tie is a new relationship); nothing is ever deleted.
     """
-    today = today or _today()
+    today = today or local_today()
     relationship = _get(Relationship, relationship_id)
     try:
         status = RelationshipStatus(status)
@@ -351,7 +381,7 @@ class Anniversary:
 
 def upcoming_anniversaries(*, within_days: int = 90, today: date | None = None) -> list[Anniversary]:
     """Anniversaries of live relationships in the next `within_days` days (today included), soonest first."""
-    today = today or _today()
+    today = today or local_today()
     found = []
     live = db.session.scalars(select(Relationship).options(selectinload(Relationship.partner))
                               .where(Relationship.status != RelationshipStatus.ENDED))
@@ -417,7 +447,7 @@ def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on
                      is_sample: bool = False, today: date | None = None) -> Agreement:
     """Record an agreement with its parties, areas and signatories; a renewal or revision links to the
     agreement it follows. The expiry comes from `expires_on` or from the signing date and the term."""
-    today = today or _today()
+    today = today or local_today()
     try:
         kind, signed_precision = AgreementKind(kind), DatePrecision(signed_precision)
         succession = Succession(succession) if succession else None
@@ -429,6 +459,7 @@ def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on
     _past(signed_on, "signed_on", today)
     if term_months is not None and not 0 < term_months <= 1200:
         raise NetworkError(_("The term is a number of months between 1 and 1200."), "term_months")
+    signed_on = _start_of(signed_on, signed_precision)
     if expires_on is None and term_months and signed_on:
         expires_on = add_months(signed_on, term_months)
     if expires_on is not None and signed_on is not None and expires_on <= signed_on:
@@ -479,7 +510,7 @@ def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on
 
 def expiring_agreements(*, within_days: int, today: date | None = None) -> list[Agreement]:
     """Agreements in force whose expiry falls in the next `within_days` days, soonest first."""
-    today = today or _today()
+    today = today or local_today()
     return list(db.session.scalars(
         select(Agreement).options(selectinload(Agreement.parties))
         .where(Agreement.expires_on.between(today, today + timedelta(days=within_days)),
@@ -536,7 +567,7 @@ def change_embassy_status(*, embassy_id: int, status, effective_on: date, reason
                           new_address: str | None = None, new_ward: str | None = None,
                           today: date | None = None) -> Embassy:
     """Record a closure, a temporary closure, a reopening or a move (which keeps the previous address)."""
-    today = today or _today()
+    today = today or local_today()
     embassy = _get(Embassy, embassy_id)
     try:
         status = EmbassyStatus(status)
@@ -544,6 +575,8 @@ def change_embassy_status(*, embassy_id: int, status, effective_on: date, reason
         raise NetworkError(_("Unknown status."), "status") from None
     if embassy.status == EmbassyStatus.CLOSED and status != EmbassyStatus.OPEN:
         raise NetworkError(_("A closed mission can only reopen."), "status")
+    if effective_on is None:
+        raise NetworkError(_("This field is required."), "effective_on")
     _past(effective_on, "effective_on", today)
     last = max((c.effective_on for c in embassy.history), default=None)
     if last is not None and effective_on < last:
@@ -591,13 +624,13 @@ def create_network(*, name: str, actor, acronym: str = "", name_ja: str = "", we
 def set_home_role(*, network_id: int, role, started_on: date | None, actor, started_precision=DatePrecision.DAY,
                   notes: str = "", today: date | None = None) -> HomeMembership:
     """The home city's role in a network from `started_on`: the current role, if any, ends that day."""
-    today = today or _today()
+    today = today or local_today()
     network = _get(CityNetwork, network_id)
     try:
         role, started_precision = NetworkRole(role), DatePrecision(started_precision)
     except ValueError:
         raise NetworkError(_("Unknown role."), "role") from None
-    _past(started_on, "started_on", today)
+    started_on = _past(_start_of(started_on, started_precision), "started_on", today)
     current = next((m for m in network.home_roles if m.ended_on is None), None)
     if current is not None:
         if current.role == role:
@@ -617,7 +650,7 @@ def set_home_role(*, network_id: int, role, started_on: date | None, actor, star
 
 def add_network_member(*, network_id: int, city_id: int, actor, joined_on: date | None = None,
                        today: date | None = None) -> NetworkMember:
-    today = today or _today()
+    today = today or local_today()
     network = _get(CityNetwork, network_id)
     city = db.session.get(City, city_id)
     if city is None:
@@ -655,3 +688,6 @@ def add_network_event(*, network_id: int, title: str, starts_on: date, actor, en
     audit.record("network.event_add", actor=actor, object_type="city_network", object_id=network.id,
                  object_label=network.name, after={"event": event.title, "starts_on": starts_on.isoformat()})
     return event
+
+
+_today = local_today  # the name the registry pages used before it was public

@@ -251,3 +251,24 @@ def test_network_members_and_events(db_session):
     with pytest.raises(NetworkError, match="end before it starts"):
         services.add_network_event(network_id=u20.id, title="Sherpa meeting", starts_on=date(2025, 5, 2),
                                    ends_on=date(2025, 5, 1), actor=None)
+
+
+def test_partial_dates_are_kept_as_the_first_day_of_their_period(db_session, nyc):
+    rel = services.add_relationship(partner_id=nyc.id, kind="sister_city", started_on=date(1960, 2, 29),
+                                    started_precision="month", actor=None, today=TODAY)
+    assert rel.started_on == date(1960, 2, 1)
+    agreement = services.create_agreement(title="MoU", kind="mou", party_ids=[nyc.id], signed_on=date(2019, 7, 10),
+                                          signed_precision="year", actor=None, today=TODAY)
+    assert agreement.signed_on == date(2019, 1, 1)
+    assert services.parse_partial_date("2017/10", "signed") == (date(2017, 10, 1), DatePrecision.MONTH)
+    with pytest.raises(NetworkError, match="is not a date") as info:
+        services.parse_partial_date("Oct 2017", "signed")
+    assert info.value.field == "signed"
+
+
+def test_embassy_change_needs_a_date(db_session):
+    embassy = services.create_embassy(country_code="FR", mission_type="embassy", name="E", actor=None)
+    with pytest.raises(NetworkError, match="required") as info:
+        services.change_embassy_status(embassy_id=embassy.id, status="closed", effective_on=None, actor=None,
+                                       today=TODAY)
+    assert info.value.field == "effective_on"
