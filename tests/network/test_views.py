@@ -435,7 +435,7 @@ def test_a_signatory_for_someone_not_a_party_is_refused_at_the_signatories(as_ro
         "signatories-0-party": str(tokyo["Paris"].id), "signatories-0-name": "Anne Hidalgo"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    fieldset = html.split('<fieldset id="signatories"')[1].split("</fieldset>")[0]
+    fieldset = html.split('<fieldset id="signatories"')[1].split('<label for="summary"')[0]
     assert "A signatory signs for the home city or for one of the parties." in fieldset
     assert 'value="Anne Hidalgo"' in fieldset  # what was typed is kept
     assert count(Agreement) == before
