@@ -17,11 +17,13 @@ MAX_LIMIT = 100
 
 
 def doc(summary: str, *, parameters: list[dict] | None = None, schema: dict | None = None,
-        tag: str = "core") -> Callable[[Callable], Callable]:
-    """Describe an endpoint for /api/v1/openapi.json (the access rule is read from the view)."""
+        tag: str = "core", body: dict | None = None, status: int = 200) -> Callable[[Callable], Callable]:
+    """Describe an endpoint for /api/v1/openapi.json (the access rule is read from the view): its query
+    parameters, the JSON schema of its request `body` if it takes one, and its success `status` and schema."""
 
     def decorate(view: Callable) -> Callable:
-        view.kizuna_openapi = {"summary": summary, "parameters": parameters or [], "schema": schema, "tag": tag}
+        view.kizuna_openapi = {"summary": summary, "parameters": parameters or [], "schema": schema, "tag": tag,
+                               "body": body, "status": status}
         return view
 
     return decorate
@@ -79,11 +81,14 @@ def openapi():
             "parameters": [{"name": a, "in": "path", "required": True, "schema": {"type": "string"}}
                            for a in rule.arguments] + spec["parameters"],
             "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": spec["schema"] or {}}}},
+                str(spec["status"]): {"description": "Created" if spec["status"] == 201 else "OK",
+                                      "content": {"application/json": {"schema": spec["schema"] or {}}}},
                 "default": {"description": "Error", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         }
+        if spec["body"] is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec["body"]}}}
         if access != auth.PUBLIC:
             operation["security"] = [{"bearer": []}]
             roles = "any signed-in account" if access == auth.AUTHENTICATED else ", ".join(sorted(access))

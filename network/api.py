@@ -138,13 +138,23 @@ def _page_of(item: dict) -> dict:
     return _obj(items=_list_of(item), page=INT, limit=INT, total=INT, pages=INT)
 
 
-def _writes(what: str, body: dict[str, tuple[str, str]]) -> str:
-    """The summary of a write: what it does, who may, and its JSON body's fields (kizuna.api.doc has no
-    request body, so the fields are told here)."""
-    fields = "; ".join(f"{name} ({kind}): {text}" for name, (kind, text) in body.items())
-    return (f"{what} Editors only, with an API token. The JSON body is checked by the registry's rules: a "
-            "refusal is a 422 whose error.fields names the input at fault; success is a 201 with the object. "
-            f"Body: {fields}")
+# A body field's type: what JSON value it takes.
+TEXT, INTEGER, DAY, FLAG = "string", "integer", "date YYYY-MM-DD", "boolean"
+INTS, TEXTS, OBJECTS = "list of integers", "list of strings", "list of objects"
+_JSON_TYPES = {TEXT: {"type": "string"}, INTEGER: {"type": "integer"}, DAY: {"type": "string", "format": "date"},
+               FLAG: {"type": "boolean"}, INTS: {"type": "array", "items": {"type": "integer"}},
+               TEXTS: {"type": "array", "items": {"type": "string"}},
+               OBJECTS: {"type": "array", "items": {"type": "object"}}}
+
+
+def _writes(what: str, body: dict[str, tuple[str, str]]) -> dict:
+    """kizuna.api.doc arguments for a write: what it does and who may, its JSON body, and 201 on success."""
+    return {"summary": f"{what} Editors only, with an API token. A refusal is a 422 whose error.fields names the "
+                       "input at fault; success is a 201 with the object.",
+            "body": {"type": "object", "additionalProperties": False,
+                     "properties": {name: {**_JSON_TYPES[kind], "description": text}
+                                    for name, (kind, text) in body.items()}},
+            "status": 201}
 
 
 # -- JSON of the registry's objects --------------------------------------------------------------------
@@ -309,9 +319,6 @@ def _page(query: Select, serialize) -> dict:
     return paged([serialize(r) for r in rows], page=page, limit=limit, total=total)
 
 
-# A body field's type: what JSON value it takes.
-TEXT, INTEGER, DAY, FLAG = "string", "integer", "date YYYY-MM-DD", "boolean"
-INTS, TEXTS, OBJECTS = "list of integers", "list of strings", "list of objects"
 
 
 def _body(spec: dict[str, tuple[str, str]], required: tuple[str, ...] = ()) -> dict:
@@ -414,7 +421,7 @@ PARTNER_BODY = {
 
 @bp.post("/partners")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Register a partner government.", PARTNER_BODY), schema=PARTNER_SCHEMA, tag="network")
+@doc(**_writes("Register a partner government.", PARTNER_BODY), schema=PARTNER_SCHEMA, tag="network")
 def create_partner():
     values = {"kind": None, "name": None, "country_code": None, **_body(PARTNER_BODY)}
     return _write(lambda actor: services.create_partner(actor=actor, **values), partner_json, field="name")
@@ -469,7 +476,7 @@ RELATIONSHIP_BODY = {
 
 @bp.post("/relationships")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Record a relationship with a partner and its first status; one live tie of a kind per partner.",
+@doc(**_writes("Record a relationship with a partner and its first status; one live tie of a kind per partner.",
              RELATIONSHIP_BODY), schema=RELATIONSHIP_DETAIL, tag="network")
 def create_relationship():
     values = _body(RELATIONSHIP_BODY, required=("partner_id", "kind", "started_on"))
@@ -486,7 +493,7 @@ RELATIONSHIP_STATUS_BODY = {
 
 @bp.post("/relationships/<int:relationship_id>/status")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Suspend, resume, mark dormant or end a relationship; the change joins its history.",
+@doc(**_writes("Suspend, resume, mark dormant or end a relationship; the change joins its history.",
              RELATIONSHIP_STATUS_BODY), schema=RELATIONSHIP_DETAIL, tag="network")
 def change_relationship_status(relationship_id: int):
     db.get_or_404(Relationship, relationship_id)
@@ -572,7 +579,7 @@ AGREEMENT_BODY = {
 
 @bp.post("/agreements")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Record an agreement with its parties, areas and signatories; a renewal or revision names the "
+@doc(**_writes("Record an agreement with its parties, areas and signatories; a renewal or revision names the "
              "agreement it follows.", AGREEMENT_BODY), schema=AGREEMENT_DETAIL, tag="network")
 def create_agreement():
     values = {"title": "", "kind": None, "party_ids": [], **_body(AGREEMENT_BODY)}
@@ -640,7 +647,7 @@ EMBASSY_BODY = {
 
 @bp.post("/embassies")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Register a mission in the home city.", EMBASSY_BODY), schema=EMBASSY_DETAIL, tag="network")
+@doc(**_writes("Register a mission in the home city.", EMBASSY_BODY), schema=EMBASSY_DETAIL, tag="network")
 def create_embassy():
     values = {"country_code": None, "mission_type": None, "name": None, **_body(EMBASSY_BODY)}
     return _write(lambda actor: services.create_embassy(actor=actor, **values),
@@ -658,7 +665,7 @@ EMBASSY_STATUS_BODY = {
 
 @bp.post("/embassies/<int:embassy_id>/status")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Record a closure, a temporary closure, a reopening or a move.", EMBASSY_STATUS_BODY),
+@doc(**_writes("Record a closure, a temporary closure, a reopening or a move.", EMBASSY_STATUS_BODY),
      schema=EMBASSY_DETAIL, tag="network")
 def change_embassy_status(embassy_id: int):
     db.get_or_404(Embassy, embassy_id)
@@ -700,7 +707,7 @@ NETWORK_BODY = {
 
 @bp.post("/networks")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Register a city network.", NETWORK_BODY), schema=NETWORK_DETAIL, tag="network")
+@doc(**_writes("Register a city network.", NETWORK_BODY), schema=NETWORK_DETAIL, tag="network")
 def create_network():
     values = {"name": "", **_body(NETWORK_BODY)}
     return _write(lambda actor: services.create_network(actor=actor, **values),
@@ -712,7 +719,7 @@ MEMBER_BODY = {"city_id": (INTEGER, "required: GeoNames id of the city"), "joine
 
 @bp.post("/networks/<int:network_id>/members")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Add a member city to a network.", MEMBER_BODY), schema=MEMBER, tag="network")
+@doc(**_writes("Add a member city to a network.", MEMBER_BODY), schema=MEMBER, tag="network")
 def add_network_member(network_id: int):
     db.get_or_404(CityNetwork, network_id)
     values = _body(MEMBER_BODY, required=("city_id",))
@@ -734,7 +741,7 @@ EVENT_BODY = {
 
 @bp.post("/networks/<int:network_id>/events")
 @auth.roles_required(Role.EDITOR)
-@doc(_writes("Add an event (a summit, a Sherpa meeting) to a network.", EVENT_BODY), schema=EVENT, tag="network")
+@doc(**_writes("Add an event (a summit, a Sherpa meeting) to a network.", EVENT_BODY), schema=EVENT, tag="network")
 def add_network_event(network_id: int):
     db.get_or_404(CityNetwork, network_id)
     values = {"title": "", **_body(EVENT_BODY, required=("starts_on",))}

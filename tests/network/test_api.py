@@ -360,9 +360,12 @@ def test_the_openapi_document_describes_every_registry_endpoint(client):
     }
     for path, methods in expected.items():
         assert set(paths[path]) == methods, path
-        for operation in paths[path].values():
+        for method, operation in paths[path].items():
             assert operation["summary"] and operation["security"] == [{"bearer": []}]
-            assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "object"
+            status = "201" if method == "post" else "200"
+            assert operation["responses"][status]["content"]["application/json"]["schema"]["type"] == "object"
+            if method == "post":  # the JSON body, field by field
+                assert operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
     agreements = paths["/api/v1/agreements"]["get"]
     assert {p["name"] for p in agreements["parameters"]} >= {
         "kind", "partner_id", "country", "area", "expiring_within_days", "signed_from", "signed_to", "limit", "page"}
