@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -25,6 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from . import services
 from .models import AgreementKind, DatePrecision, PartnerKind, RelationshipKind, RelationshipStatus, Succession
 
 PARTNER_KINDS = {
@@ -62,9 +60,6 @@ AGREEMENT_KINDS = {
 }
 SUCCESSIONS = {Succession.RENEWAL: _l("Renewal"), Succession.REVISION: _l("Revision")}
 
-_PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
-
-
 class PartialDateField(Field):
     """A date the sources may give to the day (2017-10-04), the month (2017-10) or the year (2017).
 
@@ -87,20 +82,12 @@ class PartialDateField(Field):
         return f"{self.data:%Y-%m}" if self.precision == DatePrecision.MONTH else self.data.isoformat()
 
     def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if not text:
-            return
-        match = _PARTIAL_DATE.fullmatch(text)
+        # The registry's one reading of partial dates (imports and the demo use it too).
         try:
-            if match is None:
-                raise ValueError(text)
-            year, month, day = match.groups()
-            self.data = date(int(year), int(month or 1), int(day or 1))
-        except ValueError:
-            raise ValueError(_l("Enter a date as YYYY-MM-DD, or YYYY-MM or YYYY when only the month or the year "
-                                "is known.")) from None
-        self.precision = (DatePrecision.DAY if day else DatePrecision.MONTH if month else DatePrecision.YEAR)
+            self.data, self.precision = services.parse_partial_date(valuelist[0] if valuelist else "", self.name)
+        except services.NetworkError as exc:
+            self.data = None
+            raise ValueError(str(exc)) from None
 
 
 class MultiCheckboxField(SelectMultipleField):

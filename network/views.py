@@ -276,7 +276,7 @@ def partner(partner_id: int):
     agreements = db.session.scalars(
         select(Agreement).join(agreement_party).where(agreement_party.c.partner_id == found.id)
         .options(selectinload(Agreement.parties)).order_by(Agreement.signed_on.desc().nulls_last())).all()
-    return _render("partner", partner=found, agreements=agreements, today=services._today())
+    return _render("partner", partner=found, agreements=agreements, today=services.local_today())
 
 
 def _partner_fields(form: PartnerForm) -> dict:
@@ -431,7 +431,7 @@ def agreements():
     if args["area"]:
         query = query.where(Agreement.areas.any(CooperationArea.code == args["area"]))
     if (days := _int_arg("expiring")) is not None:
-        today = services._today()
+        today = services.local_today()
         ids = [a.id for a in services.expiring_agreements(within_days=min(days, 36500), today=today)]
         query = query.where(Agreement.id.in_(ids))
     if (year := _int_arg("from")) is not None and 1000 <= year <= 9999:
@@ -466,7 +466,7 @@ def agreement(agreement_id: int):
         later.append(current)
         frontier.extend(current.successors)
     return _render("agreement", agreement=found, earlier=list(reversed(earlier)), later=later,
-                   today=services._today())
+                   today=services.local_today())
 
 
 def _agreement_choices(form: AgreementForm) -> None:
