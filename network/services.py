@@ -688,6 +688,3 @@ def add_network_event(*, network_id: int, title: str, starts_on: date, actor, en
     audit.record("network.event_add", actor=actor, object_type="city_network", object_id=network.id,
                  object_label=network.name, after={"event": event.title, "starts_on": starts_on.isoformat()})
     return event
-
-
-_today = local_today  # the name the registry pages used before it was public

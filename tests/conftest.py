@@ -169,7 +169,7 @@ def client(app, db_session):
 
 
 @pytest.fixture
-def make_partner(app):
+def make_partner(app, reference_data):
     """Factory: make_partner(name=…, country_code=…, kind=…) → a flushed partner (a city in Japan by default)."""
     from network.models import Partner, PartnerKind
     from network.reference import fold
@@ -188,7 +188,7 @@ def make_partner(app):
 
 
 @pytest.fixture
-def make_embassy(app):
+def make_embassy(app, reference_data):
     """Factory: make_embassy(country_code=…, …) → a flushed embassy (of France by default)."""
     from network.models import Embassy, MissionType
 

@@ -27,7 +27,7 @@ def registry(db_session):
                                        started_precision="month", actor=None)
     services.change_relationship_status(relationship_id=friend.id, status="dormant", effective_on=date(2020, 4, 1),
                                         reason="No exchanges since the pandemic.", actor=None)
-    today = services._today()
+    today = services.local_today()
     first = services.create_agreement(title="MOU on culture", kind="mou", party_ids=[nsw.id],
                                       signed_on=date(2015, 5, 19), term_months=60, area_codes=("culture",),
                                       actor=None)

@@ -143,6 +143,6 @@ def test_the_task_is_named_for_the_beat_and_commits(app, agreement, editor):
     assert tasks.send_expiry_reminders.name == services.EXPIRY_TASK
     beat = app.config["CELERY"]["beat_schedule"]
     assert [e["task"] for e in beat.values()].count(services.EXPIRY_TASK) == 1
-    agreement(7, today=services._today(), expires_on=services._today() + timedelta(days=7))
+    agreement(7, today=services.local_today(), expires_on=services.local_today() + timedelta(days=7))
     assert tasks.send_expiry_reminders.run() == 1
     assert tasks.send_expiry_reminders.run() == 0
