@@ -6,7 +6,13 @@ from . import api  # noqa: F401 - registers its routes on the shared API bluepri
 
 
 def init_app(app: Flask) -> None:
-    from . import calendar, cli, services, views
+    from . import (
+        calendar,
+        cli,
+        services,
+        views,
+        views_exchange,  # noqa: F401 - adds its routes to views.bp
+    )
 
     app.register_blueprint(views.bp)
     app.register_blueprint(calendar.bp)

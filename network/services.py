@@ -380,16 +380,21 @@ class Anniversary:
 
 
 def upcoming_anniversaries(*, within_days: int = 90, today: date | None = None) -> list[Anniversary]:
-    """Anniversaries of live relationships in the next `within_days` days (today included), soonest first."""
+    """Anniversaries of live relationships in the next `within_days` days (today included), soonest first.
+
+    Only the start dates of all live ties are read; the ties whose day comes are then loaded as objects.
+    """
     today = today or local_today()
-    found = []
-    live = db.session.scalars(select(Relationship).options(selectinload(Relationship.partner))
-                              .where(Relationship.status != RelationshipStatus.ENDED))
-    for relationship in live:
+    due: dict[int, tuple[date, int]] = {}
+    for rel_id, started_on in db.session.execute(select(Relationship.id, Relationship.started_on)
+                                                 .where(Relationship.status != RelationshipStatus.ENDED)):
         for year in (today.year, today.year + 1):
-            on = anniversary_of(relationship.started_on, year)
-            if today <= on <= today + timedelta(days=within_days) and year > relationship.started_on.year:
-                found.append(Anniversary(relationship, on, year - relationship.started_on.year))
+            on = anniversary_of(started_on, year)
+            if today <= on <= today + timedelta(days=within_days) and year > started_on.year:
+                due[rel_id] = (on, year - started_on.year)
+                break
+    found = [Anniversary(rel, *due[rel.id]) for rel in db.session.scalars(
+        select(Relationship).options(selectinload(Relationship.partner)).where(Relationship.id.in_(list(due))))]
     return sorted(found, key=lambda a: (a.on, a.relationship.partner.name))
 
 

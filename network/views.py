@@ -48,6 +48,7 @@ from .models import (
     Partner,
     PartnerKind,
     Relationship,
+    RelationshipKind,
     RelationshipStatus,
     RelationshipStatusChange,
     agreement_party,
@@ -118,6 +119,13 @@ def _region_codes(region: str) -> tuple[str, ...] | None:
     return _countries_by_region().get(region) if region in REGIONS else None
 
 
+def _partner_options() -> list[tuple[int, str]]:
+    """(id, name in the reader's language) of every partner, for filter menus: plain rows, no objects."""
+    language = _language()
+    rows = db.session.execute(select(Partner.id, Partner.name, Partner.name_ja)).all()
+    return sorted(((pid, (ja if language == "ja" else None) or name) for pid, name, ja in rows), key=lambda r: r[1])
+
+
 def _country_choices() -> list[tuple[str, str]]:
     language = _language()
     return [("", "—")] + sorted(((c.code, c.name(language)) for c in services.countries()), key=lambda c: c[1])
@@ -146,21 +154,28 @@ def map_place(partner: Partner) -> City | None:
 
 
 def _map_points(language: str) -> list[worldmap.MapPoint]:
-    live = db.session.scalars(
-        select(Relationship).options(selectinload(Relationship.partner).selectinload(Partner.city),
-                                     selectinload(Relationship.partner).selectinload(Partner.subdivision))
+    """A point per live relationship, read as plain rows: a map of thousands of ties loads no objects."""
+    country_names = {c.code: c.name(language) for c in services.countries()}
+    rows = db.session.execute(
+        select(Relationship.kind, Relationship.status, Partner.id, Partner.name, Partner.name_ja,
+               Partner.country_code, City.latitude, City.longitude)
+        .join(Partner, Relationship.partner_id == Partner.id).outerjoin(City, Partner.city_id == City.id)
         .where(Relationship.status != RelationshipStatus.ENDED).order_by(Relationship.started_on))
     points = []
-    for relationship in live:
-        partner = relationship.partner
-        place = map_place(partner)
-        if place is None:
-            continue
+    for kind, status, partner_id, name, name_ja, country_code, latitude, longitude in rows:
+        if latitude is None:  # a state or a public body: placed by map_place
+            place = map_place(db.session.get(Partner, partner_id))
+            if place is None:
+                continue
+            latitude, longitude = place.latitude, place.longitude
         points.append(worldmap.MapPoint(
-            latitude=place.latitude, longitude=place.longitude, label=partner.display_name(language),
-            kind=relationship.kind.value, status=relationship.status.value,
-            href=url_for(".partner", partner_id=partner.id), country=partner.country.name(language)))
+            latitude=latitude, longitude=longitude, label=(name_ja if language == "ja" else None) or name,
+            kind=kind.value, status=status.value, href=url_for(".partner", partner_id=partner_id),
+            country=country_names.get(country_code, country_code)))
     return sorted(points, key=lambda p: (p.country, p.label))
+
+
+MAP_LINES_UP_TO = 300  # beyond, lines from home hide the map rather than show the network
 
 
 def _counts() -> dict:
@@ -184,7 +199,8 @@ def home():
                    anniversaries=services.upcoming_anniversaries(within_days=ANNIVERSARY_DAYS),
                    # Links stay in the table: inside the map's role="img" they are nested interactive content
                    # (axe: nested-interactive), announced by no screen reader.
-                   svg=worldmap.render([replace(p, href=None) for p in points], home_point, lines=True),
+                   svg=worldmap.render([replace(p, href=None) for p in points], home_point,
+                                       lines=len(points) <= MAP_LINES_UP_TO),
                    rows=worldmap.text_alternative(points),
                    expiry_days=EXPIRY_DAYS, anniversary_days=ANNIVERSARY_DAYS)
 
@@ -445,8 +461,7 @@ def agreements():
     order = {"signed": (Agreement.signed_on.desc().nulls_last(),), "title": (Agreement.title,),
              "expires": (Agreement.expires_on.asc().nulls_last(),)}[sort]
     page = db.paginate(query.order_by(*order, Agreement.id), page=_page(), per_page=PER_PAGE, error_out=False)
-    partners_ = db.session.scalars(select(Partner).order_by(Partner.name)).all()
-    services.ensure_builtin_areas()
+    partners_ = _partner_options()
     areas = db.session.scalars(select(CooperationArea).order_by(CooperationArea.name_en)).all()
     return _render("agreements", page=page, args=args, countries=_country_choices(), partners=partners_,
                    areas=areas, regions=REGIONS)
@@ -473,7 +488,6 @@ def _agreement_choices(form: AgreementForm) -> None:
     language = _language()
     partners_ = db.session.scalars(select(Partner).order_by(Partner.name)).all()
     form.party_ids.choices = choices((p.id, f"{p.display_name(language)} ({p.country_code})") for p in partners_)
-    services.ensure_builtin_areas()
     form.area_codes.choices = choices((a.code, a.name(language)) for a in db.session.scalars(
         select(CooperationArea).order_by(CooperationArea.builtin.desc(), CooperationArea.name_en)))
     form.previous_id.choices = choices([("", "—")] + [
@@ -534,7 +548,6 @@ def area_new():
             return redirect(url_for(".agreement_new"), 303)
     elif form.is_submitted():
         status = 422
-    services.ensure_builtin_areas()
     areas = db.session.scalars(select(CooperationArea).order_by(CooperationArea.builtin.desc(),
                                                                 CooperationArea.name_en)).all()
     return _render("area_new", status, form=form, areas=areas)
@@ -548,37 +561,57 @@ class Event:
     on: date | None
     precision: DatePrecision
     what: str  # began | status | signed
-    partner: Partner | None
-    relationship: Relationship | None = None
-    change: RelationshipStatusChange | None = None
+    partner_id: int | None = None
+    kind: RelationshipKind | None = None  # of the relationship that began or changed
+    status: RelationshipStatus | None = None  # what it changed to
+    reason: str = ""
+    agreement_id: int | None = None
+    partner: Partner | None = None  # loaded for the events of the page shown
     agreement: Agreement | None = None
 
 
 def _timeline(partner_id: int | None) -> list[Event]:
-    """Relationships begun and changed, agreements signed: newest first, undated agreements last."""
-    events: list[Event] = []
-    relationships = select(Relationship).options(selectinload(Relationship.partner),
-                                                 selectinload(Relationship.history))
+    """Relationships begun and changed, agreements signed: newest first, undated agreements last.
+
+    Read as plain rows (a registry of thousands of ties and agreements loads no objects here); `_load`
+    fetches the objects for the events of one page.
+    """
+    relationships = select(Relationship.id, Relationship.partner_id, Relationship.kind, Relationship.started_on,
+                           Relationship.started_precision)
+    changes = (select(RelationshipStatusChange.relationship_id, RelationshipStatusChange.status,
+                      RelationshipStatusChange.effective_on, RelationshipStatusChange.reason)
+               .order_by(RelationshipStatusChange.effective_on, RelationshipStatusChange.id))
+    agreements_ = select(Agreement.id, Agreement.signed_on, Agreement.signed_precision)
     if partner_id is not None:
         relationships = relationships.where(Relationship.partner_id == partner_id)
-    for relationship in db.session.scalars(relationships):
-        events.append(Event(relationship.started_on, relationship.started_precision, "began", relationship.partner,
-                            relationship))
-        first = True
-        for change in relationship.history:
-            # The first entry is the tie beginning, shown as such above.
-            if first and change.status == RelationshipStatus.ACTIVE and change.effective_on == relationship.started_on:
-                first = False
-                continue
-            first = False
-            events.append(Event(change.effective_on, DatePrecision.DAY, "status", relationship.partner, relationship,
-                                change))
-    agreements_ = select(Agreement).options(selectinload(Agreement.parties))
-    if partner_id is not None:
+        changes = changes.join(Relationship).where(Relationship.partner_id == partner_id)
         agreements_ = agreements_.where(Agreement.parties.any(Partner.id == partner_id))
-    for item in db.session.scalars(agreements_):
-        events.append(Event(item.signed_on, item.signed_precision, "signed", None, agreement=item))
+    tie_rows = db.session.execute(relationships).all()
+    ties = {rid: (pid, kind, started) for rid, pid, kind, started, _ in tie_rows}
+    events = [Event(started, precision, "began", pid, kind) for _, pid, kind, started, precision in tie_rows]
+    seen_first: set[int] = set()
+    for rid, status, effective_on, reason in db.session.execute(changes):
+        pid, kind, started = ties[rid]
+        # The first entry is the tie beginning, shown as such above.
+        first = rid not in seen_first
+        seen_first.add(rid)
+        if first and status == RelationshipStatus.ACTIVE and effective_on == started:
+            continue
+        events.append(Event(effective_on, DatePrecision.DAY, "status", pid, kind, status, reason))
+    events += [Event(signed, precision, "signed", agreement_id=aid)
+               for aid, signed, precision in db.session.execute(agreements_)]
     return sorted(events, key=lambda e: (e.on is not None, e.on or date.min, e.what != "began"), reverse=True)
+
+
+def _load(events: list[Event]) -> list[Event]:
+    """The same events with their partner or agreement objects, fetched in two queries."""
+    partners_ = {p.id: p for p in db.session.scalars(
+        select(Partner).where(Partner.id.in_({e.partner_id for e in events if e.partner_id})))}
+    agreements_ = {a.id: a for a in db.session.scalars(
+        select(Agreement).options(selectinload(Agreement.parties))
+        .where(Agreement.id.in_({e.agreement_id for e in events if e.agreement_id})))}
+    return [replace(e, partner=partners_.get(e.partner_id), agreement=agreements_.get(e.agreement_id))
+            for e in events]
 
 
 @bp.get("/timeline")
@@ -586,12 +619,43 @@ def _timeline(partner_id: int | None) -> list[Event]:
 def timeline():
     partner_id = _int_arg("partner")
     events = _timeline(partner_id)
+    page = EventPage(page=_page(), total=len(events))
     years: dict[int | None, list[Event]] = {}
-    for event in events:
+    for event in _load(events[(page.page - 1) * TIMELINE_PAGE: page.page * TIMELINE_PAGE]):
         years.setdefault(event.on.year if event.on else None, []).append(event)
-    partners_ = db.session.scalars(select(Partner).order_by(Partner.name)).all()
-    return _render("timeline", years=years, partners=partners_, partner_id=partner_id,
-                   counts=Counter(e.what for e in events))
+    return _render("timeline", years=years, partners=_partner_options(), partner_id=partner_id,
+                   counts=Counter(e.what for e in events), page=page)
+
+
+TIMELINE_PAGE = 150  # events per page of the timeline
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """The pager macro's view of a page of timeline events (the attributes of Flask-SQLAlchemy's Pagination)."""
+
+    page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // TIMELINE_PAGE))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
 
 
 def init_app(app) -> None:

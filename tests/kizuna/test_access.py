@@ -84,6 +84,10 @@ ACCESS: dict[str, Rule] = {
     "network.agreement_new": rule("/network/agreements/new", EDITORS, 200),
     "network.area_new": rule("/network/areas/new", EDITORS, 200),
     "network.timeline": rule("/network/timeline", STAFF, 200),
+    "network.import_upload": rule("/network/import", EDITORS, 200),
+    "network.import_preview": rule(f"/network/import/partners/{'0' * 64}", EDITORS, 404),
+    "network.partners_export": rule("/network/partners/export.csv", STAFF, 200),
+    "network.agreements_export": rule("/network/agreements/export.xlsx", STAFF, 200),
     # JSON API
     "api.openapi": rule("/api/v1/openapi.json", ANYONE, 200),
     "api.me": rule("/api/v1/me", SIGNED_IN, 200),

@@ -1,0 +1,239 @@
+"""Spreadsheets in and out of the registry: the import upload and preview, and CSV/XLSX exports of the lists."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from kizuna import auth
+from kizuna.extensions import db
+from kizuna.models import Role
+
+from . import importing, services, tabular
+from .forms import AGREEMENT_KINDS, PARTNER_KINDS, RELATIONSHIP_KINDS, STATUSES
+from .forms_exchange import IMPORT_KINDS, ImportForm, PreviewForm
+from .matching import MatchStatus
+from .models import Agreement, AgreementKind, CooperationArea, Partner, PartnerKind, Relationship, RelationshipStatus
+from .views import (
+    AGREEMENT_SORTS,
+    PARTNER_SORTS,
+    _int_arg,
+    _language,
+    _partner_ids_matching,
+    _region_codes,
+    _render,
+    bp,
+)
+
+DIGEST = re.compile(r"[0-9a-f]{64}")
+# Where each kind's list lives, first that exists: the embassy and network pages come with another module.
+LISTS = {"partners": ("network.partners",), "embassies": ("network.embassies", "network.home"),
+         "network-members": ("network.networks", "network.home")}
+MIME = {"csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _upload_dir() -> Path:
+    """Uploads wait here, under their SHA-256, between the preview and the save (never under static/)."""
+    return Path(current_app.config["INSTANCE_PATH"]) / "imports"
+
+
+# -- import ------------------------------------------------------------------------------------
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def import_upload():
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read()
+        filename = upload.filename or "upload"
+        try:  # refused here, at the file field, rather than on a preview page of nothing
+            tabular.read_table(data, filename, schema=tabular.SCHEMAS[form.kind.data])
+        except tabular.TableError as exc:
+            form.file.errors.append(str(exc))
+        else:
+            digest = hashlib.sha256(data).hexdigest()
+            folder = _upload_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / digest).write_bytes(data)
+            return redirect(url_for(".import_preview", kind=form.kind.data, digest=digest, name=filename[:200]),
+                            303)
+    return _render("import", 422 if form.errors else 200, form=form)
+
+
+def _choices() -> dict[int, int]:
+    picks = {}
+    for name, value in request.form.items():
+        if name.startswith("choice-") and name[7:].isdigit() and value.isdigit():
+            picks[int(name[7:])] = int(value)
+    return picks
+
+
+@bp.route("/import/<kind>/<digest>", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def import_preview(kind: str, digest: str):
+    if kind not in importing.KINDS or not DIGEST.fullmatch(digest):
+        abort(404)
+    path = _upload_dir() / digest
+    if not path.is_file():
+        abort(404)
+    # The file is stored under its digest alone; its name only labels the messages (the reader sniffs the bytes).
+    data, filename = path.read_bytes(), request.args.get("name", "")[:200] or "upload.csv"
+    form = PreviewForm()
+    choices = _choices() if request.method == "POST" else {}
+    status = 200
+    try:
+        if form.validate_on_submit() and form.save.data:
+            try:
+                report = importing.commit(kind, data, filename, actor=current_user, choices=choices)
+            except importing.ImportRefused as exc:
+                report, status = exc.report, 422
+                flash(str(exc), "error")
+            else:
+                db.session.commit()
+                path.unlink(missing_ok=True)
+                flash(ngettext("%(num)d row saved.", "%(num)d rows saved.", report.created))
+                return redirect(url_for(_list_endpoint(kind)), 303)
+        else:
+            report = importing.preview(kind, data, filename, choices=choices)
+            status = 422 if form.errors else 200
+    except tabular.TableError as exc:
+        upload = ImportForm(formdata=None, kind=kind)
+        upload.file.errors = [str(exc)]
+        return _render("import", 422, form=upload)
+    rows = [_preview_row(row, match, choices) for row, match in zip(report.table.rows, report.rows, strict=True)]
+    return _render("import_preview", status, form=form, report=report, rows=rows, kind=kind,
+                   kind_label=IMPORT_KINDS[kind], filename=filename, choices=choices)
+
+
+def _preview_row(row, match, choices: dict[int, int]) -> dict:
+    """One line of the preview: its state (ready, choice, error) and whether it offers cities to choose from."""
+    city = match.city
+    choosing = bool(city and city.candidates and (city.status != MatchStatus.MATCHED or row.number in choices))
+    if match.ok:
+        state = "ready"
+    elif choosing and all(issue.field == "city" for issue in match.issues):
+        state = "choice"
+    else:
+        state = "error"
+    return {"row": row, "match": match, "city": city, "state": state, "choosing": choosing}
+
+
+def _list_endpoint(kind: str) -> str:
+    return next(e for e in LISTS[kind] if e in current_app.view_functions)
+
+
+# -- exports -----------------------------------------------------------------------------------
+# The filters repeat those of views.partners() and views.agreements(), which build their queries inline;
+# moving both into one helper in views.py would keep them from drifting apart.
+
+
+def _partners_query():
+    args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "status", "country", "region", "sort")}
+    since = (select(func.min(Relationship.started_on)).where(Relationship.partner_id == Partner.id)
+             .correlate(Partner).scalar_subquery())
+    query = select(Partner).options(selectinload(Partner.relationships), selectinload(Partner.country),
+                                    selectinload(Partner.city), selectinload(Partner.subdivision))
+    if args["kind"] in {k.value for k in PartnerKind}:
+        query = query.where(Partner.kind == PartnerKind(args["kind"]))
+    if args["status"] in {s.value for s in RelationshipStatus}:
+        query = query.where(Partner.relationships.any(Relationship.status == RelationshipStatus(args["status"])))
+    if args["country"]:
+        query = query.where(Partner.country_code == args["country"].upper())
+    if (codes := _region_codes(args["region"])) is not None:
+        query = query.where(Partner.country_code.in_(codes))
+    if args["q"]:
+        query = query.where(Partner.id.in_(_partner_ids_matching(args["q"])))
+    sort = args["sort"] if args["sort"] in PARTNER_SORTS else "name"
+    order = {"name": (Partner.name,), "country": (Partner.country_code, Partner.name),
+             "since": (since.asc().nulls_last(), Partner.name)}[sort]
+    return query.order_by(*order, Partner.id)
+
+
+def _agreements_query():
+    args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "country", "region", "area", "sort")}
+    query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas))
+    if args["kind"] in {k.value for k in AgreementKind}:
+        query = query.where(Agreement.kind == AgreementKind(args["kind"]))
+    if (partner_id := _int_arg("partner")) is not None:
+        query = query.where(Agreement.parties.any(Partner.id == partner_id))
+    if args["country"]:
+        query = query.where(Agreement.parties.any(Partner.country_code == args["country"].upper()))
+    if (codes := _region_codes(args["region"])) is not None:
+        query = query.where(Agreement.parties.any(Partner.country_code.in_(codes)))
+    if args["area"]:
+        query = query.where(Agreement.areas.any(CooperationArea.code == args["area"]))
+    if (days := _int_arg("expiring")) is not None:
+        ids = [a.id for a in services.expiring_agreements(within_days=min(days, 36500),
+                                                          today=services.local_today())]
+        query = query.where(Agreement.id.in_(ids))
+    if (year := _int_arg("from")) is not None and 1000 <= year <= 9999:
+        query = query.where(Agreement.signed_on >= date(year, 1, 1))
+    if (year := _int_arg("to")) is not None and 1000 <= year <= 9999:
+        query = query.where(Agreement.signed_on <= date(year, 12, 31))
+    if args["q"]:
+        query = query.where(or_(Agreement.title.ilike(f"%{args['q']}%"), Agreement.title_local.ilike(f"%{args['q']}%")))
+    sort = args["sort"] if args["sort"] in AGREEMENT_SORTS else "signed"
+    order = {"signed": (Agreement.signed_on.desc().nulls_last(),), "title": (Agreement.title,),
+             "expires": (Agreement.expires_on.asc().nulls_last(),)}[sort]
+    return query.order_by(*order, Agreement.id)
+
+
+PARTNER_COLUMNS = {"name": _l("Name"), "local_name": _l("Local name"), "name_ja": _l("Japanese name"),
+                   "kind": _l("Kind"), "country": _l("Country"), "subdivision": _l("State or province"),
+                   "city": _l("City"), "relationships": _l("Relationships"), "website": _l("Website")}
+AGREEMENT_COLUMNS = {"title": _l("Title"), "title_local": _l("Title in the local language"), "kind": _l("Kind"),
+                     "partners": _l("Partners"), "signed_on": _l("Signed on"), "expires_on": _l("Expires on"),
+                     "areas": _l("Cooperation areas"), "summary": _l("Summary")}
+
+
+def _partner_rows(language: str):
+    for p in db.session.scalars(_partners_query()):
+        yield {"name": p.name, "local_name": p.local_name, "name_ja": p.name_ja, "kind": str(PARTNER_KINDS[p.kind]),
+               "country": p.country.name(language), "subdivision": p.subdivision.name if p.subdivision else "",
+               "city": p.city.name if p.city else "", "website": p.website,
+               "relationships": [f"{RELATIONSHIP_KINDS[r.kind]} {r.started_on.isoformat()} ({STATUSES[r.status]})"
+                                 for r in p.relationships]}
+
+
+def _agreement_rows(language: str):
+    for a in db.session.scalars(_agreements_query()):
+        yield {"title": a.title, "title_local": a.title_local, "kind": str(AGREEMENT_KINDS[a.kind]),
+               "partners": [p.display_name(language) for p in a.parties], "signed_on": a.signed_on,
+               "expires_on": a.expires_on, "areas": [area.code for area in a.areas], "summary": a.summary}
+
+
+def _download(name: str, fmt: str, rows, columns, title: str):
+    if fmt == "csv":
+        body = tabular.write_csv(rows, columns)
+    elif fmt == "xlsx":
+        body = tabular.write_xlsx(rows, columns, title)
+    else:
+        abort(404)
+    filename = f"{name}-{services.local_today().isoformat()}.{fmt}"
+    return body, 200, {"Content-Type": MIME[fmt], "Content-Disposition": f'attachment; filename="{filename}"',
+                       "Cache-Control": "no-store"}
+
+
+@bp.get("/partners/export.<fmt>")
+@auth.roles_required(Role.VIEWER)
+def partners_export(fmt: str):
+    return _download("partners", fmt, _partner_rows(_language()), PARTNER_COLUMNS, _("Partners"))
+
+
+@bp.get("/agreements/export.<fmt>")
+@auth.roles_required(Role.VIEWER)
+def agreements_export(fmt: str):
+    return _download("agreements", fmt, _agreement_rows(_language()), AGREEMENT_COLUMNS, _("Agreements"))

@@ -1,0 +1,148 @@
+"""Spreadsheets in and out of the registry's pages: upload, preview with choices, all-or-nothing save, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from kizuna.extensions import db
+from network.models import Partner
+from tests.conftest import csrf_token
+
+PARTNERS = """名称,国,都市,提携種別,提携日
+Kawasaki partners,JP,Kawasaki,,
+Fuchu people,JP,府中,,
+Seoul friends,KR,Seoul,友好都市,2014-07
+"""
+
+
+def count_partners() -> int:
+    return db.session.scalar(select(func.count()).select_from(Partner))
+
+
+def upload(client, data: bytes, filename: str, kind: str = "partners"):
+    return client.post("/network/import", data={"csrf_token": csrf_token(client, "/network/import"), "kind": kind,
+                                                "file": (io.BytesIO(data), filename)},
+                       content_type="multipart/form-data")
+
+
+def preview_path(response) -> str:
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    return response.location
+
+
+def test_a_shift_jis_file_with_an_ambiguous_city_is_saved_with_the_readers_choice(as_role):
+    client = as_role("editor")
+    path = preview_path(upload(client, PARTNERS.encode("cp932"), "partners.csv"))
+    page = client.get(path)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Needs a choice" in html and "<legend>" in html
+    picks = re.findall(r'name="choice-3" id="choice-3-(\d+)"', html)
+    assert len(picks) >= 2, html
+    token = csrf_token(client, path)
+    checked = client.post(path, data={"csrf_token": token, "check": "1", "choice-3": picks[0]})
+    assert checked.status_code == 200 and "3 of 3 rows ready" in checked.get_data(as_text=True)
+    saved = client.post(path, data={"csrf_token": token, "save": "1", "choice-3": picks[0]})
+    assert saved.status_code == 303 and saved.location.endswith("/network/partners")
+    assert count_partners() == 3
+    assert "3 rows saved" in client.get("/network/partners").get_data(as_text=True)
+
+
+def test_an_unknown_city_blocks_the_save_and_nothing_is_saved(as_role):
+    client = as_role("editor")
+    data = b"name,country,city\nKawasaki partners,JP,Kawasaki\nNowhere,JP,Zzyzxqville\n"
+    path = preview_path(upload(client, data, "partners.csv"))
+    saved = client.post(path, data={"csrf_token": csrf_token(client, path), "save": "1"})
+    html = saved.get_data(as_text=True)
+    assert saved.status_code == 422
+    assert "Nothing was saved" in html and "Row 3, column C" in html and "Zzyzxqville" in html
+    assert count_partners() == 0
+
+
+def test_a_png_named_csv_is_refused_at_the_file_field(as_role):
+    client = as_role("editor")
+    response = upload(client, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "partners.csv")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="file-error"' in html and "partners.csv is a PNG file" in html
+    assert 'aria-invalid="true"' in html
+
+
+def test_an_xlsx_upload_is_previewed_and_saved(as_role):
+    client = as_role("editor")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Country", "City"])
+    sheet.append(["Kawasaki partners", "Japan", "Kawasaki"])
+    sheet.append(["Sendai partners", "JP", "Sendai"])
+    out = io.BytesIO()
+    book.save(out)
+    path = preview_path(upload(client, out.getvalue(), "partners.xlsx"))
+    assert "2 of 2 rows ready" in client.get(path).get_data(as_text=True)
+    saved = client.post(path, data={"csrf_token": csrf_token(client, path), "save": "1"})
+    assert saved.status_code == 303 and count_partners() == 2
+
+
+def test_a_preview_of_a_file_never_uploaded_is_not_found(as_role):
+    client = as_role("editor")
+    assert client.get(f"/network/import/partners/{'0' * 64}").status_code == 404
+    assert client.get("/network/import/partners/not-a-digest").status_code == 404
+    assert client.get(f"/network/import/agreements/{'0' * 64}").status_code == 404
+
+
+@pytest.fixture
+def two_partners(make_partner):
+    make_partner(name="Paris", country_code="FR")
+    make_partner(name="Seoul", country_code="KR")
+    db.session.flush()
+
+
+def test_partners_export_as_csv_with_bom_and_japanese_headers(as_role, two_partners):
+    client = as_role("viewer")
+    client.post("/language", data={"csrf_token": csrf_token(client, "/account"), "language": "ja"})
+    response = client.get("/network/partners/export.csv", query_string={"country": "fr"})
+    assert response.status_code == 200
+    assert re.fullmatch(r'attachment; filename="partners-\d{4}-\d{2}-\d{2}\.csv"',
+                        response.headers["Content-Disposition"])
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][0] == "名前" and not rows[0][4].isascii()
+    assert [row[0] for row in rows[1:]] == ["Paris"]
+
+
+def test_partners_export_as_xlsx_holds_the_filtered_rows_only(as_role, two_partners):
+    response = as_role("viewer").get("/network/partners/export.xlsx", query_string={"q": "seo"})
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith(
+        "application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "Name" and [row[0] for row in values[1:]] == ["Seoul"]
+
+
+def test_agreements_export_as_csv_and_xlsx(as_role):
+    client = as_role("viewer")
+    assert client.get("/network/agreements/export.csv").data.startswith(b"\xef\xbb\xbf")
+    book = load_workbook(io.BytesIO(client.get("/network/agreements/export.xlsx").data))
+    assert next(book.active.iter_rows(values_only=True))[0] == "Title"
+    assert client.get("/network/agreements/export.pdf").status_code == 404
+
+
+def test_viewers_may_export_but_not_import(as_role):
+    client = as_role("viewer")
+    assert client.get("/network/import").status_code == 403
+    assert client.get(f"/network/import/partners/{'0' * 64}").status_code == 403
+    assert client.get("/network/partners/export.csv").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["delegate", "liaison"])
+def test_external_accounts_may_neither_import_nor_export(as_role, role):
+    client = as_role(role)
+    for path in ("/network/import", f"/network/import/partners/{'0' * 64}", "/network/partners/export.csv",
+                 "/network/agreements/export.xlsx"):
+        assert client.get(path).status_code == 403, path
