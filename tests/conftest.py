@@ -134,7 +134,7 @@ def db_session(app, reference_data):
                 db.engines[key] = engine
 
 
-REFERENCE_TABLES = ("country", "subdivision", "city", "city_name")
+REFERENCE_TABLES = ("country", "subdivision", "city", "city_name", "cooperation_area")
 
 
 def truncate_all() -> None:
