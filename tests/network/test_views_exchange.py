@@ -146,3 +146,26 @@ def test_external_accounts_may_neither_import_nor_export(as_role, role):
     for path in ("/network/import", f"/network/import/partners/{'0' * 64}", "/network/partners/export.csv",
                  "/network/agreements/export.xlsx"):
         assert client.get(path).status_code == 403, path
+
+
+def test_a_file_over_the_size_limit_is_refused_at_the_file_field(app, as_role, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 100)
+    response = upload(as_role("editor"), b"name,country\n" + b"Kawasaki partners,JP\n" * 20, "partners.csv")
+    assert response.status_code == 422
+    assert 'id="file-error"' in response.get_data(as_text=True)
+    assert "files of at most" in response.get_data(as_text=True)
+
+
+def test_an_extra_column_is_named_in_the_preview_and_ignored(as_role):
+    client = as_role("editor")
+    data = b"name,country,city,Favourite colour\nKawasaki partners,JP,Kawasaki,blue\n"
+    html = client.get(preview_path(upload(client, data, "partners.csv"))).get_data(as_text=True)
+    assert "About the file" in html and "Favourite colour" in html and "1 of 1 rows ready" in html
+
+
+def test_the_list_pages_link_to_exports_of_the_same_filters(as_role):
+    client = as_role("viewer")
+    html = client.get("/network/partners?country=FR&kind=city").get_data(as_text=True)
+    assert re.search(r'href="/network/partners/export\.xlsx\?[^"]*country=FR', html)
+    html = client.get("/network/agreements?q=water").get_data(as_text=True)
+    assert 'href="/network/agreements/export.csv?q=water"' in html
