@@ -84,3 +84,23 @@ def test_an_editor_records_a_move_and_a_role_and_is_told_at_the_field_what_is_wr
     page.get_by_label("Since").fill("2021-10")
     tab.follow(lambda: page.get_by_role("button", name="Set the role").click())
     expect(page.get_by_role("table", name="The home city's roles over time")).to_contain_text("October 2021")
+
+    tab.follow(lambda: page.get_by_role("link", name="Add an event").click())
+    page.get_by_label("Title").fill("C40 World Mayors Summit")
+    page.get_by_label("Starts on").fill("2022-10-19")
+    page.get_by_label("City").fill("Buenos Aires, AR")
+    tab.follow(lambda: page.get_by_role("button", name="Add the event").click())
+    expect(page.get_by_role("cell", name="Buenos Aires, Argentina")).to_be_visible()
+
+    tab.goto("/network/networks/new")
+    page.get_by_label("Name", exact=True).fill("ICLEI – Local Governments for Sustainability")
+    page.get_by_label("Acronym").fill("ICLEI")
+    tab.follow(lambda: page.get_by_role("button", name="Add the network").click())
+    expect(page.get_by_role("heading", level=1)).to_have_text("ICLEI – Local Governments for Sustainability")
+
+    tab.goto("/network/embassies/new")
+    page.get_by_label("Country").select_option("CH")
+    page.get_by_label("Name", exact=True).fill("Embassy of Switzerland")
+    page.get_by_label("Phone numbers").fill("+81 3-5449-8400")
+    tab.follow(lambda: page.get_by_role("button", name="Save").click())
+    expect(page.get_by_role("link", name="+81 3-5449-8400")).to_have_attribute("href", "tel:+81354498400")
