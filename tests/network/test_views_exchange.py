@@ -11,7 +11,8 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from kizuna.extensions import db
-from network.models import Partner
+from network import services
+from network.models import NetworkMember, Partner
 from tests.conftest import csrf_token
 
 PARTNERS = """名称,国,都市,提携種別,提携日
@@ -169,3 +170,27 @@ def test_the_list_pages_link_to_exports_of_the_same_filters(as_role):
     assert re.search(r'href="/network/partners/export\.xlsx\?[^"]*country=FR', html)
     html = client.get("/network/agreements?q=water").get_data(as_text=True)
     assert 'href="/network/agreements/export.csv?q=water"' in html
+
+
+def test_a_header_merged_over_two_columns_is_refused_at_the_file_field(as_role):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Country", ""])
+    sheet.append(["Kawasaki partners", "JP", "Japan"])
+    sheet.merge_cells("B1:C1")
+    out = io.BytesIO()
+    book.save(out)
+    response = upload(as_role("editor"), out.getvalue(), "partners.xlsx")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="file-error"' in html and "merged over columns B to C" in html
+
+
+def test_network_members_are_saved_and_the_editor_lands_on_the_networks(as_role):
+    client = as_role("editor")
+    services.create_network(name="C40 Cities Climate Leadership Group", acronym="C40", actor=None)
+    db.session.flush()
+    path = preview_path(upload(client, b"network,city,country\nC40,Paris,FR\nC40,Seoul,KR\n", "members.csv",
+                               kind="network-members"))
+    saved = client.post(path, data={"csrf_token": csrf_token(client, path), "save": "1"})
+    assert saved.status_code == 303 and saved.location.endswith("/network/networks")
+    assert db.session.scalar(select(func.count()).select_from(NetworkMember)) == 2
