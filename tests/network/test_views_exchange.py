@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -194,3 +196,12 @@ def test_network_members_are_saved_and_the_editor_lands_on_the_networks(as_role)
     saved = client.post(path, data={"csrf_token": csrf_token(client, path), "save": "1"})
     assert saved.status_code == 303 and saved.location.endswith("/network/networks")
     assert db.session.scalar(select(func.count()).select_from(NetworkMember)) == 2
+
+
+def test_a_broken_encoding_is_refused_with_the_line_that_cannot_be_read_and_not_stored(app, as_role):
+    data = b"name,country\nKawasaki,JP\nBad \xff\xfe\x80 bytes,JP\n"
+    response = upload(as_role("editor"), data, "partners.csv")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="file-error"' in html and "line 3 cannot be read" in html
+    assert not (Path(app.config["INSTANCE_PATH"]) / "imports" / hashlib.sha256(data).hexdigest()).exists()
+    assert count_partners() == 0
