@@ -155,6 +155,7 @@ def test_editor_closes_temporarily_moves_reopens_and_closes_a_mission_with_its_h
     # A closed mission is offered only a reopening.
     form = client.get(path).get_data(as_text=True)
     assert 'value="open"' in form and 'value="temporarily_closed"' not in form and 'value="moved"' not in form
+    assert 'name="new_address"' not in form
 
 
 @pytest.mark.parametrize(("data", "field", "message"), [
