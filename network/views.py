@@ -256,10 +256,19 @@ PARTNER_SORTS = {"name": "name", "country": "country", "since": "since"}
 @bp.get("/partners")
 @auth.roles_required(Role.VIEWER)
 def partners():
+    query, args = partners_query()
+    page = db.paginate(query, page=_page(), per_page=PER_PAGE, error_out=False)
+    return _render("partners", page=page, args=args, countries=_country_choices(), regions=REGIONS)
+
+
+def partners_query():
+    """The partner list's query from the request's filters and sort (the page and its export share it), and
+    the filters as understood (unknown values dropped)."""
     args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "status", "country", "region", "sort")}
     since = (select(func.min(Relationship.started_on)).where(Relationship.partner_id == Partner.id)
              .correlate(Partner).scalar_subquery())
-    query = select(Partner).options(selectinload(Partner.relationships), selectinload(Partner.country))
+    query = select(Partner).options(selectinload(Partner.relationships), selectinload(Partner.country),
+                                    selectinload(Partner.city), selectinload(Partner.subdivision))
     if args["kind"] in {k.value for k in PartnerKind}:
         query = query.where(Partner.kind == PartnerKind(args["kind"]))
     else:
@@ -274,12 +283,10 @@ def partners():
         query = query.where(Partner.country_code.in_(codes))
     if args["q"]:
         query = query.where(Partner.id.in_(_partner_ids_matching(args["q"])))
-    sort = args["sort"] if args["sort"] in PARTNER_SORTS else "name"
-    args["sort"] = sort
+    args["sort"] = args["sort"] if args["sort"] in PARTNER_SORTS else "name"
     order = {"name": (Partner.name,), "country": (Partner.country_code, Partner.name),
-             "since": (since.asc().nulls_last(), Partner.name)}[sort]
-    page = db.paginate(query.order_by(*order, Partner.id), page=_page(), per_page=PER_PAGE, error_out=False)
-    return _render("partners", page=page, args=args, countries=_country_choices(), regions=REGIONS)
+             "since": (since.asc().nulls_last(), Partner.name)}[args["sort"]]
+    return query.order_by(*order, Partner.id), args
 
 
 @bp.get("/partners/<int:partner_id>")
@@ -433,6 +440,15 @@ AGREEMENT_SORTS = ("signed", "title", "expires")
 @bp.get("/agreements")
 @auth.roles_required(Role.VIEWER)
 def agreements():
+    query, args = agreements_query()
+    page = db.paginate(query, page=_page(), per_page=PER_PAGE, error_out=False)
+    areas = db.session.scalars(select(CooperationArea).order_by(CooperationArea.name_en)).all()
+    return _render("agreements", page=page, args=args, countries=_country_choices(), partners=_partner_options(),
+                   areas=areas, regions=REGIONS)
+
+
+def agreements_query():
+    """The agreement list's query from the request's filters and sort (the page and its export share it)."""
     names = ("q", "kind", "partner", "country", "region", "area", "expiring", "from", "to", "sort")
     args = {k: request.args.get(k, "").strip() for k in names}
     query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas))
@@ -447,8 +463,8 @@ def agreements():
     if args["area"]:
         query = query.where(Agreement.areas.any(CooperationArea.code == args["area"]))
     if (days := _int_arg("expiring")) is not None:
-        today = services.local_today()
-        ids = [a.id for a in services.expiring_agreements(within_days=min(days, 36500), today=today)]
+        ids = [a.id for a in services.expiring_agreements(within_days=min(days, 36500),
+                                                          today=services.local_today())]
         query = query.where(Agreement.id.in_(ids))
     if (year := _int_arg("from")) is not None and 1000 <= year <= 9999:
         query = query.where(Agreement.signed_on >= date(year, 1, 1))
@@ -456,15 +472,10 @@ def agreements():
         query = query.where(Agreement.signed_on <= date(year, 12, 31))
     if args["q"]:
         query = query.where(or_(Agreement.title.ilike(f"%{args['q']}%"), Agreement.title_local.ilike(f"%{args['q']}%")))
-    sort = args["sort"] if args["sort"] in AGREEMENT_SORTS else "signed"
-    args["sort"] = sort
+    args["sort"] = args["sort"] if args["sort"] in AGREEMENT_SORTS else "signed"
     order = {"signed": (Agreement.signed_on.desc().nulls_last(),), "title": (Agreement.title,),
-             "expires": (Agreement.expires_on.asc().nulls_last(),)}[sort]
-    page = db.paginate(query.order_by(*order, Agreement.id), page=_page(), per_page=PER_PAGE, error_out=False)
-    partners_ = _partner_options()
-    areas = db.session.scalars(select(CooperationArea).order_by(CooperationArea.name_en)).all()
-    return _render("agreements", page=page, args=args, countries=_country_choices(), partners=partners_,
-                   areas=areas, regions=REGIONS)
+             "expires": (Agreement.expires_on.asc().nulls_last(),)}[args["sort"]]
+    return query.order_by(*order, Agreement.id), args
 
 
 @bp.get("/agreements/<int:agreement_id>")

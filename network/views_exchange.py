@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -12,8 +11,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
 from kizuna import auth
 from kizuna.extensions import db
@@ -23,16 +20,12 @@ from . import importing, services, tabular
 from .forms import AGREEMENT_KINDS, PARTNER_KINDS, RELATIONSHIP_KINDS, STATUSES
 from .forms_exchange import IMPORT_KINDS, ImportForm, PreviewForm
 from .matching import MatchStatus
-from .models import Agreement, AgreementKind, CooperationArea, Partner, PartnerKind, Relationship, RelationshipStatus
 from .views import (
-    AGREEMENT_SORTS,
-    PARTNER_SORTS,
-    _int_arg,
     _language,
-    _partner_ids_matching,
-    _region_codes,
     _render,
+    agreements_query,
     bp,
+    partners_query,
 )
 
 DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -135,62 +128,6 @@ def _list_endpoint(kind: str) -> str:
     return next(e for e in LISTS[kind] if e in current_app.view_functions)
 
 
-# -- exports -----------------------------------------------------------------------------------
-# The filters repeat those of views.partners() and views.agreements(), which build their queries inline;
-# moving both into one helper in views.py would keep them from drifting apart.
-
-
-def _partners_query():
-    args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "status", "country", "region", "sort")}
-    since = (select(func.min(Relationship.started_on)).where(Relationship.partner_id == Partner.id)
-             .correlate(Partner).scalar_subquery())
-    query = select(Partner).options(selectinload(Partner.relationships), selectinload(Partner.country),
-                                    selectinload(Partner.city), selectinload(Partner.subdivision))
-    if args["kind"] in {k.value for k in PartnerKind}:
-        query = query.where(Partner.kind == PartnerKind(args["kind"]))
-    if args["status"] in {s.value for s in RelationshipStatus}:
-        query = query.where(Partner.relationships.any(Relationship.status == RelationshipStatus(args["status"])))
-    if args["country"]:
-        query = query.where(Partner.country_code == args["country"].upper())
-    if (codes := _region_codes(args["region"])) is not None:
-        query = query.where(Partner.country_code.in_(codes))
-    if args["q"]:
-        query = query.where(Partner.id.in_(_partner_ids_matching(args["q"])))
-    sort = args["sort"] if args["sort"] in PARTNER_SORTS else "name"
-    order = {"name": (Partner.name,), "country": (Partner.country_code, Partner.name),
-             "since": (since.asc().nulls_last(), Partner.name)}[sort]
-    return query.order_by(*order, Partner.id)
-
-
-def _agreements_query():
-    args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "country", "region", "area", "sort")}
-    query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas))
-    if args["kind"] in {k.value for k in AgreementKind}:
-        query = query.where(Agreement.kind == AgreementKind(args["kind"]))
-    if (partner_id := _int_arg("partner")) is not None:
-        query = query.where(Agreement.parties.any(Partner.id == partner_id))
-    if args["country"]:
-        query = query.where(Agreement.parties.any(Partner.country_code == args["country"].upper()))
-    if (codes := _region_codes(args["region"])) is not None:
-        query = query.where(Agreement.parties.any(Partner.country_code.in_(codes)))
-    if args["area"]:
-        query = query.where(Agreement.areas.any(CooperationArea.code == args["area"]))
-    if (days := _int_arg("expiring")) is not None:
-        ids = [a.id for a in services.expiring_agreements(within_days=min(days, 36500),
-                                                          today=services.local_today())]
-        query = query.where(Agreement.id.in_(ids))
-    if (year := _int_arg("from")) is not None and 1000 <= year <= 9999:
-        query = query.where(Agreement.signed_on >= date(year, 1, 1))
-    if (year := _int_arg("to")) is not None and 1000 <= year <= 9999:
-        query = query.where(Agreement.signed_on <= date(year, 12, 31))
-    if args["q"]:
-        query = query.where(or_(Agreement.title.ilike(f"%{args['q']}%"), Agreement.title_local.ilike(f"%{args['q']}%")))
-    sort = args["sort"] if args["sort"] in AGREEMENT_SORTS else "signed"
-    order = {"signed": (Agreement.signed_on.desc().nulls_last(),), "title": (Agreement.title,),
-             "expires": (Agreement.expires_on.asc().nulls_last(),)}[sort]
-    return query.order_by(*order, Agreement.id)
-
-
 PARTNER_COLUMNS = {"name": _l("Name"), "local_name": _l("Local name"), "name_ja": _l("Japanese name"),
                    "kind": _l("Kind"), "country": _l("Country"), "subdivision": _l("State or province"),
                    "city": _l("City"), "relationships": _l("Relationships"), "website": _l("Website")}
@@ -200,7 +137,7 @@ AGREEMENT_COLUMNS = {"title": _l("Title"), "title_local": _l("Title in the local
 
 
 def _partner_rows(language: str):
-    for p in db.session.scalars(_partners_query()):
+    for p in db.session.scalars(partners_query()[0]):
         yield {"name": p.name, "local_name": p.local_name, "name_ja": p.name_ja, "kind": str(PARTNER_KINDS[p.kind]),
                "country": p.country.name(language), "subdivision": p.subdivision.name if p.subdivision else "",
                "city": p.city.name if p.city else "", "website": p.website,
@@ -209,7 +146,7 @@ def _partner_rows(language: str):
 
 
 def _agreement_rows(language: str):
-    for a in db.session.scalars(_agreements_query()):
+    for a in db.session.scalars(agreements_query()[0]):
         yield {"title": a.title, "title_local": a.title_local, "kind": str(AGREEMENT_KINDS[a.kind]),
                "partners": [p.display_name(language) for p in a.parties], "signed_on": a.signed_on,
                "expires_on": a.expires_on, "areas": [area.code for area in a.areas], "summary": a.summary}
