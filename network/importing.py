@@ -13,7 +13,7 @@ from kizuna.extensions import db
 
 from . import services
 from .matching import MatchStatus, RowMatch, match_rows
-from .models import CityNetwork
+from .models import City, CityNetwork
 from .reference import fold
 from .tabular import SCHEMAS, Issue, Table, read_table
 
@@ -85,12 +85,31 @@ def commit(kind: str, data: bytes, filename: str, *, actor, choices: dict[int, i
     if not report.ok:
         raise ImportRefused(report)
     savepoint = db.session.begin_nested()
-    for row, match in zip(report.table.rows, report.rows, strict=True):
-        try:
-            _save(kind, row.values, match, actor)
-        except services.NetworkError as exc:
-            match.issues.append(Issue(_("Row %(row)d: %(message)s", row=row.number, message=str(exc)), row.number,
-                                      report.table.letters.get(exc.field or ""), exc.field))
+    pairs = list(zip(report.table.rows, report.rows, strict=True))
+    # Every matched city in one query: the rows below find them in the session, not one by one.
+    list(db.session.scalars(select(City).where(City.id.in_({m.city.city_id for _, m in pairs
+                                                           if m.city and m.city.city_id}))))
+
+    def refuse(row, match, exc: services.NetworkError) -> None:
+        match.issues.append(Issue(_("Row %(row)d: %(message)s", row=row.number, message=str(exc)), row.number,
+                                  report.table.letters.get(exc.field or ""), exc.field))
+
+    if kind == "partners":
+        partners, errors = services.create_partners(rows=[_partner_fields(r.values, m) for r, m in pairs],
+                                                    actor=actor)
+        for index, exc in errors.items():
+            refuse(*pairs[index], exc)
+        for (row, match), partner in zip(pairs, partners, strict=False):
+            try:
+                _relationship(row.values, partner, actor)
+            except services.NetworkError as exc:
+                refuse(row, match, exc)
+    else:
+        for row, match in pairs:
+            try:
+                _save(kind, row.values, match, actor)
+            except services.NetworkError as exc:
+                refuse(row, match, exc)
     if not report.ok:
         savepoint.rollback()
         raise ImportRefused(report)
@@ -99,33 +118,43 @@ def commit(kind: str, data: bytes, filename: str, *, actor, choices: dict[int, i
     return report
 
 
-def _save(kind: str, values: dict[str, str], match: RowMatch, actor) -> None:
+def _partner_fields(values: dict[str, str], match: RowMatch) -> dict:
     get = lambda name: (values.get(name) or "").strip()  # noqa: E731
     city = match.city.city if match.city and match.city.city_id else None
-    if kind == "partners":
-        partner_kind = PARTNER_KINDS.get(fold(get("kind")), get("kind") or ("city" if city else "subnational"))
-        partner = services.create_partner(
-            kind=partner_kind, name=get("name") or (city.name if city else ""), country_code=match.country_code or "",
-            city_id=city.id if city else None, subdivision_code=match.subdivision_code, local_name=get("local_name"),
-            name_ja=get("name_ja"), website=get("website"), notes=get("notes"), actor=actor)
-        if get("relationship"):
-            started_on, precision = services.parse_partial_date(get("started_on"), "started_on")
-            services.add_relationship(
-                partner_id=partner.id, kind=RELATIONSHIP_KINDS.get(fold(get("relationship")), get("relationship")),
-                started_on=started_on, started_precision=precision, status=get("status") or "active", actor=actor)
-    elif kind == "embassies":
+    return {"kind": PARTNER_KINDS.get(fold(get("kind")), get("kind") or ("city" if city else "subnational")),
+            "name": get("name") or (city.name if city else ""), "country_code": match.country_code or "",
+            "city_id": city.id if city else None, "subdivision_code": match.subdivision_code,
+            "local_name": get("local_name"), "name_ja": get("name_ja"), "website": get("website"),
+            "notes": get("notes")}
+
+
+def _relationship(values: dict[str, str], partner, actor) -> None:
+    kind = (values.get("relationship") or "").strip()
+    if not kind:
+        return
+    started_on, precision = services.parse_partial_date(values.get("started_on") or "", "started_on")
+    services.add_relationship(partner_id=partner.id, kind=RELATIONSHIP_KINDS.get(fold(kind), kind),
+                              started_on=started_on, started_precision=precision,
+                              status=(values.get("status") or "").strip() or "active", actor=actor)
+
+
+def _save(kind: str, values: dict[str, str], match: RowMatch, actor) -> None:
+    """One embassy or network member (partners go in together: create_partners)."""
+    get = lambda name: (values.get(name) or "").strip()  # noqa: E731
+    if kind == "embassies":
         services.create_embassy(
             country_code=match.country_code or "", mission_type=get("mission_type") or "embassy",
             name=get("name"), name_ja=get("name_ja"), address=get("address"), ward=get("ward"),
             postal_code=get("postal_code"), phones=re.split(r"[;/\n]", get("phones")), email=get("email") or None,
             website=get("website"), head_of_mission=get("head_of_mission"), head_title=get("head_title"),
             notes=get("notes"), actor=actor)
-    else:
-        name = get("network")
-        network = db.session.scalar(select(CityNetwork).where(or_(
-            func.lower(CityNetwork.name) == name.lower(), func.lower(CityNetwork.acronym) == name.lower())))
-        if network is None:
-            raise services.NetworkError(_("No city network is called %(name)s.", name=name), "network")
-        joined_on, _precision = services.parse_partial_date(get("joined_on"), "joined_on")
-        services.add_network_member(network_id=network.id, city_id=city.id if city else 0, joined_on=joined_on,
-                                    actor=actor)
+        return
+    name = get("network")
+    network = db.session.scalar(select(CityNetwork).where(or_(
+        func.lower(CityNetwork.name) == name.lower(), func.lower(CityNetwork.acronym) == name.lower())))
+    if network is None:
+        raise services.NetworkError(_("No city network is called %(name)s.", name=name), "network")
+    joined_on, _precision = services.parse_partial_date(get("joined_on"), "joined_on")
+    city = match.city.city if match.city and match.city.city_id else None
+    services.add_network_member(network_id=network.id, city_id=city.id if city else 0, joined_on=joined_on,
+                                actor=actor)

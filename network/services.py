@@ -256,6 +256,38 @@ def create_partner(*, actor, **fields) -> Partner:
     return partner
 
 
+def create_partners(*, rows: list[dict], actor) -> tuple[list[Partner], dict[int, NetworkError]]:
+    """create_partner for many rows at once (an import): the same checks, duplicates found in one query,
+    one flush. Returns the partners, or, by row index, the refusals; nothing is added when any is refused."""
+    values: list[dict | None] = []
+    errors: dict[int, NetworkError] = {}
+    for index, fields in enumerate(rows):
+        try:
+            values.append(_partner_values(**fields))
+        except NetworkError as exc:
+            errors[index] = exc
+            values.append(None)
+    key = lambda v: (v["country_code"], v["kind"], fold(v["name"]))  # noqa: E731
+    wanted = {key(v): i for i, v in reversed(list(enumerate(values))) if v}
+    taken = {tuple(row) for row in db.session.execute(
+        select(Partner.country_code, Partner.kind, Partner.search_key)
+        .where(Partner.search_key.in_({k[2] for k in wanted})))}
+    for index, v in enumerate(values):
+        if v and (key(v) in taken or wanted[key(v)] != index):
+            errors[index] = NetworkError(_("%(name)s (%(country)s) is already in the registry.", name=v["name"],
+                                           country=v["country_code"]), "name")
+    if errors:
+        return [], errors
+    partners = [Partner(**v, search_key=fold(v["name"])) for v in values]
+    db.session.add_all(partners)
+    db.session.flush()
+    for partner in partners:
+        audit.record("partner.create", actor=actor, object_type="partner", object_id=partner.id,
+                     object_label=partner.name, after=_snapshot(partner, *PARTNER_FIELDS))
+    db.session.flush()
+    return partners, {}
+
+
 def update_partner(*, partner_id: int, actor, **fields) -> Partner:
     partner = _get(Partner, partner_id)
     values = _partner_values(**fields)

@@ -272,3 +272,18 @@ def test_embassy_change_needs_a_date(db_session):
         services.change_embassy_status(embassy_id=embassy.id, status="closed", effective_on=None, actor=None,
                                        today=TODAY)
     assert info.value.field == "effective_on"
+
+
+def test_partners_in_bulk_are_all_added_or_none(db_session):
+    services.create_partner(kind="city", name="Rome", country_code="IT", actor=None)
+    rows = [{"kind": "city", "name": name, "country_code": country}
+            for name, country in (("Paris", "FR"), ("ROME", "IT"), ("Lyon", "FR"), ("lyon", "FR"), ("Nowhere", "XX"))]
+    partners, errors = services.create_partners(rows=rows, actor=None)
+    assert partners == []
+    assert {i: (e.field, "already in the registry" in str(e) or "country code" in str(e)) for i, e in errors.items()} \
+        == {1: ("name", True), 3: ("name", True), 4: ("country_code", True)}
+    assert db.session.scalar(select(func.count()).select_from(Partner)) == 1
+    partners, errors = services.create_partners(rows=[rows[0], rows[2]], actor=None)
+    assert ([p.name for p in partners], errors) == (["Paris", "Lyon"], {})
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "partner.create")) == 3
