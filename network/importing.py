@@ -13,7 +13,7 @@ from kizuna.extensions import db
 
 from . import services
 from .matching import MatchStatus, RowMatch, match_rows
-from .models import City, CityNetwork
+from .models import City, CityNetwork, Country
 from .reference import fold
 from .tabular import SCHEMAS, Issue, Table, read_table
 
@@ -86,9 +86,11 @@ def commit(kind: str, data: bytes, filename: str, *, actor, choices: dict[int, i
         raise ImportRefused(report)
     savepoint = db.session.begin_nested()
     pairs = list(zip(report.table.rows, report.rows, strict=True))
-    # Every matched city in one query: the rows below find them in the session, not one by one.
-    list(db.session.scalars(select(City).where(City.id.in_({m.city.city_id for _, m in pairs
-                                                           if m.city and m.city.city_id}))))
+    # Every matched city and every country in two queries: held here (the session keeps only weak references),
+    # the rows below find them in the session instead of asking the database one row at a time.
+    held = [*db.session.scalars(select(City).where(City.id.in_({m.city.city_id for _, m in pairs
+                                                               if m.city and m.city.city_id}))),
+            *db.session.scalars(select(Country))]
 
     def refuse(row, match, exc: services.NetworkError) -> None:
         match.issues.append(Issue(_("Row %(row)d: %(message)s", row=row.number, message=str(exc)), row.number,
@@ -114,6 +116,7 @@ def commit(kind: str, data: bytes, filename: str, *, actor, choices: dict[int, i
         savepoint.rollback()
         raise ImportRefused(report)
     savepoint.commit()
+    del held
     report.created = len(report.rows)
     return report
 
