@@ -88,7 +88,6 @@ def seed_tokyo() -> bool:
     if db.session.scalar(select(func.count()).select_from(Partner)):
         return False
     today = services.local_today()
-    services.ensure_builtin_areas()
     partners: dict[str, Partner] = {}
     for key, (kind, country, city, subdivision, ja, local) in PARTNERS.items():
         resolved = services.resolve_city(city) if city else None

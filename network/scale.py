@@ -47,7 +47,6 @@ def seed_scale(*, seed: int = 20261125, today: date | None = None, **sizes) -> d
         raise services.NetworkError("The registry already holds sample data; seed-scale runs once per database.")
     rng = random.Random(seed)
     today = today or date.today()
-    services.ensure_builtin_areas()
     cities = db.session.execute(select(City.id, City.name, City.country_code).where(City.population >= 100_000)
                                 .order_by(City.id)).all()
     if len(cities) < sizes["relationships"]:

@@ -432,28 +432,9 @@ def upcoming_anniversaries(*, within_days: int = 90, today: date | None = None) 
 
 # Agreements ----------------------------------------------------------------------------------
 
-BUILTIN_AREAS = {
-    "decarbonisation": ("Decarbonisation", "脱炭素"),
-    "digital": ("Digital transformation", "デジタルトランスフォーメーション"),
-    "disaster_resilience": ("Disaster resilience", "防災"),
-    "public_health": ("Public health", "公衆衛生"),
-    "culture": ("Culture", "文化"),
-    "sports": ("Sports", "スポーツ"),
-    "education": ("Education", "教育"),
-    "finance": ("Finance", "金融"),
-    "tourism": ("Tourism", "観光"),
-}
+# The built-in cooperation areas (decarbonisation, digital, …) are data: migration b7e1a2c3d4f5.
 REMINDER_DAYS = (90, 30, 7)  # before an agreement expires, staff are told
 EXPIRY_TASK = "network.send_expiry_reminders"
-
-
-def ensure_builtin_areas() -> None:
-    """Create the built-in cooperation areas that are missing (idempotent)."""
-    known = set(db.session.scalars(select(CooperationArea.code)))
-    for code, (en, ja) in BUILTIN_AREAS.items():
-        if code not in known:
-            db.session.add(CooperationArea(code=code, name_en=en, name_ja=ja, builtin=True))
-    db.session.flush()
 
 
 def add_area(*, name_en: str, name_ja: str = "", actor) -> CooperationArea:
@@ -515,7 +496,6 @@ def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on
         raise NetworkError(_("Choose the agreement this one renews or revises."), "previous_id")
     areas = []
     if area_codes:
-        ensure_builtin_areas()
         by_code = {a.code: a for a in db.session.scalars(select(CooperationArea)
                                                         .where(CooperationArea.code.in_(area_codes)))}
         if unknown := [c for c in area_codes if c not in by_code]:

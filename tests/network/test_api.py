@@ -16,7 +16,6 @@ TOKYO, PARIS, LONDON = 1850147, 2988507, 2643743
 @pytest.fixture
 def registry(db_session):
     """Paris and New South Wales with ties, agreements (one renewed), an embassy and a network."""
-    services.ensure_builtin_areas()
     paris = services.create_partner(kind="city", name="Paris", country_code="FR", name_ja="パリ市",
                                     city_id=PARIS, actor=None)
     nsw = services.create_partner(kind="subnational", name="New South Wales", country_code="AU",

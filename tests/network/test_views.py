@@ -309,7 +309,6 @@ def test_month_and_unknown_dates_are_shown_as_such_in_both_languages(as_role, to
 def test_agreement_list_filters(as_role, tokyo):
     client = as_role("viewer")
     today = services.local_today()
-    services.ensure_builtin_areas()
     soon = services.create_agreement(title="Climate MOU", kind="mou", party_ids=[tokyo["Seoul"].id],
                                      signed_on=date(2020, 5, 1), expires_on=today + timedelta(days=20),
                                      area_codes=("decarbonisation",), actor=None)
