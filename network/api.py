@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import jsonify, request
 from flask_babel import get_locale
@@ -536,10 +536,7 @@ def agreements():
     if days is not None:
         if days < 0:
             raise Invalid("expiring_within_days", "expiring_within_days must be 0 or more.")
-        today = services.local_today()
-        # The same rule as services.expiring_agreements: in force, neither terminated nor succeeded.
-        query = query.where(Agreement.expires_on.between(today, today + timedelta(days=days)),
-                            Agreement.terminated_on.is_(None), ~Agreement.successors.any())
+        query = query.where(services.expiring_within(days))
         order = (Agreement.expires_on, Agreement.id)
     if signed_from := _parse_date("signed_from", request.args.get("signed_from")):
         query = query.where(Agreement.signed_on >= signed_from)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from email_validator import EmailNotValidError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import selectinload
 
 from kizuna import audit
@@ -525,13 +525,18 @@ def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on
     return agreement
 
 
+def expiring_within(days: int, today: date | None = None):
+    """The SQL condition for an agreement in force (neither terminated nor renewed or revised) whose expiry
+    falls in the next `days` days; lists, the API and reminders all filter with it."""
+    today = today or local_today()
+    return and_(Agreement.expires_on.between(today, today + timedelta(days=days)),
+                Agreement.terminated_on.is_(None), ~Agreement.successors.any())
+
+
 def expiring_agreements(*, within_days: int, today: date | None = None) -> list[Agreement]:
     """Agreements in force whose expiry falls in the next `within_days` days, soonest first."""
-    today = today or local_today()
     return list(db.session.scalars(
-        select(Agreement).options(selectinload(Agreement.parties))
-        .where(Agreement.expires_on.between(today, today + timedelta(days=within_days)),
-               Agreement.terminated_on.is_(None), ~Agreement.successors.any())
+        select(Agreement).options(selectinload(Agreement.parties)).where(expiring_within(within_days, today))
         .order_by(Agreement.expires_on, Agreement.id)))
 
 

@@ -463,9 +463,7 @@ def agreements_query():
     if args["area"]:
         query = query.where(Agreement.areas.any(CooperationArea.code == args["area"]))
     if (days := _int_arg("expiring")) is not None:
-        ids = [a.id for a in services.expiring_agreements(within_days=min(days, 36500),
-                                                          today=services.local_today())]
-        query = query.where(Agreement.id.in_(ids))
+        query = query.where(services.expiring_within(min(days, 36500)))
     if (year := _int_arg("from")) is not None and 1000 <= year <= 9999:
         query = query.where(Agreement.signed_on >= date(year, 1, 1))
     if (year := _int_arg("to")) is not None and 1000 <= year <= 9999:
