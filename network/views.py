@@ -636,7 +636,7 @@ def timeline():
                    counts=Counter(e.what for e in events), page=page)
 
 
-TIMELINE_PAGE = 150  # events per page of the timeline
+TIMELINE_PAGE = 50  # events per page of the timeline
 
 
 @dataclass(frozen=True)
