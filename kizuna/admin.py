@@ -188,9 +188,12 @@ def _mailbox() -> mailbox.Maildir:
 def mailbox_list():
     box = _mailbox()
     entries = []
-    for key, msg in box.iteritems():
-        entries.append({"key": key, "date": datetime.fromtimestamp(msg.get_date(), UTC), "to": msg["To"],
-                        "from": msg["From"], "subject": msg["Subject"]})
+    for key, stored in box.iteritems():
+        # Maildir hands back compat32 messages, whose headers stay RFC 2047-encoded (=?utf-8?b?…?=):
+        # parsed again with the default policy, a Japanese subject reads as Japanese.
+        msg = outbox.parse(stored.as_bytes())
+        entries.append({"key": key, "date": datetime.fromtimestamp(stored.get_date(), UTC), "to": str(msg["To"]),
+                        "from": str(msg["From"]), "subject": str(msg["Subject"])})
     entries.sort(key=lambda e: e["date"], reverse=True)
     q = request.args.get("q", "").strip().lower()
     if q:

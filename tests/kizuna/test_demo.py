@@ -44,6 +44,7 @@ def test_invitation_is_delivered_in_process_into_the_mailbox(sqlite_app):
     assert row.status == MessageStatus.SENT  # delivered before the response came back
     listing = client.get("/admin/mailbox").get_data(as_text=True)
     assert "kenji@city.test" in listing
+    assert "Kizunaへのご招待" in listing  # the subject decoded, in the invitee's language
     key = re.search(r'href="/admin/mailbox/([^"]+)"', listing).group(1)
     page = client.get(f"/admin/mailbox/{key}").get_data(as_text=True)
     assert "http://kizuna.test/invitation/" in page  # the text part, with the set-password link
