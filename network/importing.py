@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from kizuna.extensions import db
 
 from . import services
-from .matching import MatchStatus, RowMatch, match_rows
+from .matching import Matcher, MatchStatus, RowMatch, match_rows
 from .models import City, CityNetwork, Country
 from .reference import fold
 from .tabular import SCHEMAS, Issue, Table, read_table
@@ -66,22 +66,25 @@ class ImportReport:
         return out
 
 
-def preview(kind: str, data: bytes, filename: str, *, choices: dict[int, int] | None = None) -> ImportReport:
-    """Read and match a file without saving anything (TableError when it cannot be read at all)."""
+def preview(kind: str, data: bytes, filename: str, *, choices: dict[int, int] | None = None,
+            language: str = "en") -> ImportReport:
+    """Read and match a file without saving anything (TableError when it cannot be read at all); candidate
+    cities are labelled in `language`."""
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}; one of {', '.join(KINDS)}")
     table = read_table(data, filename, schema=SCHEMAS[kind])
-    rows = match_rows(table, choices=choices or {}, require=SCHEMAS[kind].required,
+    rows = match_rows(table, matcher=Matcher(language), choices=choices or {}, require=SCHEMAS[kind].required,
                       key_fields=("network",) if kind == "network-members" else ("name",))
     return ImportReport(kind, table, rows)
 
 
-def commit(kind: str, data: bytes, filename: str, *, actor, choices: dict[int, int] | None = None) -> ImportReport:
+def commit(kind: str, data: bytes, filename: str, *, actor, choices: dict[int, int] | None = None,
+           language: str = "en") -> ImportReport:
     """Save every row through the registry's services, or none: ImportRefused (with the report) otherwise.
 
     Flushes inside a savepoint; the caller commits.
     """
-    report = preview(kind, data, filename, choices=choices)
+    report = preview(kind, data, filename, choices=choices, language=language)
     if not report.ok:
         raise ImportRefused(report)
     savepoint = db.session.begin_nested()

@@ -186,6 +186,15 @@ def _start_of(day: date | None, precision: DatePrecision) -> date | None:
     return day.replace(month=1 if precision == DatePrecision.YEAR else day.month, day=1)
 
 
+def _choice(enum_type: type[enum.Enum], value, field: str):
+    """`value` as a member of `enum_type`, or a NetworkError at `field` listing what it may be."""
+    try:
+        return enum_type(value)
+    except ValueError:
+        raise NetworkError(_("%(value)s is not one of: %(choices)s.", value=value,
+                             choices=", ".join(m.value for m in enum_type)), field) from None
+
+
 def _country(code: str, field: str = "country_code") -> Country:
     country = find_country(code or "")
     if country is None:
@@ -317,11 +326,9 @@ def add_relationship(*, partner_id: int, kind, started_on: date, actor,
     """Record a tie with a partner and its first status; one live tie of a kind per partner."""
     today = today or local_today()
     partner = _get(Partner, partner_id)
-    try:
-        kind, status = RelationshipKind(kind), RelationshipStatus(status)
-        started_precision = DatePrecision(started_precision)
-    except ValueError as exc:
-        raise NetworkError(str(exc), "kind") from None
+    kind = _choice(RelationshipKind, kind, "kind")
+    status = _choice(RelationshipStatus, status, "status")
+    started_precision = _choice(DatePrecision, started_precision, "started_precision")
     if started_on is None:
         raise NetworkError(_("Give the date the relationship began (a month or a year will do)."), "started_on")
     started_on = _start_of(started_on, started_precision)

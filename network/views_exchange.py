@@ -90,7 +90,8 @@ def import_preview(kind: str, digest: str):
     try:
         if form.validate_on_submit() and form.save.data:
             try:
-                report = importing.commit(kind, data, filename, actor=current_user, choices=choices)
+                report = importing.commit(kind, data, filename, actor=current_user, choices=choices,
+                                          language=_language())
             except importing.ImportRefused as exc:
                 report, status = exc.report, 422
                 flash(str(exc), "error")
@@ -100,7 +101,7 @@ def import_preview(kind: str, digest: str):
                 flash(ngettext("%(num)d row saved.", "%(num)d rows saved.", report.created))
                 return redirect(url_for(_list_endpoint(kind)), 303)
         else:
-            report = importing.preview(kind, data, filename, choices=choices)
+            report = importing.preview(kind, data, filename, choices=choices, language=_language())
             status = 422 if form.errors else 200
     except tabular.TableError as exc:
         upload = ImportForm(formdata=None, kind=kind)

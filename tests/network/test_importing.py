@@ -59,3 +59,8 @@ def test_network_members_from_the_cli_with_dry_run(app, db_session, tmp_path):
     assert sorted(m.name for m in network.members) == ["Paris", "Seoul"]
     again = runner.invoke(args=["import", "network-members", str(path)])
     assert again.exit_code != 0 and "already a member" in again.output
+
+
+def test_candidates_are_labelled_in_the_readers_language(db_session):
+    report = importing.preview("partners", PARTNERS_CSV.encode(), "partners.csv", language="ja")
+    assert any("日本" in candidate.label for candidate in report.rows[2].city.candidates)

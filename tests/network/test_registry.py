@@ -287,3 +287,12 @@ def test_partners_in_bulk_are_all_added_or_none(db_session):
     assert ([p.name for p in partners], errors) == (["Paris", "Lyon"], {})
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action == "partner.create")) == 3
+
+
+def test_a_wrong_choice_is_reported_at_its_own_field(db_session, nyc):
+    for field, values in (("status", {"status": "frozen"}), ("started_precision", {"started_precision": "week"}),
+                          ("kind", {"kind": "twin_town"})):
+        with pytest.raises(NetworkError, match="is not one of") as info:
+            services.add_relationship(**{"partner_id": nyc.id, "kind": "sister_city", "started_on": date(1960, 2, 29),
+                                         "actor": None, "today": TODAY, **values})
+        assert info.value.field == field
