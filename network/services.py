@@ -186,13 +186,13 @@ def _start_of(day: date | None, precision: DatePrecision) -> date | None:
     return day.replace(month=1 if precision == DatePrecision.YEAR else day.month, day=1)
 
 
-def _choice(enum_type: type[enum.Enum], value, field: str):
-    """`value` as a member of `enum_type`, or a NetworkError at `field` listing what it may be."""
+def _choice(enum_type: type[enum.Enum], value, field: str, message: str | None = None):
+    """`value` as a member of `enum_type`, or a NetworkError at `field`: `message`, or a list of what it may be."""
     try:
         return enum_type(value)
     except ValueError:
-        raise NetworkError(_("%(value)s is not one of: %(choices)s.", value=value,
-                             choices=", ".join(m.value for m in enum_type)), field) from None
+        raise NetworkError(message or _("%(value)s is not one of: %(choices)s.", value=value,
+                                        choices=", ".join(m.value for m in enum_type)), field) from None
 
 
 def _country(code: str, field: str = "country_code") -> Country:
@@ -217,10 +217,7 @@ PARTNER_FIELDS = ("kind", "name", "local_name", "name_ja", "country_code", "city
 
 def _partner_values(*, kind, name, country_code, local_name=None, name_ja=None, city_id=None,
                     subdivision_code=None, website=None, notes="", is_sample=False) -> dict:
-    try:
-        kind = PartnerKind(kind)
-    except ValueError:
-        raise NetworkError(_("Choose city, sub-national government or public body."), "kind") from None
+    kind = _choice(PartnerKind, kind, "kind", _("Choose city, sub-national government or public body."))
     country = _country(country_code)
     if city_id is not None:
         city = db.session.get(City, city_id)
@@ -373,10 +370,7 @@ def change_relationship_status(*, relationship_id: int, status, effective_on: da
     """
     today = today or local_today()
     relationship = _get(Relationship, relationship_id)
-    try:
-        status = RelationshipStatus(status)
-    except ValueError:
-        raise NetworkError(_("Unknown status."), "status") from None
+    status = _choice(RelationshipStatus, status, "status", _("Unknown status."))
     if relationship.status == RelationshipStatus.ENDED:
         raise NetworkError(_("This relationship has ended; record a new relationship instead."), "status")
     if status == relationship.status:
@@ -473,11 +467,9 @@ def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on
     """Record an agreement with its parties, areas and signatories; a renewal or revision links to the
     agreement it follows. The expiry comes from `expires_on` or from the signing date and the term."""
     today = today or local_today()
-    try:
-        kind, signed_precision = AgreementKind(kind), DatePrecision(signed_precision)
-        succession = Succession(succession) if succession else None
-    except ValueError as exc:
-        raise NetworkError(str(exc), "kind") from None
+    kind = _choice(AgreementKind, kind, "kind")
+    signed_precision = _choice(DatePrecision, signed_precision, "signed_precision")
+    succession = _choice(Succession, succession, "succession") if succession else None
     if not party_ids:
         raise NetworkError(_("An agreement needs at least one partner."), "party_ids")
     parties = [_get(Partner, pid) for pid in dict.fromkeys(party_ids)]
@@ -556,10 +548,7 @@ EMBASSY_FIELDS = ("country_code", "mission_type", "name", "name_ja", "address", 
 def _embassy_values(*, country_code, mission_type, name, name_ja=None, address="", ward="", postal_code="",
                     phones=(), email=None, website=None, head_of_mission="", head_title="", notes="",
                     is_sample=False) -> dict:
-    try:
-        mission_type = MissionType(mission_type)
-    except ValueError:
-        raise NetworkError(_("Unknown kind of mission."), "mission_type") from None
+    mission_type = _choice(MissionType, mission_type, "mission_type", _("Unknown kind of mission."))
     if email:
         try:
             email = normalize_address(email)
@@ -598,10 +587,7 @@ def change_embassy_status(*, embassy_id: int, status, effective_on: date, reason
     """Record a closure, a temporary closure, a reopening or a move (which keeps the previous address)."""
     today = today or local_today()
     embassy = _get(Embassy, embassy_id)
-    try:
-        status = EmbassyStatus(status)
-    except ValueError:
-        raise NetworkError(_("Unknown status."), "status") from None
+    status = _choice(EmbassyStatus, status, "status", _("Unknown status."))
     if embassy.status == EmbassyStatus.CLOSED and status != EmbassyStatus.OPEN:
         raise NetworkError(_("A closed mission can only reopen."), "status")
     if effective_on is None:
@@ -655,10 +641,8 @@ def set_home_role(*, network_id: int, role, started_on: date | None, actor, star
     """The home city's role in a network from `started_on`: the current role, if any, ends that day."""
     today = today or local_today()
     network = _get(CityNetwork, network_id)
-    try:
-        role, started_precision = NetworkRole(role), DatePrecision(started_precision)
-    except ValueError:
-        raise NetworkError(_("Unknown role."), "role") from None
+    role = _choice(NetworkRole, role, "role", _("Unknown role."))
+    started_precision = _choice(DatePrecision, started_precision, "started_precision")
     started_on = _past(_start_of(started_on, started_precision), "started_on", today)
     current = next((m for m in network.home_roles if m.ended_on is None), None)
     if current is not None:
