@@ -19,6 +19,7 @@ from kizuna import audit
 from kizuna.extensions import db
 from kizuna.i18n import home_timezone
 from kizuna.mail import normalize_address
+from kizuna.models import AuditEvent
 
 from .models import (
     Agreement,
@@ -458,15 +459,18 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on: date | None = None,
-                     signed_precision=DatePrecision.DAY, title_local: str = "", term_months: int | None = None,
-                     expires_on: date | None = None, area_codes: tuple[str, ...] = (),
-                     signatories: tuple[tuple[int | None, str, str], ...] = (), previous_id: int | None = None,
-                     succession=None, summary: str = "", source: str = "", notes: str = "",
-                     is_sample: bool = False, today: date | None = None) -> Agreement:
-    """Record an agreement with its parties, areas and signatories; a renewal or revision links to the
-    agreement it follows. The expiry comes from `expires_on` or from the signing date and the term."""
-    today = today or local_today()
+AGREEMENT_FIELDS = ("title", "title_local", "kind", "signed_on", "signed_precision", "term_months", "expires_on",
+                    "succession", "summary", "source", "notes")
+
+
+def _agreement_values(*, title: str, kind, party_ids: list[int], signed_on: date | None = None,
+                      signed_precision=DatePrecision.DAY, title_local: str = "", term_months: int | None = None,
+                      expires_on: date | None = None, area_codes: tuple[str, ...] = (),
+                      signatories: tuple[tuple[int | None, str, str], ...] = (), previous_id: int | None = None,
+                      succession=None, summary: str = "", source: str = "", notes: str = "",
+                      today: date, editing: Agreement | None = None) -> tuple[dict, list[Signatory]]:
+    """The checked attributes of an agreement and its signatories, for create_agreement and update_agreement
+    alike; `editing` is the agreement being changed (it may follow neither itself nor a later agreement)."""
     kind = _choice(AgreementKind, kind, "kind")
     signed_precision = _choice(DatePrecision, signed_precision, "signed_precision")
     succession = _choice(Succession, succession, "succession") if succession else None
@@ -484,6 +488,9 @@ def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on
     previous = None
     if previous_id is not None:
         previous = _get(Agreement, previous_id)
+        if editing is not None and _follows(previous, editing):
+            raise NetworkError(_("An agreement cannot renew or revise itself or an agreement that follows it."),
+                               "previous_id")
         if not {p.id for p in previous.parties} & {p.id for p in parties}:
             raise NetworkError(_("A renewal or revision shares at least one partner with the agreement it "
                                  "follows."), "previous_id")
@@ -493,6 +500,13 @@ def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on
         succession = succession or Succession.RENEWAL
     elif succession is not None:
         raise NetworkError(_("Choose the agreement this one renews or revises."), "previous_id")
+    if editing is not None and signed_on is not None:
+        if any(s.signed_on and s.signed_on < signed_on for s in editing.successors):
+            raise NetworkError(_("An agreement cannot be signed after an agreement that renews or revises it."),
+                               "signed_on")
+        if editing.terminated_on is not None and editing.terminated_on < signed_on:
+            raise NetworkError(_("This agreement was terminated on %(date)s; it cannot be signed after that.",
+                                 date=editing.terminated_on.isoformat()), "signed_on")
     areas = []
     if area_codes:
         by_code = {a.code: a for a in db.session.scalars(select(CooperationArea)
@@ -500,28 +514,111 @@ def create_agreement(*, title: str, kind, party_ids: list[int], actor, signed_on
         if unknown := [c for c in area_codes if c not in by_code]:
             raise NetworkError(_("Unknown cooperation area: %(codes)s.", codes=", ".join(unknown)), "area_codes")
         areas = [by_code[c] for c in dict.fromkeys(area_codes)]
-    agreement = Agreement(
-        title=_text(title, "title", limit=500, required=True), title_local=_text(title_local, "title_local",
-                                                                                 limit=500) or None,
-        kind=kind, signed_on=signed_on, signed_precision=signed_precision, term_months=term_months,
-        expires_on=expires_on, previous=previous, succession=succession, summary=_text(summary, "summary",
-                                                                                       limit=20000),
-        source=_text(source, "source", limit=5000), notes=_text(notes, "notes", limit=20000), is_sample=is_sample,
-        parties=parties, areas=areas)
     party_set = {p.id for p in parties}
+    signers = []
     for partner_id, name, title_ in signatories:
         if partner_id is not None and partner_id not in party_set:
             raise NetworkError(_("A signatory signs for the home city or for one of the parties."), "signatories")
-        agreement.signatories.append(Signatory(partner_id=partner_id, name=_text(name, "signatories", limit=200,
-                                                                                 required=True),
-                                               title=_text(title_, "signatories", limit=300)))
+        signers.append(Signatory(partner_id=partner_id, name=_text(name, "signatories", limit=200, required=True),
+                                 title=_text(title_, "signatories", limit=300)))
+    values = {"title": _text(title, "title", limit=500, required=True),
+              "title_local": _text(title_local, "title_local", limit=500) or None, "kind": kind,
+              "signed_on": signed_on, "signed_precision": signed_precision, "term_months": term_months,
+              "expires_on": expires_on, "previous": previous, "succession": succession,
+              "summary": _text(summary, "summary", limit=20000), "source": _text(source, "source", limit=5000),
+              "notes": _text(notes, "notes", limit=20000), "parties": parties, "areas": areas}
+    return values, signers
+
+
+def _follows(candidate: Agreement, agreement: Agreement) -> bool:
+    """Whether `candidate` is `agreement` itself or one of the agreements that renew or revise it, however far on."""
+    seen: set[int] = set()
+    while candidate is not None and candidate.id not in seen:
+        if candidate.id == agreement.id:
+            return True
+        seen.add(candidate.id)
+        candidate = candidate.previous
+    return False
+
+
+def _agreement_snapshot(agreement: Agreement) -> dict:
+    """What the audit log keeps of an agreement: its fields, and its parties, areas and signatories by value."""
+    return {**_snapshot(agreement, *AGREEMENT_FIELDS), "previous_id": agreement.previous.id if agreement.previous
+            else None, "parties": sorted(p.id for p in agreement.parties),
+            "areas": sorted(a.code for a in agreement.areas),
+            "signatories": [[s.partner_id, s.name, s.title] for s in agreement.signatories]}
+
+
+def create_agreement(*, actor, is_sample: bool = False, today: date | None = None, **fields) -> Agreement:
+    """Record an agreement with its parties, areas and signatories (flushed, not committed); a renewal or
+    revision links to the agreement it follows. The expiry comes from `expires_on` or from the signing date
+    and the term. NetworkError, naming the field, on bad input. Takes the keyword arguments of
+    _agreement_values: title, kind, party_ids, signed_on, signed_precision, term_months, expires_on, …"""
+    values, signers = _agreement_values(**fields, today=today or local_today())
+    agreement = Agreement(**values, is_sample=is_sample)
+    agreement.signatories.extend(signers)
     db.session.add(agreement)
     db.session.flush()
     audit.record("agreement.create", actor=actor, object_type="agreement", object_id=agreement.id,
                  object_label=agreement.title,
                  after={**_snapshot(agreement, "kind", "signed_on", "signed_precision", "expires_on", "succession"),
-                        "parties": sorted(party_set), "previous_id": previous_id})
+                        "parties": sorted(p.id for p in agreement.parties), "previous_id": fields.get("previous_id")})
     return agreement
+
+
+def update_agreement(*, agreement_id: int, actor, today: date | None = None, **fields) -> Agreement:
+    """Change an agreement's fields, parties, areas and signatories under the rules of create_agreement (the
+    same keyword arguments), and record the fields that changed in the audit log; flushed, not committed.
+    NetworkError, naming the field, on bad input; nothing is changed then."""
+    agreement = _get(Agreement, agreement_id)
+    values, signers = _agreement_values(**fields, today=today or local_today(), editing=agreement)
+    before = _agreement_snapshot(agreement)
+    for name, value in values.items():
+        setattr(agreement, name, value)
+    agreement.signatories = signers
+    db.session.flush()
+    old, new = audit.changes(before, _agreement_snapshot(agreement))
+    if new:
+        audit.record("agreement.update", actor=actor, object_type="agreement", object_id=agreement.id,
+                     object_label=agreement.title, before=old, after=new)
+    return agreement
+
+
+def terminate_agreement(*, agreement_id: int, terminated_on: date | None, reason: str, actor,
+                        today: date | None = None) -> Agreement:
+    """End an agreement before its term: from `terminated_on` (not before it was signed, not in the future)
+    it no longer counts as in force or expiring. The reason is kept in the audit log (see termination_reason).
+    NetworkError, naming the field, when the date or the reason is wrong or it is terminated already."""
+    today = today or local_today()
+    agreement = _get(Agreement, agreement_id)
+    if agreement.terminated_on is not None:
+        raise NetworkError(_("This agreement was terminated on %(date)s already.",
+                             date=agreement.terminated_on.isoformat()), "terminated_on")
+    if terminated_on is None:
+        raise NetworkError(_("This field is required."), "terminated_on")
+    _past(terminated_on, "terminated_on", today)
+    if agreement.signed_on is not None and terminated_on < agreement.signed_on:
+        raise NetworkError(_("An agreement cannot be terminated before it was signed (%(date)s).",
+                             date=agreement.signed_on.isoformat()), "terminated_on")
+    reason = _text(reason, "reason", limit=2000, required=True)
+    agreement.terminated_on = terminated_on
+    db.session.flush()
+    audit.record("agreement.terminate", actor=actor, object_type="agreement", object_id=agreement.id,
+                 object_label=agreement.title, before={"terminated_on": None},
+                 after={"terminated_on": terminated_on.isoformat(), "reason": reason})
+    return agreement
+
+
+def termination_reason(agreement: Agreement) -> str:
+    """The reason given when the agreement was terminated ("" when none is recorded)."""
+    if agreement.terminated_on is None:
+        return ""
+    after = db.session.scalar(
+        select(AuditEvent.after).where(AuditEvent.action == "agreement.terminate",
+                                       AuditEvent.object_type == "agreement",
+                                       AuditEvent.object_id == str(agreement.id))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1))
+    return (after or {}).get("reason", "")
 
 
 def expiring_within(days: int, today: date | None = None):
