@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from kizuna import audit
 from kizuna.extensions import db
@@ -44,6 +45,11 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def max_bytes() -> int:
+    """The largest document accepted, in bytes (AGREEMENT_DOCUMENT_MAX_BYTES, else 20 MB)."""
+    return int(current_app.config.get("AGREEMENT_DOCUMENT_MAX_BYTES", MAX_BYTES))
+
+
 def storage_dir() -> Path:
     return Path(current_app.config["INSTANCE_PATH"]) / "documents"
 
@@ -59,7 +65,7 @@ def add_document(*, agreement_id: int, filename: str, data: bytes, actor) -> Agr
     agreement = db.session.get(Agreement, agreement_id)
     if agreement is None:
         raise NetworkError(_("It no longer exists; reload the page."))
-    limit = int(current_app.config.get("AGREEMENT_DOCUMENT_MAX_BYTES", MAX_BYTES))
+    limit = max_bytes()
     if not data:
         raise NetworkError(_("The file is empty."), "file")
     if len(data) > limit:
@@ -87,3 +93,30 @@ def add_document(*, agreement_id: int, filename: str, data: bytes, actor) -> Agr
     audit.record("agreement.document_add", actor=actor, object_type="agreement", object_id=agreement.id,
                  object_label=agreement.title, after={"document": name, "size": len(data), "sha256": digest})
     return document
+
+
+def remove_document(*, document_id: int, agreement_id: int, actor) -> AgreementDocument:
+    """Delete a document's row (flushed, not committed) and record it in the audit log; NetworkError when it is
+    not one of this agreement's documents. The file stays until discard_unused_file, called after the commit,
+    so that a rolled-back removal never leaves a row without its file."""
+    document = db.session.get(AgreementDocument, document_id)
+    if document is None or document.agreement_id != agreement_id:
+        raise NetworkError(_("It no longer exists; reload the page."))
+    agreement = document.agreement
+    db.session.delete(document)
+    db.session.flush()
+    audit.record("agreement.document_remove", actor=actor, object_type="agreement", object_id=agreement.id,
+                 object_label=agreement.title,
+                 before={"document": document.filename, "size": document.size, "sha256": document.sha256})
+    return document
+
+
+def discard_unused_file(sha256: str) -> bool:
+    """Delete the stored file with this hash when no document refers to it any more; True if it was deleted."""
+    if db.session.scalar(select(AgreementDocument.id).where(AgreementDocument.sha256 == sha256).limit(1)):
+        return False
+    path = storage_dir() / sha256
+    if not path.is_file():
+        return False
+    path.unlink()
+    return True
