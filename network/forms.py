@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from flask import request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     Field,
@@ -22,8 +25,16 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from . import services
-from .models import AgreementKind, DatePrecision, PartnerKind, RelationshipKind, RelationshipStatus, Succession
+from . import documents, services
+from .models import (
+    Agreement,
+    AgreementKind,
+    DatePrecision,
+    PartnerKind,
+    RelationshipKind,
+    RelationshipStatus,
+    Succession,
+)
 
 PARTNER_KINDS = {
     PartnerKind.CITY: _l("City"),
@@ -152,7 +163,8 @@ class SignatoryForm(Form):
     title = StringField(_l("Signatory's title"), validators=[Optional(), Length(max=300)])
 
 
-SIGNATORY_ROWS = 3
+SIGNATORY_ROWS = 3  # rows a new agreement's form offers
+SIGNATORY_MAX = 30  # rows a form accepts: an agreement edited keeps every signatory it has, and gets one row more
 
 
 class AgreementForm(FlaskForm):
@@ -171,15 +183,89 @@ class AgreementForm(FlaskForm):
     previous_id = SelectField(_l("Renews or revises"), validate_choice=False)
     succession = SelectField(_l("How it follows"), validate_choice=False,
                              choices=[SelectChoice("", "—")] + _choices(SUCCESSIONS))
-    signatories = FieldList(FormField(SignatoryForm), min_entries=SIGNATORY_ROWS, max_entries=SIGNATORY_ROWS)
+    signatories = FieldList(FormField(SignatoryForm), min_entries=SIGNATORY_ROWS, max_entries=SIGNATORY_MAX)
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=20000)])
     source = TextAreaField(_l("Source"), validators=[Optional(), Length(max=5000)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20000)])
     submit = SubmitField(_l("Record the agreement"))
 
+    def __init__(self, *args, **kwargs):
+        # A form opened from a link (Renew on an agreement's page) starts from what the link carries.
+        if not args and not {"formdata", "obj", "data"} & set(kwargs) and request.method == "GET":
+            kwargs["data"] = _from_link(request.args)
+        super().__init__(*args, **kwargs)
+
     def validate_previous_id(self, field):
         if field.data and not str(field.data).isdigit():
             raise ValidationError(_l("Choose an agreement from the list."))
+
+    @classmethod
+    def of(cls, agreement: Agreement) -> AgreementForm:
+        """The form filled with an agreement as it is recorded (to edit it)."""
+        signers = [{"party": str(s.partner_id or ""), "name": s.name, "title": s.title} for s in agreement.signatories]
+        if SIGNATORY_ROWS <= len(signers) < SIGNATORY_MAX:
+            signers.append({})
+        form = cls(formdata=None, data={
+            "title": agreement.title, "title_local": agreement.title_local or "", "kind": agreement.kind.value,
+            "party_ids": [p.id for p in agreement.parties], "signed_on": agreement.signed_on,
+            "term_months": agreement.term_months, "expires_on": agreement.expires_on,
+            "area_codes": [a.code for a in agreement.areas], "previous_id": str(agreement.previous_id or ""),
+            "succession": agreement.succession.value if agreement.succession else "", "signatories": signers,
+            "summary": agreement.summary, "source": agreement.source, "notes": agreement.notes})
+        form.signed_on.precision = agreement.signed_precision
+        return form
+
+    def agreement_fields(self) -> dict:
+        """The form's values as services.create_agreement and services.update_agreement take them."""
+        signatories = tuple((int(row.form.party.data) if str(row.form.party.data or "").isdigit() else None,
+                             row.form.name.data.strip(), (row.form.title.data or "").strip())
+                            for row in self.signatories if (row.form.name.data or "").strip())
+        return {"title": self.title.data, "title_local": self.title_local.data or "", "kind": self.kind.data,
+                "party_ids": self.party_ids.data or [], "signed_on": self.signed_on.data,
+                "signed_precision": self.signed_on.precision, "term_months": self.term_months.data,
+                "expires_on": self.expires_on.data, "area_codes": tuple(self.area_codes.data or ()),
+                "signatories": signatories,
+                "previous_id": int(self.previous_id.data) if self.previous_id.data else None,
+                "succession": self.succession.data or None, "summary": self.summary.data or "",
+                "source": self.source.data or "", "notes": self.notes.data or ""}
+
+
+def _from_link(args) -> dict:
+    """The fields a link to the new-agreement form may fill: ?previous_id=…&succession=…&kind=…&party_ids=…
+    (repeated)&area_codes=… (repeated). Anything else, or anything malformed, is ignored."""
+    data: dict = {}
+    if (previous := args.get("previous_id", "")).isdigit():
+        data["previous_id"] = previous
+    if args.get("succession") in {s.value for s in Succession}:
+        data["succession"] = args["succession"]
+    if args.get("kind") in {k.value for k in AgreementKind}:
+        data["kind"] = args["kind"]
+    if parties := [int(p) for p in args.getlist("party_ids") if p.isdigit()]:
+        data["party_ids"] = parties
+    if areas := [a for a in args.getlist("area_codes") if a]:
+        data["area_codes"] = areas
+    return data
+
+
+class DocumentForm(FlaskForm):
+    file = FileField(_l("Document"), validators=[FileRequired(_l("Choose a file to upload."))])
+    submit = SubmitField(_l("Attach the document"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.file.description = _("PDF, Word, Excel or PowerPoint; at most %(mb)d MB.",
+                                  mb=documents.max_bytes() // (1024 * 1024))
+
+
+class RemoveDocumentForm(FlaskForm):
+    submit = SubmitField(_l("Remove the document"))
+
+
+class TerminateForm(FlaskForm):
+    terminated_on = DateField(_l("Terminated on"), validators=[InputRequired()],
+                              description=_l("Not before the signing date, and not in the future."))
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField(_l("Terminate the agreement"))
 
 
 class AreaForm(FlaskForm):
