@@ -162,8 +162,25 @@ def demo(host, port, min_population):
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
+class _ImportKind(click.Choice):
+    """The kinds network.importing knows, asked when the command runs: kizuna does not import network on load."""
+
+    def __init__(self):
+        super().__init__(())
+
+    @property
+    def choices(self):
+        from network.importing import KINDS
+
+        return KINDS
+
+    @choices.setter
+    def choices(self, _value):
+        pass
+
+
 @cli.command("import")
-@click.argument("kind", type=click.Choice(["partners", "embassies", "network-members"]))
+@click.argument("kind", type=_ImportKind())
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print the preview report and save nothing.")
 @click.option("--choose", "choices", multiple=True, metavar="ROW=CITY_ID",

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from kizuna import auth
 from kizuna.extensions import db
@@ -30,8 +31,11 @@ from .views import (
 
 DIGEST = re.compile(r"[0-9a-f]{64}")
 # Where each kind's list lives, first that exists: the embassy and network pages come with another module.
-LISTS = {"partners": ("network.partners",), "embassies": ("network.embassies", "network.home"),
-         "network-members": ("network.networks", "network.home")}
+LISTS = {"partners": ("network.partners",), "agreements": ("network.agreements",),
+         "embassies": ("network.embassies", "network.home"), "network-members": ("network.networks", "network.home")}
+# What each kind of file lists, in the order the upload form offers them.
+KIND_LABELS = {"partners": IMPORT_KINDS["partners"], "agreements": _l("Agreements"),
+               **{k: label for k, label in IMPORT_KINDS.items() if k != "partners"}}
 MIME = {"csv": "text/csv; charset=utf-8",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -44,10 +48,16 @@ def _upload_dir() -> Path:
 # -- import ------------------------------------------------------------------------------------
 
 
+def _import_form(**kwargs) -> ImportForm:
+    form = ImportForm(**kwargs)
+    form.kind.choices = [SelectChoice(k, KIND_LABELS[k]) for k in importing.KINDS]
+    return form
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def import_upload():
-    form = ImportForm()
+    form = _import_form()
     if form.validate_on_submit():
         upload = form.file.data
         data = upload.read()
@@ -60,6 +70,7 @@ def import_upload():
             digest = hashlib.sha256(data).hexdigest()
             folder = _upload_dir()
             folder.mkdir(parents=True, exist_ok=True)
+            importing.sweep_uploads(folder)  # what earlier readers uploaded and never saved
             (folder / digest).write_bytes(data)
             return redirect(url_for(".import_preview", kind=form.kind.data, digest=digest, name=filename[:200]),
                             303)
@@ -104,12 +115,12 @@ def import_preview(kind: str, digest: str):
             report = importing.preview(kind, data, filename, choices=choices, language=_language())
             status = 422 if form.errors else 200
     except tabular.TableError as exc:
-        upload = ImportForm(formdata=None, kind=kind)
+        upload = _import_form(formdata=None, kind=kind)
         upload.file.errors = [str(exc)]
         return _render("import", 422, form=upload)
     rows = [_preview_row(row, match, choices) for row, match in zip(report.table.rows, report.rows, strict=True)]
     return _render("import_preview", status, form=form, report=report, rows=rows, kind=kind,
-                   kind_label=IMPORT_KINDS[kind], filename=filename, choices=choices)
+                   kind_label=KIND_LABELS[kind], filename=filename, choices=choices)
 
 
 def _preview_row(row, match, choices: dict[int, int]) -> dict:
@@ -122,7 +133,13 @@ def _preview_row(row, match, choices: dict[int, int]) -> dict:
         state = "choice"
     else:
         state = "error"
-    return {"row": row, "match": match, "city": city, "state": state, "choosing": choosing}
+    details = []
+    if isinstance(match, importing.AgreementMatch):
+        if found := [p.label for p in match.parties if p.partner_id is not None]:
+            details.append(_("Parties: %(parties)s", parties="; ".join(found)))
+        if match.previous_label:
+            details.append(_("Follows: %(agreement)s", agreement=match.previous_label))
+    return {"row": row, "match": match, "city": city, "state": state, "choosing": choosing, "details": details}
 
 
 def _list_endpoint(kind: str) -> str:

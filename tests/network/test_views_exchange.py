@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 
 from kizuna.extensions import db
 from network import services
-from network.models import NetworkMember, Partner
+from network.models import Agreement, NetworkMember, Partner
 from tests.conftest import csrf_token
 
 PARTNERS = """名称,国,都市,提携種別,提携日
@@ -205,3 +207,48 @@ def test_a_broken_encoding_is_refused_with_the_line_that_cannot_be_read_and_not_
     assert response.status_code == 422 and 'id="file-error"' in html and "line 3 cannot be read" in html
     assert not (Path(app.config["INSTANCE_PATH"]) / "imports" / hashlib.sha256(data).hexdigest()).exists()
     assert count_partners() == 0
+
+
+def test_the_upload_page_offers_agreements(as_role):
+    html = as_role("editor").get("/network/import").get_data(as_text=True)
+    assert '<option value="agreements">Agreements</option>' in html
+
+
+def test_agreements_are_previewed_with_their_parties_and_saved(as_role, make_partner):
+    client = as_role("editor")
+    make_partner(name="Seoul", name_ja="ソウル", country_code="KR")
+    data = "協定名,種別,締結先,締結日\n東京・ソウル覚書,覚書,ソウル,2014-07\n".encode()
+    path = preview_path(upload(client, data, "agreements.csv", kind="agreements"))
+    html = client.get(path).get_data(as_text=True)
+    assert "1 of 1 rows ready" in html and "Parties: Seoul (KR)" in html
+    saved = client.post(path, data={"csrf_token": csrf_token(client, path), "save": "1"})
+    assert saved.status_code == 303 and saved.location.endswith("/network/agreements")
+    assert db.session.scalar(select(Agreement.title)) == "東京・ソウル覚書"
+
+
+def test_an_agreement_with_an_unknown_party_is_shown_at_its_cell_and_nothing_is_saved(as_role, make_partner):
+    client = as_role("editor")
+    make_partner(name="Seoul", country_code="KR")
+    data = b"title,kind,parties,signed,areas\nA,MOU,Seoul,2014-07,culture\nB,MOU,Seoul; Atlantis,2015-01,space\n"
+    path = preview_path(upload(client, data, "agreements.csv", kind="agreements"))
+    page = client.get(path)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "1 of 2 rows ready" in html
+    assert "Row 3, column C: no partner in the registry is called &#34;Atlantis&#34;" in html
+    assert "Row 3, column E: &#34;space&#34; is not a cooperation area" in html
+    saved = client.post(path, data={"csrf_token": csrf_token(client, path), "save": "1"})
+    assert saved.status_code == 422 and "Nothing was saved" in saved.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Agreement)) == 0
+
+
+def test_uploads_abandoned_for_a_day_are_swept_when_another_is_stored(app, as_role):
+    folder = Path(app.config["INSTANCE_PATH"]) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    abandoned, recent = folder / ("a" * 64), folder / ("b" * 64)
+    for path, hours in ((abandoned, 25), (recent, 23)):
+        path.write_bytes(b"name,country\nX,JP\n")
+        stamp = time.time() - hours * 3600
+        os.utime(path, (stamp, stamp))
+    preview_path(upload(as_role("editor"), b"name,country,city\nKawasaki partners,JP,Kawasaki\n", "partners.csv"))
+    assert not abandoned.exists() and recent.exists()
+    recent.unlink()
