@@ -59,6 +59,15 @@ def _web_link(url: str | None) -> str | None:
 @bp.get("/embassies")
 @auth.roles_required(Role.VIEWER)
 def embassies():
+    query, args = embassies_query()
+    page = db.paginate(query, page=_page(), per_page=PER_PAGE, error_out=False)
+    wards = db.session.scalars(select(Embassy.ward).where(Embassy.ward != "").distinct().order_by(Embassy.ward)).all()
+    return _directory("embassies", page=page, args=args, countries=_country_choices(), wards=wards)
+
+
+def embassies_query():
+    """The embassy list's query from the request's filters and sort (the page and its export share it), and
+    the filters as understood (unknown values dropped)."""
     args = {k: request.args.get(k, "").strip() for k in ("country", "mission_type", "status", "ward", "sort")}
     query = select(Embassy).join(Country).options(selectinload(Embassy.country))
     if args["country"]:
@@ -78,9 +87,7 @@ def embassies():
     args["sort"] = sort
     country_name = func.coalesce(Country.name_ja, Country.name_en) if _language() == "ja" else Country.name_en
     order = {"country": (country_name, Embassy.name), "ward": (Embassy.ward, country_name, Embassy.name)}[sort]
-    page = db.paginate(query.order_by(*order, Embassy.id), page=_page(), per_page=PER_PAGE, error_out=False)
-    wards = db.session.scalars(select(Embassy.ward).where(Embassy.ward != "").distinct().order_by(Embassy.ward)).all()
-    return _directory("embassies", page=page, args=args, countries=_country_choices(), wards=wards)
+    return query.order_by(*order, Embassy.id), args
 
 
 @bp.get("/embassies/<int:embassy_id>")

@@ -11,6 +11,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from kizuna import auth
@@ -19,8 +21,10 @@ from kizuna.models import Role
 
 from . import importing, services, tabular
 from .forms import AGREEMENT_KINDS, PARTNER_KINDS, RELATIONSHIP_KINDS, STATUSES
+from .forms_directory import EMBASSY_STATUSES, MISSION_TYPES, NETWORK_ROLES
 from .forms_exchange import IMPORT_KINDS, ImportForm, PreviewForm
 from .matching import MatchStatus
+from .models import CityNetwork, Country, NetworkMember
 from .views import (
     _language,
     _render,
@@ -28,6 +32,7 @@ from .views import (
     bp,
     partners_query,
 )
+from .views_directory import current_role, embassies_query
 
 DIGEST = re.compile(r"[0-9a-f]{64}")
 # Where each kind's list lives, first that exists: the embassy and network pages come with another module.
@@ -192,3 +197,69 @@ def partners_export(fmt: str):
 @auth.roles_required(Role.VIEWER)
 def agreements_export(fmt: str):
     return _download("agreements", fmt, _agreement_rows(_language()), AGREEMENT_COLUMNS, _("Agreements"))
+
+
+EMBASSY_COLUMNS = {"name": _l("Name"), "name_ja": _l("Japanese name"), "country": _l("Country"),
+                   "mission_type": _l("Kind of mission"), "status": _l("Status"), "status_since": _l("Since"),
+                   "address": _l("Address"), "ward": _l("Ward"), "postal_code": _l("Postal code"),
+                   "phones": _l("Phone"), "email": _l("Email"), "website": _l("Website"),
+                   "head_of_mission": _l("Head of mission"), "head_title": _l("Head's title")}
+NETWORK_COLUMNS = {"name": _l("Name"), "acronym": _l("Acronym"), "name_ja": _l("Japanese name"),
+                   "role": _l("Home city's role"), "role_since": _l("Since"), "members": _l("Member cities"),
+                   "website": _l("Website")}
+MEMBER_COLUMNS = {"network": _l("Network"), "name": _l("Name"), "city": _l("City"), "country": _l("Country"),
+                  "partner": _l("Partner"), "joined_on": _l("Joined"), "left_on": _l("Left")}
+
+
+def _embassy_rows(language: str):
+    for e in db.session.scalars(embassies_query()[0]):
+        yield {"name": e.name, "name_ja": e.name_ja, "country": e.country.name(language),
+               "mission_type": str(MISSION_TYPES[e.mission_type]), "status": str(EMBASSY_STATUSES[e.status]),
+               "status_since": e.status_since, "address": e.address, "ward": e.ward, "postal_code": e.postal_code,
+               "phones": e.phones or [], "email": e.email, "website": e.website,
+               "head_of_mission": e.head_of_mission, "head_title": e.head_title}
+
+
+def _network_rows():
+    counts = dict(db.session.execute(select(NetworkMember.network_id, func.count())
+                                     .group_by(NetworkMember.network_id)).all())
+    for n in db.session.scalars(select(CityNetwork).options(selectinload(CityNetwork.home_roles))
+                                .order_by(CityNetwork.name, CityNetwork.id)):
+        role = current_role(n)
+        yield {"name": n.name, "acronym": n.acronym, "name_ja": n.name_ja, "website": n.website,
+               "role": str(NETWORK_ROLES[role.role]) if role else "", "role_since": role.started_on if role else None,
+               "members": counts.get(n.id, 0)}
+
+
+def _member_rows(network: CityNetwork, language: str):
+    members = db.session.scalars(select(NetworkMember).where(NetworkMember.network_id == network.id)
+                                 .options(selectinload(NetworkMember.city), selectinload(NetworkMember.partner))
+                                 .order_by(func.lower(NetworkMember.name), NetworkMember.id)).all()
+    countries = {c.code: c for c in db.session.scalars(
+        select(Country).where(Country.code.in_({m.country_code for m in members})))}
+    for m in members:
+        country = countries.get(m.country_code)
+        yield {"network": network.name, "name": m.name, "city": m.city.label(language) if m.city else "",
+               "country": country.name(language) if country else m.country_code,
+               "partner": m.partner.display_name(language) if m.partner else "", "joined_on": m.joined_on,
+               "left_on": m.left_on}
+
+
+@bp.get("/embassies/export.<fmt>")
+@auth.roles_required(Role.VIEWER)
+def embassies_export(fmt: str):
+    return _download("embassies", fmt, _embassy_rows(_language()), EMBASSY_COLUMNS, _("Embassies"))
+
+
+@bp.get("/networks/export.<fmt>")
+@auth.roles_required(Role.VIEWER)
+def networks_export(fmt: str):
+    return _download("networks", fmt, _network_rows(), NETWORK_COLUMNS, _("City networks"))
+
+
+@bp.get("/networks/<int:network_id>/members/export.<fmt>")
+@auth.roles_required(Role.VIEWER)
+def network_members_export(fmt: str, network_id: int):
+    network = db.get_or_404(CityNetwork, network_id)
+    name = re.sub(r"[^A-Za-z0-9]+", "-", network.acronym or network.name).strip("-").lower() or str(network.id)
+    return _download(f"{name}-members", fmt, _member_rows(network, _language()), MEMBER_COLUMNS, _("Members"))

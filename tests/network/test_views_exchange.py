@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from kizuna.extensions import db
-from network import services
+from network import importing, services
 from network.models import Agreement, NetworkMember, Partner
 from tests.conftest import csrf_token
 
@@ -252,3 +252,67 @@ def test_uploads_abandoned_for_a_day_are_swept_when_another_is_stored(app, as_ro
     preview_path(upload(as_role("editor"), b"name,country,city\nKawasaki partners,JP,Kawasaki\n", "partners.csv"))
     assert not abandoned.exists() and recent.exists()
     recent.unlink()
+
+
+@pytest.fixture
+def missions(make_embassy):
+    make_embassy(country_code="FR", name="Embassy of France", ward="Minato", phones=["+81-3-1111-2222"])
+    make_embassy(country_code="KR", name="Embassy of Korea", ward="Minato")
+    make_embassy(country_code="US", name="Consulate of the US", ward="Chiyoda", mission_type="consulate")
+    db.session.flush()
+
+
+def test_embassies_export_honours_the_lists_filters_and_sort(as_role, missions):
+    client = as_role("viewer")
+    response = client.get("/network/embassies/export.csv", query_string={"ward": "Minato", "sort": "country"})
+    assert response.status_code == 200
+    assert re.fullmatch(r'attachment; filename="embassies-\d{4}-\d{2}-\d{2}\.csv"',
+                        response.headers["Content-Disposition"])
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["Name", "Japanese name", "Country", "Kind of mission"]
+    assert [(row[0], row[2]) for row in rows[1:]] == [("Embassy of France", "France"),
+                                                      ("Embassy of Korea", "Korea, Republic of")]
+    assert "'+81-3-1111-2222" not in response.data.decode("utf-8-sig") and "+81-3-1111-2222" in rows[1]
+    sheet = load_workbook(io.BytesIO(client.get("/network/embassies/export.xlsx",
+                                                query_string={"mission_type": "consulate"}).data)).active
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["Consulate of the US"]
+
+
+def test_networks_and_their_members_export(as_role):
+    client = as_role("viewer")
+    network = services.create_network(name="C40 Cities Climate Leadership Group", acronym="C40", actor=None)
+    services.create_network(name="Metropolis", actor=None)
+    db.session.flush()
+    members = b"network,city,country,joined\nC40,Paris,FR,2005\nC40,Seoul,KR,2006-05-01\n"
+    importing.commit("network-members", members, "m.csv", actor=None)
+    rows = list(csv.reader(io.StringIO(client.get("/network/networks/export.csv").data.decode("utf-8-sig"))))
+    assert rows[0][0] == "Name" and [(r[0], r[5]) for r in rows[1:]] == [
+        ("C40 Cities Climate Leadership Group", "2"), ("Metropolis", "0")]
+    response = client.get(f"/network/networks/{network.id}/members/export.xlsx")
+    assert response.status_code == 200 and 'filename="c40-members-' in response.headers["Content-Disposition"]
+    values = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert values[0][:4] == ("Network", "Name", "City", "Country")
+    assert [(v[1], v[3]) for v in values[1:]] == [("Paris", "France"), ("Seoul", "Korea, Republic of")]
+    assert values[2][5].date().isoformat() == "2006-05-01"
+    assert client.get("/network/networks/999999/members/export.csv").status_code == 404
+
+
+def test_the_directory_pages_link_to_their_exports(as_role, missions):
+    client = as_role("viewer")
+    html = client.get("/network/embassies?ward=Minato").get_data(as_text=True)
+    assert re.search(r'href="/network/embassies/export\.csv\?[^"]*ward=Minato', html)
+    network = services.create_network(name="Metropolis", actor=None)
+    db.session.flush()
+    assert 'href="/network/networks/export.xlsx"' in client.get("/network/networks").get_data(as_text=True)
+    services.add_network_member(network_id=network.id, city_id=services.resolve_city("Paris, FR").id,
+                                joined_on=None, actor=None)
+    html = client.get(f"/network/networks/{network.id}").get_data(as_text=True)
+    assert f'href="/network/networks/{network.id}/members/export.csv"' in html
+
+
+@pytest.mark.parametrize("role", ["delegate", "liaison"])
+def test_external_accounts_may_not_export_the_directory(as_role, role):
+    client = as_role(role)
+    for path in ("/network/embassies/export.csv", "/network/networks/export.xlsx",
+                 "/network/networks/1/members/export.csv"):
+        assert client.get(path).status_code == 403, path
