@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request
-from flask_babel import format_datetime, get_locale, get_timezone
+from flask_babel import format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import auth
 from .extensions import login_manager
@@ -45,13 +45,15 @@ def _security_headers(response):
     return response
 
 
-def error_response(status: int, message: str | None = None):
+def error_response(status: int, message: str | None = None, back: str | None = None):
     title, hint = ERROR_TEXT.get(status, ERROR_TEXT[500])
     if auth.is_api_request():
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                422: "invalid", 429: "too_many_requests"}.get(status, "error" if status >= 500 else "bad_request")
+                413: "too_large", 422: "invalid", 429: "too_many_requests"}.get(
+            status, "error" if status >= 500 else "bad_request")
         return auth.api_error(status, code, message or str(hint))
-    return render_template("errors/error.html", status=status, title=title, hint=message or hint), status
+    return render_template("errors/error.html", status=status, title=title, hint=message or hint,
+                           back=back), status
 
 
 def _handle_http(exc: HTTPException):
@@ -63,6 +65,16 @@ def _handle_http(exc: HTTPException):
 def _handle_csrf(exc: CSRFError):
     return error_response(400, str(_l("The form had expired or came from another page, so nothing was saved. "
                                      "Reload the page and send it again.")))
+
+
+def _handle_too_large(exc: RequestEntityTooLarge):
+    # Refused before the body is read (MAX_CONTENT_LENGTH): say the limit, and lead back to the form.
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    message = _l("The upload is larger than Kizuna accepts: at most %(size)s MB in one request. Nothing was "
+                 "saved. Go back and choose a smaller file.", size=format_decimal(limit / (1024 * 1024), "#,##0.#"))
+    referrer = request.referrer or ""
+    back = referrer if referrer.startswith(request.host_url) else None
+    return error_response(413, str(message), back=back)
 
 
 def _handle_500(exc):
@@ -97,6 +109,7 @@ def init_app(app: Flask) -> None:
     app.before_request(auth.enforce_access)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(RequestEntityTooLarge, _handle_too_large)
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(500, _handle_500)
     app.jinja_env.add_extension("jinja2.ext.do")

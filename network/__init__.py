@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
         cli,
         services,
         views,
+        views_agreements,  # noqa: F401 - adds its routes to views.bp
         views_directory,  # noqa: F401 - adds its routes to views.bp
         views_exchange,  # noqa: F401 - adds its routes to views.bp
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+import unicodedata
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -45,6 +48,23 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def safe_filename(name: str) -> str:
+    """A file name without control characters (a line break in a header would break the response)."""
+    return "".join(ch for ch in name if ch.isprintable()).strip() or "document"
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with the name twice (RFC 6266): an ASCII fallback for old clients, and the real name in
+    UTF-8 as RFC 5987 writes it ('協定書.pdf' → filename="document.pdf"; filename*=UTF-8''%E5%8D%94…)."""
+    name = safe_filename(name)
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    ascii_name = re.sub(r'["\\]', "_", ascii_name).strip()
+    stem, dot, extension = ascii_name.rpartition(".")
+    if not (stem if dot else ascii_name).strip(" ._-"):
+        ascii_name = "document" + (dot + extension if dot else "")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def max_bytes() -> int:
     """The largest document accepted, in bytes (AGREEMENT_DOCUMENT_MAX_BYTES, else 20 MB)."""
     return int(current_app.config.get("AGREEMENT_DOCUMENT_MAX_BYTES", MAX_BYTES))
@@ -75,7 +95,7 @@ def add_document(*, agreement_id: int, filename: str, data: bytes, actor) -> Agr
         raise NetworkError(_("Only PDF and Office documents (Word, Excel, PowerPoint) can be attached; this file "
                              "is neither, whatever its name says."), "file")
     content_type, extension = kind
-    name = Path(filename or "document").name.strip()[:200] or "document"
+    name = safe_filename(Path(filename or "document").name.strip()[:200])
     if not name.lower().endswith(extension) and extension != ".doc":
         name += extension
     digest = hashlib.sha256(data).hexdigest()

@@ -476,7 +476,10 @@ def _agreement_values(*, title: str, kind, party_ids: list[int], signed_on: date
     succession = _choice(Succession, succession, "succession") if succession else None
     if not party_ids:
         raise NetworkError(_("An agreement needs at least one partner."), "party_ids")
-    parties = [_get(Partner, pid) for pid in dict.fromkeys(party_ids)]
+    parties = [db.session.get(Partner, pid) for pid in dict.fromkeys(party_ids)]
+    if unknown := [str(pid) for pid, p in zip(dict.fromkeys(party_ids), parties, strict=True) if p is None]:
+        raise NetworkError(_("No partner has the id %(ids)s; reload the page and choose again.",
+                             ids=", ".join(unknown)), "party_ids")
     _past(signed_on, "signed_on", today)
     if term_months is not None and not 0 < term_months <= 1200:
         raise NetworkError(_("The term is a number of months between 1 and 1200."), "term_months")

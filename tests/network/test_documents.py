@@ -52,3 +52,19 @@ def test_too_large_a_file_is_refused(app, agreement, monkeypatch):
     with pytest.raises(NetworkError, match="larger than 1 MB"):
         documents.add_document(agreement_id=agreement.id, filename="big.pdf", data=b"%PDF-" + b"x" * 1024 * 1024,
                                actor=None)
+
+
+@pytest.mark.parametrize(("name", "header"), [
+    ("協定書.pdf", "attachment; filename=\"document.pdf\"; filename*=UTF-8''%E5%8D%94%E5%AE%9A%E6%9B%B8.pdf"),
+    ("Zürich MoU.docx", "attachment; filename=\"Zurich MoU.docx\"; filename*=UTF-8''Z%C3%BCrich%20MoU.docx"),
+    ('say "yes"\r\n.pdf', "attachment; filename=\"say _yes_.pdf\"; filename*=UTF-8''say%20%22yes%22.pdf"),
+])
+def test_a_download_names_the_file_safely_for_every_client(name, header):
+    """RFC 6266 with RFC 5987: an ASCII fallback without quotes or line breaks, and the real name in UTF-8."""
+    assert documents.content_disposition(name) == header
+
+
+def test_an_uploaded_name_loses_its_control_characters(agreement):
+    document = documents.add_document(agreement_id=agreement.id, filename="mou\r\n\x00.pdf", data=b"%PDF-1.7",
+                                      actor=None)
+    assert document.filename == "mou.pdf"
