@@ -105,6 +105,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["kizuna.login_throttle"] = LoginThrottle(store, **app.config["LOGIN_THROTTLE"])
 
     import network  # imported before the API blueprint is registered: it adds routes to it
+    import partners
 
     from . import admin, api, cli, views
 
@@ -113,5 +114,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     network.init_app(app)
+    partners.init_app(app)
     cli.init_app(app)
     return app
