@@ -58,8 +58,13 @@ class Organisation(db.Model):
     embassy: Mapped[Embassy | None] = relationship()
     network: Mapped[CityNetwork | None] = relationship()
     country: Mapped[Country | None] = relationship()
-    positions: Mapped[list[Position]] = relationship(back_populates="organisation",
-                                                     order_by="Position.started_on.desc()")
+    positions: Mapped[list[Position]] = relationship(
+        back_populates="organisation",
+        order_by=lambda: (Position.ended_on.desc().nulls_first(), Position.started_on.desc().nulls_last(),
+                          Position.id.desc()))
+    interactions: Mapped[list[Interaction]] = relationship(
+        secondary=lambda: interaction_organisation, viewonly=True,
+        order_by=lambda: (Interaction.occurred_on.desc(), Interaction.id.desc()))
 
     def display_name(self, language: str = "en") -> str:
         return (self.name_local if self.name_local and _reads(language, self.name_local) else None) or self.name
@@ -179,8 +184,14 @@ class Contact(db.Model):
         cascade="all, delete-orphan", order_by=lambda: (ContactEmail.is_primary.desc(), ContactEmail.id))
     phones: Mapped[list[ContactPhone]] = relationship(
         cascade="all, delete-orphan", order_by=lambda: (ContactPhone.is_primary.desc(), ContactPhone.id))
-    positions: Mapped[list[Position]] = relationship(back_populates="contact", cascade="all, delete-orphan",
-                                                     order_by=lambda: (Position.started_on.desc(), Position.id.desc()))
+    # Current posts first, then the history, latest first.
+    positions: Mapped[list[Position]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan",
+        order_by=lambda: (Position.ended_on.desc().nulls_first(), Position.started_on.desc().nulls_last(),
+                          Position.id.desc()))
+    interactions: Mapped[list[Interaction]] = relationship(
+        secondary=lambda: interaction_contact, viewonly=True,
+        order_by=lambda: (Interaction.occurred_on.desc(), Interaction.id.desc()))
 
     @property
     def timezone(self) -> str | None:

@@ -194,7 +194,7 @@ def _unique(*conditions, exclude: int | None, field: str) -> None:
         query = query.where(Organisation.id != exclude)
     other = db.session.scalar(query.limit(1))
     if other is not None:
-        raise PartnersError(_("%(name)s is already linked to it.", name=other.name), field)
+        raise PartnersError(_("%(name)s is already linked to this record.", name=other.name), field)
 
 
 def create_organisation(*, actor, **fields) -> Organisation:

@@ -160,6 +160,13 @@ def test_a_name_in_local_script_only_is_shown_to_every_reader(make_contact):
     assert contact.display_name("en") == "田中 花子"
 
 
+def test_a_new_contact_is_audited_under_its_own_id(make_contact, staff):
+    contact = make_contact(emails=["jane@example.org"], languages=["en"])
+    event = events("contact.create")[-1]
+    assert (event.object_type, event.object_id, event.actor_id) == ("contact", str(contact.id), staff.id)
+    assert event.after["emails"] == ["jane@example.org"] and event.after["languages"] == ["en"]
+
+
 def test_a_contact_needs_a_name(make_contact):
     refused("family_name", make_contact, family_name="", given_name=" ")
 
@@ -399,6 +406,7 @@ def test_a_gift_is_logged_with_its_value(make_contact, make_organisation, staff)
     assert (interaction.contacts, interaction.organisations, interaction.staff) == ([contact], [organisation],
                                                                                      [staff])
     assert interaction.created_by is staff
+    assert contact.interactions == [interaction] and organisation.interactions == [interaction]
     assert events("interaction.create")[-1].after["gift_value"] == "15000.00"
 
 
