@@ -368,7 +368,9 @@ def _match_agreement(table: Table, row: Row, partners: _Partners, areas: dict[st
     fields: dict = {"title": row.get("title"), "title_local": row.get("title_local"), "summary": row.get("summary"),
                     "source": row.get("source"), "notes": row.get("notes")}
     if text := row.get("kind"):
-        if (kind := _AGREEMENT_KIND_WORDS.get(_key(text))) is None:
+        # The kinds as the agreement pages name them in the reader's language count too: "覚書（MOU）".
+        labels = {_key(str(label)): kind.value for kind, label in AGREEMENT_KIND_LABELS.items()}
+        if (kind := _AGREEMENT_KIND_WORDS.get(_key(text)) or labels.get(_key(text))) is None:
             choices = ", ".join(str(label) for label in AGREEMENT_KIND_LABELS.values())
             issues.append(_issue(table, row, "kind", _("\"%(value)s\" is not a kind of agreement; write one of: "
                                                        "%(choices)s.", value=text, choices=choices)))

@@ -3,9 +3,11 @@ renewals of earlier rows or registered agreements, every problem at its row and 
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
+from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from kizuna.extensions import db
@@ -176,3 +178,20 @@ def test_agreements_from_the_cli_with_dry_run(app, partners, tmp_path):
     assert count_agreements() == 1
     again = runner.invoke(args=["import", "agreements", str(path)])
     assert again.exit_code != 0 and "already holds" in again.output
+
+
+def test_an_xlsx_with_date_and_number_cells_is_read_as_the_file_shows_them(partners):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Title", "Type", "Parties", "Date signed", "Term (months)", "Cooperation areas", "Renews"])
+    sheet.append(["Tokyo-Paris MOU", "Memorandum of Understanding", "Paris (France)", date(2014, 7, 1), 60,
+                  "Culture", None])
+    sheet.append(["Tokyo-Paris MOU", "MOU", "パリ (FR)", date(2019, 7, 1), 60.0, "Public health; 観光",
+                  "Tokyo-Paris MOU"])
+    out = io.BytesIO()
+    book.save(out)
+    report = importing.commit("agreements", out.getvalue(), "agreements.xlsx", actor=None)
+    assert report.created == 2
+    first, second = db.session.scalars(select(Agreement).order_by(Agreement.signed_on)).all()
+    assert (first.expires_on, second.previous_id) == (date(2019, 7, 1), first.id)
+    assert sorted(a.code for a in second.areas) == ["public_health", "tourism"]

@@ -1,5 +1,9 @@
 """Import from a spreadsheet: a preview matched to reference data, the reader's choices, all rows or none."""
 
+import os
+import time
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -64,3 +68,14 @@ def test_network_members_from_the_cli_with_dry_run(app, db_session, tmp_path):
 def test_candidates_are_labelled_in_the_readers_language(db_session):
     report = importing.preview("partners", PARTNERS_CSV.encode(), "partners.csv", language="ja")
     assert any("日本" in candidate.label for candidate in report.rows[2].city.candidates)
+
+
+def test_sweep_deletes_only_uploads_older_than_a_day(tmp_path):
+    now = time.time()
+    old, fresh = tmp_path / "old", tmp_path / "fresh"
+    for path, age in ((old, importing.UPLOAD_TTL + timedelta(minutes=1)), (fresh, timedelta(hours=23))):
+        path.write_bytes(b"x")
+        os.utime(path, (now - age.total_seconds(), now - age.total_seconds()))
+    assert importing.sweep_uploads(tmp_path, now=now) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh"]
+    assert importing.sweep_uploads(tmp_path / "never-made", now=now) == 0
