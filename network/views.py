@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
@@ -14,6 +13,7 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -21,7 +21,7 @@ from kizuna import auth
 from kizuna.extensions import db
 from kizuna.models import Role
 
-from . import services, worldmap
+from . import queries, services, worldmap
 from .forms import (
     AGREEMENT_KINDS,
     PARTNER_KINDS,
@@ -48,9 +48,7 @@ from .models import (
     Partner,
     PartnerKind,
     Relationship,
-    RelationshipKind,
     RelationshipStatus,
-    RelationshipStatusChange,
     agreement_party,
 )
 from .reference import fold
@@ -156,6 +154,7 @@ def map_place(partner: Partner) -> City | None:
 def _map_points(language: str) -> list[worldmap.MapPoint]:
     """A point per live relationship, read as plain rows: a map of thousands of ties loads no objects."""
     country_names = {c.code: c.name(language) for c in services.countries()}
+    link = url_for(".partner", partner_id=0).removesuffix("0")  # one url_for, not one per point
     rows = db.session.execute(
         select(Relationship.kind, Relationship.status, Partner.id, Partner.name, Partner.name_ja,
                Partner.country_code, City.latitude, City.longitude)
@@ -170,12 +169,24 @@ def _map_points(language: str) -> list[worldmap.MapPoint]:
             latitude, longitude = place.latitude, place.longitude
         points.append(worldmap.MapPoint(
             latitude=latitude, longitude=longitude, label=(name_ja if language == "ja" else None) or name,
-            kind=kind.value, status=status.value, href=url_for(".partner", partner_id=partner_id),
-            country=country_names.get(country_code, country_code)))
+            kind=kind.value, status=status.value, href=f"{link}{partner_id}",
+            country=country_names.get(country_code, country_code), country_code=country_code))
     return sorted(points, key=lambda p: (p.country, p.label))
 
 
 MAP_LINES_UP_TO = 300  # beyond, lines from home hide the map rather than show the network
+MAP_TABLE_UP_TO = 300  # beyond, the map's text alternative counts places by country instead of listing them
+HOME_LIST = 10  # expiring agreements and anniversaries listed on the home page; the rest are a link away
+
+
+@lru_cache(maxsize=8)
+def _map(version: tuple, language: str, home: worldmap.MapPoint | None) -> tuple[list[worldmap.MapPoint], Markup]:
+    """The home page's points and map, drawn once per state of the ties (queries.ties_version) and language."""
+    points = _map_points(language)
+    # Links stay in the table: inside the map's role="img" they are nested interactive content
+    # (axe: nested-interactive), announced by no screen reader.
+    return points, worldmap.render([replace(p, href=None) for p in points], home,
+                                   lines=len(points) <= MAP_LINES_UP_TO)
 
 
 def _counts() -> dict:
@@ -191,18 +202,31 @@ def _counts() -> dict:
 @bp.get("/")
 @auth.roles_required(Role.VIEWER)
 def home():
-    language = _language()
-    points = _map_points(language)
     home_city = services.home_city()
     home_point = worldmap.MapPoint(home_city.latitude, home_city.longitude, home_city.name) if home_city else None
-    return _render("home", counts=_counts(), expiring=services.expiring_agreements(within_days=EXPIRY_DAYS),
-                   anniversaries=services.upcoming_anniversaries(within_days=ANNIVERSARY_DAYS),
-                   # Links stay in the table: inside the map's role="img" they are nested interactive content
-                   # (axe: nested-interactive), announced by no screen reader.
-                   svg=worldmap.render([replace(p, href=None) for p in points], home_point,
-                                       lines=len(points) <= MAP_LINES_UP_TO),
-                   rows=worldmap.text_alternative(points),
+    points, svg = _map(queries.ties_version(), _language(), home_point)
+    many = len(points) > MAP_TABLE_UP_TO
+    expiring, expiring_total = queries.expiring(within_days=EXPIRY_DAYS, limit=HOME_LIST)
+    anniversaries_, anniversaries_total = queries.anniversaries(within_days=ANNIVERSARY_DAYS, limit=HOME_LIST)
+    return _render("home", counts=_counts(), expiring=expiring, expiring_total=expiring_total,
+                   anniversaries=anniversaries_, anniversaries_total=anniversaries_total,
+                   svg=svg,
+                   rows=None if many else worldmap.text_alternative(points),
+                   countries=worldmap.by_country(points) if many else None, places=len(points),
                    expiry_days=EXPIRY_DAYS, anniversary_days=ANNIVERSARY_DAYS)
+
+
+ANNIVERSARY_WINDOWS = (30, 90, 180, 365)
+
+
+@bp.get("/anniversaries")
+@auth.roles_required(Role.VIEWER)
+def anniversaries():
+    days = request.args.get("days", ANNIVERSARY_DAYS, type=int)
+    days = days if days in ANNIVERSARY_WINDOWS else ANNIVERSARY_DAYS
+    found, total = queries.anniversaries(within_days=days, limit=PER_PAGE, offset=(_page() - 1) * PER_PAGE)
+    return _render("anniversaries", anniversaries=found, page=ListPage(_page(), total, PER_PAGE), days=days,
+                   windows=ANNIVERSARY_WINDOWS)
 
 
 @bp.get("/cities")
@@ -565,90 +589,33 @@ def area_new():
 # -- the timeline ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Event:
-    on: date | None
-    precision: DatePrecision
-    what: str  # began | status | signed
-    partner_id: int | None = None
-    kind: RelationshipKind | None = None  # of the relationship that began or changed
-    status: RelationshipStatus | None = None  # what it changed to
-    reason: str = ""
-    agreement_id: int | None = None
-    partner: Partner | None = None  # loaded for the events of the page shown
-    agreement: Agreement | None = None
-
-
-def _timeline(partner_id: int | None) -> list[Event]:
-    """Relationships begun and changed, agreements signed: newest first, undated agreements last.
-
-    Read as plain rows (a registry of thousands of ties and agreements loads no objects here); `_load`
-    fetches the objects for the events of one page.
-    """
-    relationships = select(Relationship.id, Relationship.partner_id, Relationship.kind, Relationship.started_on,
-                           Relationship.started_precision)
-    changes = (select(RelationshipStatusChange.relationship_id, RelationshipStatusChange.status,
-                      RelationshipStatusChange.effective_on, RelationshipStatusChange.reason)
-               .order_by(RelationshipStatusChange.effective_on, RelationshipStatusChange.id))
-    agreements_ = select(Agreement.id, Agreement.signed_on, Agreement.signed_precision)
-    if partner_id is not None:
-        relationships = relationships.where(Relationship.partner_id == partner_id)
-        changes = changes.join(Relationship).where(Relationship.partner_id == partner_id)
-        agreements_ = agreements_.where(Agreement.parties.any(Partner.id == partner_id))
-    tie_rows = db.session.execute(relationships).all()
-    ties = {rid: (pid, kind, started) for rid, pid, kind, started, _ in tie_rows}
-    events = [Event(started, precision, "began", pid, kind) for _, pid, kind, started, precision in tie_rows]
-    seen_first: set[int] = set()
-    for rid, status, effective_on, reason in db.session.execute(changes):
-        pid, kind, started = ties[rid]
-        # The first entry is the tie beginning, shown as such above.
-        first = rid not in seen_first
-        seen_first.add(rid)
-        if first and status == RelationshipStatus.ACTIVE and effective_on == started:
-            continue
-        events.append(Event(effective_on, DatePrecision.DAY, "status", pid, kind, status, reason))
-    events += [Event(signed, precision, "signed", agreement_id=aid)
-               for aid, signed, precision in db.session.execute(agreements_)]
-    return sorted(events, key=lambda e: (e.on is not None, e.on or date.min, e.what != "began"), reverse=True)
-
-
-def _load(events: list[Event]) -> list[Event]:
-    """The same events with their partner or agreement objects, fetched in two queries."""
-    partners_ = {p.id: p for p in db.session.scalars(
-        select(Partner).where(Partner.id.in_({e.partner_id for e in events if e.partner_id})))}
-    agreements_ = {a.id: a for a in db.session.scalars(
-        select(Agreement).options(selectinload(Agreement.parties))
-        .where(Agreement.id.in_({e.agreement_id for e in events if e.agreement_id})))}
-    return [replace(e, partner=partners_.get(e.partner_id), agreement=agreements_.get(e.agreement_id))
-            for e in events]
-
-
 @bp.get("/timeline")
 @auth.roles_required(Role.VIEWER)
 def timeline():
     partner_id = _int_arg("partner")
-    events = _timeline(partner_id)
-    page = EventPage(page=_page(), total=len(events))
-    years: dict[int | None, list[Event]] = {}
-    for event in _load(events[(page.page - 1) * TIMELINE_PAGE: page.page * TIMELINE_PAGE]):
+    events, counts = queries.timeline(partner_id, _page(), TIMELINE_PAGE)
+    page = ListPage(_page(), sum(counts.values()), TIMELINE_PAGE)
+    years: dict[int | None, list[queries.Event]] = {}
+    for event in events:
         years.setdefault(event.on.year if event.on else None, []).append(event)
     return _render("timeline", years=years, partners=_partner_options(), partner_id=partner_id,
-                   counts=Counter(e.what for e in events), page=page)
+                   counts=counts, page=page)
 
 
 TIMELINE_PAGE = 50  # events per page of the timeline
 
 
 @dataclass(frozen=True)
-class EventPage:
-    """The pager macro's view of a page of timeline events (the attributes of Flask-SQLAlchemy's Pagination)."""
+class ListPage:
+    """The pager macro's view of a page of rows counted by hand (the attributes of Flask-SQLAlchemy's Pagination)."""
 
     page: int
     total: int
+    per_page: int
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // TIMELINE_PAGE))
+        return max(1, -(-self.total // self.per_page))
 
     @property
     def has_prev(self) -> bool:
@@ -670,4 +637,3 @@ class EventPage:
 def init_app(app) -> None:
     app.jinja_env.filters["partial_date"] = partial_date
     app.jinja_env.globals["network_area_name"] = lambda area: area.name(_language())
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -77,6 +78,17 @@ class MapPoint:
     status: str = "active"
     href: str | None = None
     country: str = ""  # the name to show in the text alternative, in the reader's language
+    country_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CountryRow:
+    """One line of the by-country table that says in words what a map of many points shows."""
+
+    country: str
+    country_code: str
+    places: int
+    kinds: tuple[tuple[str, int], ...]  # (kind label, number of places), most first
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,3 +423,17 @@ def text_alternative(points: Iterable[MapPoint], labels: Mapping[str, str] | Non
                    href=p.href if _safe_href(p.href) else None,
                    kind_label=words.get(p.kind, words["other"]), status_label=words.get(p.status, p.status))
             for p in points]
+
+
+def by_country(points: Iterable[MapPoint], labels: Mapping[str, str] | None = None) -> list[CountryRow]:
+    """What a map of many points shows, in words a reader can take in: places per country and kind, the
+    countries with most places first (a table of two thousand places is no alternative to a map)."""
+    words = {key: str(text) for key, text in {**LABELS, **(labels or {})}.items()}
+    countries: dict[tuple[str, str], Counter[str]] = {}
+    for point in points:
+        countries.setdefault((point.country, point.country_code), Counter())[point.kind] += 1
+    rows = [CountryRow(country=name, country_code=code, places=sum(kinds.values()),
+                       kinds=tuple((words.get(kind, words["other"]), n)
+                                   for kind, n in sorted(kinds.items(), key=lambda k: (-k[1], k[0]))))
+            for (name, code), kinds in countries.items()]
+    return sorted(rows, key=lambda r: (-r.places, r.country))

@@ -90,6 +90,7 @@ ACCESS: dict[str, Rule] = {
                                               EDITORS, 404),
     "network.area_new": rule("/network/areas/new", EDITORS, 200),
     "network.timeline": rule("/network/timeline", STAFF, 200),
+    "network.anniversaries": rule("/network/anniversaries", STAFF, 200),
     "network.import_upload": rule("/network/import", EDITORS, 200),
     "network.import_preview": rule(f"/network/import/partners/{'0' * 64}", EDITORS, 404),
     "network.partners_export": rule("/network/partners/export.csv", STAFF, 200),

@@ -98,6 +98,76 @@ def test_home_lists_agreements_expiring_within_180_days(as_role, tokyo):
     assert f'/network/agreements/{agreement.id}">Soon-ending MOU</a>' in section
 
 
+def ties(make_partner, n: int, *, country_code: str = "JP", first_day: date | None = None) -> list[Partner]:
+    """n partners with a sister-city tie each, begun 20 years before one of the next n days from first_day."""
+    first_day = first_day or services.local_today() + timedelta(days=1)
+    made = []
+    for i in range(n):
+        partner = make_partner(name=f"Tie {country_code} {i:03d}", country_code=country_code)
+        day = first_day + timedelta(days=i % 60)
+        services.add_relationship(partner_id=partner.id, kind="sister_city", actor=None,
+                                  started_on=day.replace(year=day.year - 20) if (day.month, day.day) != (2, 29)
+                                  else date(day.year - 20, 2, 28))
+        made.append(partner)
+    db.session.commit()
+    return made
+
+
+def test_home_lists_the_first_ten_anniversaries_and_links_to_all(as_role, make_partner, db_session):
+    ties(make_partner, 12)
+    client = as_role("viewer")
+    html = client.get("/network/").get_data(as_text=True)
+    section = html.split('id="anniversaries-h"')[1].split("</section>")[0]
+    assert "12 anniversaries · the first 10" in section
+    assert section.count("<tr><td>") == 10 and "Tie JP 000" in section and "Tie JP 011" not in section
+    assert 'href="/network/anniversaries?days=90">All 12 anniversaries</a>' in section
+    assert 'href="/network/anniversaries.ics"' in section
+    page = client.get("/network/anniversaries?days=90").get_data(as_text=True)
+    assert "12 anniversaries in the next 90 days" in page and page.count('<td class="num">20</td>') == 12
+
+
+def test_the_anniversaries_page_pages_and_chooses_its_window(as_role, make_partner, db_session):
+    ties(make_partner, 40)  # one a day, from tomorrow to 40 days ahead
+    client = as_role("viewer")
+    first = client.get("/network/anniversaries?days=90").get_data(as_text=True)
+    assert "40 anniversaries in the next 90 days" in first and "Page 1 of 2" in first
+    assert first.count('<td class="num">20</td>') == 25 and 'rel="next"' in first
+    second = client.get("/network/anniversaries?days=90&page=2").get_data(as_text=True)
+    assert second.count('<td class="num">20</td>') == 15 and "Tie JP 039" in second
+    month = client.get("/network/anniversaries?days=30").get_data(as_text=True)
+    assert "30 anniversaries in the next 30 days" in month and "Tie JP 030" not in month
+    # A window not offered falls back to 90 days rather than failing.
+    assert "40 anniversaries in the next 90 days" in client.get("/network/anniversaries?days=7").get_data(as_text=True)
+    beyond = client.get("/network/anniversaries?days=90&page=9").get_data(as_text=True)
+    assert "No anniversary in that time." in beyond
+
+
+def test_a_map_of_many_places_is_described_by_country(as_role, make_partner, db_session):
+    ties(make_partner, 200, country_code="US")
+    ties(make_partner, 101, country_code="FR")
+    html = as_role("viewer").get("/network/").get_data(as_text=True)
+    section = html.split('id="map-h"')[1].split("</section>")[0]
+    assert "301 places on the map, by country" in section
+    rows = re.findall(r'<tr><th scope="row"><a href="/network/partners\?country=(\w\w)">([^<]+)</a></th>'
+                      r'<td class="num">(\d+)</td><td>([^<]+)</td></tr>', section)
+    assert rows == [("US", "United States", "200", "Sister city 200"), ("FR", "France", "101", "Sister city 101")]
+    assert section.count("<circle") + section.count("<path") >= 301  # every place is still drawn
+
+
+def test_the_map_follows_every_change_of_the_ties(as_role, make_partner, db_session):
+    [partner] = ties(make_partner, 1)
+    client = as_role("viewer")
+    assert ">Tie JP 000</a>" in client.get("/network/").get_data(as_text=True)
+    services.update_partner(partner_id=partner.id, name="Renamed Tie", kind="city", country_code="JP", actor=None)
+    db.session.commit()
+    assert ">Renamed Tie</a>" in client.get("/network/").get_data(as_text=True)
+    services.change_relationship_status(relationship_id=partner.relationships[0].id, status="ended",
+                                        effective_on=services.local_today(), reason="Test", actor=None)
+    db.session.commit()
+    html = client.get("/network/").get_data(as_text=True)
+    assert "Renamed Tie" not in html.split('id="map-h"')[1] and "No live relationship to show yet." in html
+
+
 def test_search_finds_partners_agreements_embassies_and_networks(as_role, tokyo):
     client = as_role("viewer")
     html = client.get("/network/search", query_string={"q": "paris"}).get_data(as_text=True)

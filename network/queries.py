@@ -1,0 +1,163 @@
+"""Read queries of the registry's pages: what the lists, the timeline and the search box show.
+
+Views turn a request into these functions' arguments; the functions never read the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, select, union_all
+from sqlalchemy.orm import selectinload
+
+from kizuna.extensions import db
+
+from . import services
+from .models import (
+    Agreement,
+    DatePrecision,
+    Partner,
+    Relationship,
+    RelationshipKind,
+    RelationshipStatus,
+    RelationshipStatusChange,
+    agreement_party,
+)
+
+# -- what comes soon: anniversaries and expiries ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Anniversary:
+    relationship: Relationship
+    on: date
+    years: int
+
+
+def ties_version() -> tuple:
+    """A fingerprint of the ties as the map and the anniversaries show them, read in one round trip of
+    aggregates over small tables: it changes whenever a tie is added or changes status and whenever a
+    partner is added or edited. What is derived from all ties (the map, the anniversaries to come) is kept
+    per fingerprint and recomputed only when it changes, in whichever process serves the page."""
+    values = db.session.execute(select(
+        select(func.count(Relationship.id)).scalar_subquery(), select(func.max(Relationship.id)).scalar_subquery(),
+        select(func.max(RelationshipStatusChange.id)).scalar_subquery(),
+        select(func.count(Partner.id)).scalar_subquery(), select(func.max(Partner.updated_at)).scalar_subquery(),
+    )).one()
+    return (db.session.get_bind().engine.url.render_as_string(hide_password=True), *values)
+
+
+@lru_cache(maxsize=16)
+def _due(version: tuple, today: date, within_days: int) -> tuple[tuple[date, str, int, int], ...]:
+    """(day, partner name, relationship id, years) of every anniversary in the window, soonest first."""
+    last = today + timedelta(days=within_days)
+    due = []
+    for rel_id, started_on, name in db.session.execute(
+            select(Relationship.id, Relationship.started_on, Partner.name).join(Relationship.partner)
+            .where(Relationship.status != RelationshipStatus.ENDED)):
+        for year in (today.year, today.year + 1):
+            on = services.anniversary_of(started_on, year)
+            if today <= on <= last and year > started_on.year:
+                due.append((on, name, rel_id, year - started_on.year))
+                break
+    return tuple(sorted(due))
+
+
+def anniversaries(*, within_days: int, today: date | None = None, limit: int | None = None,
+                  offset: int = 0) -> tuple[list[Anniversary], int]:
+    """Anniversaries of live relationships in the next `within_days` days (today included), soonest first,
+    and how many there are in all. Only the ties of the slice asked for are loaded as objects."""
+    due = _due(ties_version(), today or services.local_today(), within_days)
+    shown = due[offset:None if limit is None else offset + limit]
+    loaded = {r.id: r for r in db.session.scalars(select(Relationship).options(selectinload(Relationship.partner))
+                                                  .where(Relationship.id.in_([d[2] for d in shown])))}
+    return [Anniversary(loaded[rel_id], on, years) for on, _, rel_id, years in shown], len(due)
+
+
+def expiring(*, within_days: int, today: date | None = None, limit: int | None = None,
+             offset: int = 0) -> tuple[list[Agreement], int]:
+    """Agreements in force whose expiry falls in the next `within_days` days, soonest first, and their number."""
+    where = services.expiring_within(within_days, today)
+    total = db.session.scalar(select(func.count()).select_from(Agreement).where(where))
+    found = db.session.scalars(select(Agreement).options(selectinload(Agreement.parties)).where(where)
+                               .order_by(Agreement.expires_on, Agreement.id).offset(offset).limit(limit)).all()
+    return list(found), total
+
+
+# -- the timeline ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    on: date | None
+    precision: DatePrecision
+    what: str  # began | status | signed
+    partner: Partner | None = None  # of the relationship that began or changed
+    kind: RelationshipKind | None = None  # of the relationship that began or changed
+    status: RelationshipStatus | None = None  # what it changed to
+    reason: str = ""
+    agreement: Agreement | None = None
+
+
+# Typed NULLs: PostgreSQL takes a bare NULL in a UNION for text.
+_NO_TEXT = cast(null(), String)
+_NO_ID = cast(null(), Integer)
+
+
+def _events(partner_id: int | None):
+    """Relationships begun, their changes of status, agreements signed: one row per event, as a UNION.
+
+    A relationship's first status entry is the tie beginning (shown as "began"), so it is left out when it
+    says "active" on the start date; any other first entry (a tie recorded as already dormant) is shown.
+    """
+    began = select(Relationship.started_on.label("on"), Relationship.started_precision.label("precision"),
+                   literal("began").label("what"), Relationship.partner_id.label("partner_id"),
+                   Relationship.kind.label("kind"), _NO_TEXT.label("status"), _NO_TEXT.label("reason"),
+                   _NO_ID.label("agreement_id"), Relationship.id.label("row_id"))
+    ranked = select(RelationshipStatusChange.id, RelationshipStatusChange.relationship_id,
+                    RelationshipStatusChange.status, RelationshipStatusChange.effective_on,
+                    RelationshipStatusChange.reason,
+                    func.row_number().over(partition_by=RelationshipStatusChange.relationship_id,
+                                           order_by=(RelationshipStatusChange.effective_on,
+                                                     RelationshipStatusChange.id)).label("n")).subquery()
+    changed = (select(ranked.c.effective_on, literal(DatePrecision.DAY.value), literal("status"),
+                      Relationship.partner_id, Relationship.kind, ranked.c.status, ranked.c.reason, _NO_ID,
+                      ranked.c.id)
+               .join(Relationship, Relationship.id == ranked.c.relationship_id)
+               .where(~and_(ranked.c.n == 1, ranked.c.status == RelationshipStatus.ACTIVE,
+                            ranked.c.effective_on == Relationship.started_on)))
+    signed = select(Agreement.signed_on, Agreement.signed_precision, literal("signed"), _NO_ID, _NO_TEXT, _NO_TEXT,
+                    _NO_TEXT, Agreement.id, Agreement.id)
+    if partner_id is not None:
+        began = began.where(Relationship.partner_id == partner_id)
+        changed = changed.where(Relationship.partner_id == partner_id)
+        signed = signed.where(Agreement.id.in_(select(agreement_party.c.agreement_id)
+                                               .where(agreement_party.c.partner_id == partner_id)))
+    return union_all(began, changed, signed).subquery("event")
+
+
+def timeline(partner_id: int | None, page: int, per_page: int) -> tuple[list[Event], dict[str, int]]:
+    """One page of the timeline, newest first (undated agreements last), and the count of each kind of event.
+
+    Only the page's rows are read and turned into objects: a registry of thousands of ties and agreements
+    costs the same per page as a small one.
+    """
+    event = _events(partner_id)
+    counts = dict(db.session.execute(select(event.c.what, func.count()).group_by(event.c.what)).all())
+    rows = db.session.execute(
+        select(event).order_by(event.c.on.is_(None), event.c.on.desc(),
+                               case((event.c.what == "began", 1), else_=0), event.c.what, event.c.row_id.desc())
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    partners = {p.id: p for p in db.session.scalars(
+        select(Partner).where(Partner.id.in_({r.partner_id for r in rows if r.partner_id})))}
+    agreements = {a.id: a for a in db.session.scalars(
+        select(Agreement).options(selectinload(Agreement.parties))
+        .where(Agreement.id.in_({r.agreement_id for r in rows if r.agreement_id})))}
+    events = [Event(on=r.on, precision=DatePrecision(r.precision), what=r.what, partner=partners.get(r.partner_id),
+                    kind=RelationshipKind(r.kind) if r.kind else None,
+                    status=RelationshipStatus(r.status) if r.status else None, reason=r.reason or "",
+                    agreement=agreements.get(r.agreement_id))
+              for r in rows]
+    return events, counts
