@@ -209,13 +209,24 @@ def create_organisation(*, actor, **fields) -> Organisation:
 
 
 def update_organisation(*, organisation_id: int, actor, **fields) -> Organisation:
-    """Replace an organisation's fields with `fields` (the same as create_organisation's); audits the change."""
+    """Replace an organisation's fields with `fields` (the same as create_organisation's); audits the change.
+
+    A government linked to another partner takes its departments with it.
+    """
     organisation = _get(Organisation, organisation_id)
     values = _organisation_values(**fields, exclude=organisation.id)
     before = _snapshot(organisation, *ORGANISATION_FIELDS)
     for name, value in values.items():
         setattr(organisation, name, value)
     organisation.search_key = fold(organisation.name)
+    if organisation.partner_id != before["partner_id"]:
+        # Departments follow their government to its new partner (a merger, a record linked late).
+        stack = list(organisation.departments)
+        while stack:
+            department = stack.pop()
+            if department.kind == OrganisationKind.GOVERNMENT_DEPARTMENT:
+                department.partner_id = organisation.partner_id
+                stack.extend(department.departments)
     db.session.flush()
     old, new = audit.changes(before, _snapshot(organisation, *ORGANISATION_FIELDS))
     if new:

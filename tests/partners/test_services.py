@@ -62,6 +62,19 @@ def test_department_belongs_to_the_partner_of_its_government(make_organisation, 
     assert government.departments == [department]
 
 
+def test_departments_follow_their_government_to_the_partner_it_is_linked_to(make_organisation, make_partner,
+                                                                            staff):
+    government = make_organisation(kind="partner_government", name="Seoul Metropolitan Government")
+    bureau = make_organisation(kind="government_department", name="International Affairs Bureau",
+                               parent_id=government.id)
+    division = make_organisation(kind="government_department", name="Global Cooperation Division",
+                                 parent_id=bureau.id)
+    partner = make_partner(name="Seoul", country_code="KR")
+    services.update_organisation(organisation_id=government.id, actor=staff, kind="partner_government",
+                                 name="Seoul Metropolitan Government", partner_id=partner.id, country_code="KR")
+    assert (bureau.partner_id, division.partner_id) == (partner.id, partner.id)
+
+
 def test_a_partner_has_one_government(make_organisation, make_partner):
     partner = make_partner()
     make_organisation(kind="partner_government", name="City A", partner_id=partner.id)
