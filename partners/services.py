@@ -256,19 +256,19 @@ def language_tag(code: str | None, field: str = "preferred_language") -> str:
     english = Locale("en")
     unknown = PartnersError(_("%(code)s is not a language code we know; write it as ja, en or pt-BR.",
                               code=text or "—"), field)
-    if language.lower() not in english.languages or language.lower() in ("und", "root"):
+    language = language.lower()
+    if language not in english.languages or language in ("und", "root"):
         raise unknown
-    tag = [language.lower()]
+    script = region = None
     for part in rest:
-        if len(part) == 4 and part.title() in english.scripts and part.title() not in ("Zzzz", "Zyyy") \
-                and len(tag) == 1:
-            tag.append(part.title())
-        elif len(part) in (2, 3) and part.upper() in english.territories and part.upper() != "ZZ" \
-                and not any(len(t) in (2, 3) for t in tag[1:]):
-            tag.append(part.upper())
+        if len(part) == 4 and script is region is None and part.title() in english.scripts \
+                and part.title() not in ("Zzzz", "Zyyy"):  # the codes for "unknown" and "common"
+            script = part.title()
+        elif len(part) in (2, 3) and region is None and part.upper() in english.territories and part.upper() != "ZZ":
+            region = part.upper()
         else:
             raise unknown
-    return "-".join(tag)
+    return "-".join(part for part in (language, script, region) if part)
 
 
 def phone_e164(raw: str, region: str | None, field: str) -> str:
