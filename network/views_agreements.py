@@ -76,7 +76,7 @@ def agreement_document_add(agreement_id: int):
             flash(_("%(name)s is attached.", name=document.filename), "success")
             return _back(found, "documents")
     status = 422 if form.is_submitted() else 200
-    return _render("agreement_document_new", status, form=form, agreement=found)
+    return _render("agreement_document_add", status, form=form, agreement=found)
 
 
 def _document_of(agreement_id: int, document_id: int) -> AgreementDocument:
