@@ -2,6 +2,15 @@
 
 from flask import Flask
 
+from . import api  # noqa: F401 - registers its routes on the shared API blueprint
+
 
 def init_app(app: Flask) -> None:
-    from . import models  # noqa: F401 - the tables join the metadata that migrations compare
+    from . import (
+        models,  # noqa: F401 - the tables join the metadata that migrations compare
+        views,
+        views_exchange,  # noqa: F401 - adds its routes to views.bp
+        views_log,  # noqa: F401 - adds its routes to views.bp
+    )
+
+    app.register_blueprint(views.bp)

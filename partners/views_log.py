@@ -1,0 +1,5 @@
+"""Pages of the partners module (routes added to partners.views.bp)."""
+
+from __future__ import annotations
+
+from .views import bp  # noqa: F401 - routes below are added to the module's blueprint
