@@ -67,11 +67,20 @@ def _handle_csrf(exc: CSRFError):
                                      "Reload the page and send it again.")))
 
 
+def file_size(size: int) -> str:
+    """A size as people read it: '850 bytes', '12.5 KB', '32 MB' (in the reader's number format)."""
+    if size < 1024:
+        return str(_l("%(num)s bytes", num=format_decimal(size)))
+    if size < 1024 * 1024:
+        return str(_l("%(num)s KB", num=format_decimal(size / 1024, "#,##0.#")))
+    return str(_l("%(num)s MB", num=format_decimal(size / (1024 * 1024), "#,##0.#")))
+
+
 def _handle_too_large(exc: RequestEntityTooLarge):
     # Refused before the body is read (MAX_CONTENT_LENGTH): say the limit, and lead back to the form.
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-    message = _l("The upload is larger than Kizuna accepts: at most %(size)s MB in one request. Nothing was "
-                 "saved. Go back and choose a smaller file.", size=format_decimal(limit / (1024 * 1024), "#,##0.#"))
+    message = _l("The upload is larger than Kizuna accepts: at most %(size)s in one request. Nothing was "
+                 "saved. Go back and choose a smaller file.", size=file_size(limit))
     referrer = request.referrer or ""
     back = referrer if referrer.startswith(request.host_url) else None
     return error_response(413, str(message), back=back)

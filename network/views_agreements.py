@@ -4,7 +4,6 @@ new-agreement form are in views.py)."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, send_file, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from kizuna import auth
 from kizuna.extensions import db
 from kizuna.models import Role, User
+from kizuna.web import file_size
 
 from . import documents, services
 from .forms import SIGNATORY_ROWS, AgreementForm, DocumentForm, RemoveDocumentForm, TerminateForm
@@ -26,15 +26,6 @@ DOCUMENT_KINDS = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _l("Excel workbook"),
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": _l("PowerPoint presentation"),
 }
-
-
-def file_size(size: int) -> str:
-    """A size as people read it: '850 bytes', '12.5 KB', '3.2 MB' (in the reader's number format)."""
-    if size < 1024:
-        return _("%(num)s bytes", num=format_decimal(size))
-    if size < 1024 * 1024:
-        return _("%(num)s KB", num=format_decimal(size / 1024, "#,##0.#"))
-    return _("%(num)s MB", num=format_decimal(size / (1024 * 1024), "#,##0.#"))
 
 
 def _uploaders(found: list[AgreementDocument]) -> dict[int, str]:

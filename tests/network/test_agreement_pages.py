@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
+from kizuna import services as kizuna_services
 from kizuna.extensions import db
 from kizuna.models import AuditEvent
 from network import documents, services, tabular
@@ -277,6 +278,19 @@ def test_an_upload_larger_than_the_request_limit_gets_a_413_page_saying_the_limi
     assert "Too large" in html and "at most 1 MB" in html and "Nothing was saved" in html
     assert f'<a href="{page}">Go back</a>' in html
     assert count(AgreementDocument) == 0
+
+
+def test_the_api_answers_a_request_over_the_limit_with_a_413_json_error(app, client, make_user, monkeypatch):
+    user = make_user("editor")
+    _, secret = kizuna_services.create_api_token(user=user, name="test", actor=user)
+    db.session.commit()
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    response = client.post("/api/v1/agreements", headers={"Authorization": f"Bearer {secret}"},
+                           json={"title": "x" * 4096, "kind": "mou", "party_ids": [1]})
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert error["code"] == "too_large" and "at most 1 KB in one request" in error["message"]
+    assert count(Agreement) == 0
 
 
 # -- edit --------------------------------------------------------------------------------------
