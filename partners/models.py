@@ -8,12 +8,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kizuna.extensions import db, utcnow
 from kizuna.models import User, enum_column
 from network.models import City, CityNetwork, Country, Embassy, Partner
+from network.reference import fold
 
 
 class OrganisationKind(enum.StrEnum):
@@ -171,6 +172,9 @@ class Contact(db.Model):
     # the person's own account, when they are a liaison or a delegate
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), unique=True)
     erased_at: Mapped[datetime | None]
+    # Every way of writing the name, folded (network.reference.fold), kept by contact_search_key on each
+    # flush: the search box matches any script and either order with one LIKE.
+    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -369,3 +373,36 @@ class FollowUp(db.Model):
 
     interaction: Mapped[Interaction] = relationship(back_populates="follow_ups")
     owner: Mapped[User] = relationship()
+
+
+def contact_search_key(contact: Contact) -> str:
+    """The names of `contact` folded, in both orders and both scripts, joined by "|".
+
+    "yamada taro", "taro yamada", "山田太郎", "山田 太郎": a folded query found in it names the person
+    however it was typed. Blank names (an erased person) give an empty key.
+    """
+    family, given = contact.family_name or "", contact.given_name or ""
+    family_local, given_local = contact.family_name_local or "", contact.given_name_local or ""
+    variants = [f"{family} {given}", f"{given} {family}", f"{family_local} {given_local}",
+                f"{given_local} {family_local}", f"{family_local}{given_local}"]
+    keys = dict.fromkeys(key for key in (fold(v) for v in variants) if key)
+    return "|".join(keys)
+
+
+@event.listens_for(Contact, "before_insert")
+@event.listens_for(Contact, "before_update")
+def _keep_search_key(mapper, connection, contact: Contact) -> None:
+    # On every write, whichever code changed the names (services, imports, a merge, an erasure).
+    contact.search_key = contact_search_key(contact)
+
+
+class SavedSearch(db.Model):
+    """A user's named set of contact-list filters, kept as the query string the list understood."""
+
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(2000), default="")  # urlencoded: q=yamada&country=JP
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
