@@ -68,6 +68,9 @@ def celery_config(cfg: dict) -> dict:
             # Daily; a day missed is caught up by the next run (the reminder due then is sent once).
             "agreement-expiry-reminders": {"task": "network.send_expiry_reminders", "schedule": 24 * 3600.0,
                                            "options": {"expires": 12 * 3600}},
+            # Daily; each follow-up due by then is reminded once, a missed day caught up by the next run.
+            "follow-up-reminders": {"task": "partners.send_follow_up_reminders", "schedule": 24 * 3600.0,
+                                    "options": {"expires": 12 * 3600}},
         },
     }
 

@@ -5,6 +5,7 @@ from celery import shared_task
 from kizuna import outbox
 from kizuna.extensions import db
 from network import reminders
+from partners import reminders as partner_reminders
 
 
 @shared_task(name="kizuna.deliver_outbox", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -33,5 +34,18 @@ def send_expiry_reminders() -> int:
     or a run on a later day, sends nothing already sent. Returns the number of emails queued.
     """
     queued = reminders.send_expiry_reminders()
+    db.session.commit()
+    return queued
+
+
+@shared_task(name="partners.send_follow_up_reminders", ignore_result=True)
+def send_follow_up_reminders() -> int:
+    """Queue a reminder to the owner of each follow-up that has fallen due, and commit them with their outbox
+    rows and the follow-ups' reminded_at (beat, daily).
+
+    Idempotent: a follow-up is reminded once, so a second run, or a run on a later day, sends nothing already
+    sent. Returns the number of emails queued.
+    """
+    queued = partner_reminders.send_follow_up_reminders()
     db.session.commit()
     return queued
