@@ -1,8 +1,9 @@
 """The registry at scale on PostgreSQL: page latency and a 5,000-row import.
 
 `python -m bench.network` loads 170,000 reference cities, runs `kizuna seed-scale` (2,000 relationships, 5,000
-agreements, 200 embassies, 20 networks of 100 members), then times every registry page through the app (first
-and last page, with and without filters), the search box, and the preview and commit of a 5,000-row CSV.
+agreements, 200 embassies, 20 networks of 100 members), then times every registry page through the app (the
+home with its map of 2,000 places, every list's first and last page with and without filters, each kind of
+detail page, the anniversaries and the timeline), the search box, and the preview and commit of a 5,000-row CSV.
 Targets: pages p95 under 50 ms; the import under 5 s. Prints figures; asserts nothing.
 """
 
@@ -23,7 +24,7 @@ from kizuna import services as accounts
 from kizuna.extensions import db
 from kizuna.models import Role
 from network import importing, reference, scale
-from network.models import Agreement, City, Partner
+from network.models import Agreement, City, CityNetwork, Embassy, Partner
 
 PAGE_P95_TARGET_MS = 50.0
 IMPORT_TARGET_S = 5.0
@@ -76,6 +77,8 @@ def main() -> None:
             print(f"seed-scale: {counts} in {time.perf_counter() - start:.1f} s")
             partner_id = db.session.scalar(select(Partner.id).order_by(Partner.id.desc()).limit(1))
             agreement_id = db.session.scalar(select(Agreement.id).order_by(Agreement.id.desc()).limit(1))
+            embassy_id = db.session.scalar(select(Embassy.id).order_by(Embassy.id.desc()).limit(1))
+            network_id = db.session.scalar(select(CityNetwork.id).order_by(CityNetwork.id.desc()).limit(1))
             db.session.remove()
         client = app.test_client()
         _login(client)
@@ -89,9 +92,17 @@ def main() -> None:
             "agreements, last page": "/network/agreements?page=100",
             "agreements, expiring within 365 days": "/network/agreements?expiring=365",
             "agreements, filtered (kind, area)": "/network/agreements?kind=mou&area=culture",
+            "embassies, first page": "/network/embassies",
+            "embassies, last page": "/network/embassies?page=8",
+            "embassies, filtered (mission type, status)": "/network/embassies?mission_type=embassy&status=open",
+            "city networks": "/network/networks",
             "partner detail": f"/network/partners/{partner_id}",
             "agreement detail": f"/network/agreements/{agreement_id}",
-            "timeline": "/network/timeline",
+            "embassy detail": f"/network/embassies/{embassy_id}",
+            "city network detail (100 members)": f"/network/networks/{network_id}",
+            "anniversaries, next 365 days, last page": "/network/anniversaries?days=365&page=60",
+            "timeline, first page": "/network/timeline",
+            "timeline, last page": "/network/timeline?page=180",
             "search box": "/network/search?q=san",
         }
         rows = []
