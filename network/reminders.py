@@ -18,7 +18,7 @@ from kizuna.mail import build_message
 from kizuna.models import Role, User
 from kizuna.urls import external_url
 
-from . import services
+from . import queries, services
 from .models import Agreement, AgreementReminder
 
 CATEGORY = "network.agreement_expiry"
@@ -88,7 +88,7 @@ def send_expiry_reminders(today: date | None = None) -> int:
     if not staff:
         return 0  # nobody to tell: nothing recorded, so an editor added later still hears of it
     queued = 0
-    for agreement in services.expiring_agreements(within_days=max(services.REMINDER_DAYS), today=today):
+    for agreement in queries.expiring(within_days=max(services.REMINDER_DAYS), today=today)[0]:
         days_before = due_lead_time(agreement.expires_on, today)
         if days_before is None or not _claim(agreement, days_before):
             continue

@@ -5,7 +5,6 @@ from __future__ import annotations
 import calendar
 import enum
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +12,6 @@ from email_validator import EmailNotValidError
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import selectinload
 
 from kizuna import audit
 from kizuna.extensions import db
@@ -406,32 +404,6 @@ def anniversary_of(start: date, year: int) -> date:
         return date(year, 2, 28)
 
 
-@dataclass(frozen=True)
-class Anniversary:
-    relationship: Relationship
-    on: date
-    years: int
-
-
-def upcoming_anniversaries(*, within_days: int = 90, today: date | None = None) -> list[Anniversary]:
-    """Anniversaries of live relationships in the next `within_days` days (today included), soonest first.
-
-    Only the start dates of all live ties are read; the ties whose day comes are then loaded as objects.
-    """
-    today = today or local_today()
-    due: dict[int, tuple[date, int]] = {}
-    for rel_id, started_on in db.session.execute(select(Relationship.id, Relationship.started_on)
-                                                 .where(Relationship.status != RelationshipStatus.ENDED)):
-        for year in (today.year, today.year + 1):
-            on = anniversary_of(started_on, year)
-            if today <= on <= today + timedelta(days=within_days) and year > started_on.year:
-                due[rel_id] = (on, year - started_on.year)
-                break
-    found = [Anniversary(rel, *due[rel.id]) for rel in db.session.scalars(
-        select(Relationship).options(selectinload(Relationship.partner)).where(Relationship.id.in_(list(due))))]
-    return sorted(found, key=lambda a: (a.on, a.relationship.partner.name))
-
-
 # Agreements ----------------------------------------------------------------------------------
 
 # The built-in cooperation areas (decarbonisation, digital, …) are data: migration b7e1a2c3d4f5.
@@ -630,13 +602,6 @@ def expiring_within(days: int, today: date | None = None):
     today = today or local_today()
     return and_(Agreement.expires_on.between(today, today + timedelta(days=days)),
                 Agreement.terminated_on.is_(None), ~Agreement.successors.any())
-
-
-def expiring_agreements(*, within_days: int, today: date | None = None) -> list[Agreement]:
-    """Agreements in force whose expiry falls in the next `within_days` days, soonest first."""
-    return list(db.session.scalars(
-        select(Agreement).options(selectinload(Agreement.parties)).where(expiring_within(within_days, today))
-        .order_by(Agreement.expires_on, Agreement.id)))
 
 
 # Embassies -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from werkzeug.test import EnvironBuilder
 from kizuna import services as kizuna_services
 from kizuna.extensions import db
 from kizuna.models import AuditEvent
-from network import documents, services, tabular
+from network import documents, queries, services, tabular
 from network.models import Agreement, AgreementDocument, Signatory
 from tests.conftest import csrf_token
 
@@ -427,7 +427,7 @@ def test_a_terminated_agreement_shows_the_date_and_stops_counting_as_expiring(as
                                      actor=None)
     db.session.commit()
     client = as_role("editor")
-    assert soon in services.expiring_agreements(within_days=180)
+    assert soon in queries.expiring(within_days=180)[0]
     assert "Expiring MOU" in client.get("/network/").get_data(as_text=True).split('id="expiring-h"')[1]
     response = post(client, f"/network/agreements/{soon.id}/terminate",
                     {"terminated_on": (today - timedelta(days=1)).isoformat(),
@@ -438,7 +438,7 @@ def test_a_terminated_agreement_shows_the_date_and_stops_counting_as_expiring(as
     html = client.get(f"/network/agreements/{soon.id}").get_data(as_text=True)
     assert "Terminated on" in html and "Replaced by the C40 framework" in html
     assert f"/network/agreements/{soon.id}/terminate" not in html  # nothing more to terminate
-    assert services.expiring_agreements(within_days=180) == []
+    assert queries.expiring(within_days=180) == ([], 0)
     home = client.get("/network/").get_data(as_text=True).split('id="expiring-h"')[1].split("</section>")[0]
     assert "Expiring MOU" not in home
     listed = client.get("/network/agreements", query_string={"expiring": "180"}).get_data(as_text=True)

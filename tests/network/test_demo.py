@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from kizuna.extensions import db
-from network import demo, services
+from network import demo, queries
 from network.models import (
     Agreement,
     CityNetwork,
@@ -45,5 +45,5 @@ def test_seed_holds_tokyos_network_with_its_special_cases(db_session):
     assert db.session.scalar(select(func.count()).select_from(CityNetwork)) == 2
     embassies = db.session.scalars(select(Embassy)).all()
     assert embassies and all(e.is_sample for e in embassies)
-    anniversary = services.upcoming_anniversaries(within_days=366, today=date(2026, 11, 25))
+    anniversary = queries.anniversaries(within_days=366, today=date(2026, 11, 25))[0]
     assert any(a.relationship.partner.name == "New York City" and a.on == date(2027, 2, 28) for a in anniversary)

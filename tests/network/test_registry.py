@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from kizuna.extensions import db
 from kizuna.models import AuditEvent
-from network import services
+from network import queries, services
 from network.models import (
     AgreementKind,
     DatePrecision,
@@ -124,9 +124,9 @@ def test_relationship_bad_input(db_session, nyc):
 def test_leap_day_anniversary_falls_on_28_february_in_other_years(db_session, nyc):
     services.add_relationship(partner_id=nyc.id, kind=RelationshipKind.SISTER_CITY, started_on=date(1960, 2, 29),
                               actor=None, today=TODAY)
-    [anniversary] = services.upcoming_anniversaries(within_days=120, today=TODAY)
+    [anniversary], _ = queries.anniversaries(within_days=120, today=TODAY)
     assert (anniversary.on, anniversary.years) == (date(2027, 2, 28), 67)
-    [leap] = services.upcoming_anniversaries(within_days=10, today=date(2028, 2, 25))
+    [leap], _ = queries.anniversaries(within_days=10, today=date(2028, 2, 25))
     assert (leap.on, leap.years) == (date(2028, 2, 29), 68)
 
 
@@ -188,10 +188,10 @@ def test_expiring_agreements_exclude_renewed_ones(db_session):
                                      actor=None)
     old = services.create_agreement(title="MoU", kind="mou", party_ids=[london.id], signed_on=date(2017, 12, 4),
                                     expires_on=date(2026, 12, 20), actor=None, today=TODAY)
-    assert services.expiring_agreements(within_days=30, today=TODAY) == [old]
+    assert queries.expiring(within_days=30, today=TODAY) == ([old], 1)
     services.create_agreement(title="Revised MoU", kind="mou", party_ids=[london.id], signed_on=date(2025, 9, 8),
                               previous_id=old.id, succession="revision", actor=None, today=TODAY)
-    assert services.expiring_agreements(within_days=30, today=TODAY) == []
+    assert queries.expiring(within_days=30, today=TODAY) == ([], 0)
 
 
 def test_embassy_moves_and_closes_with_history(db_session):
