@@ -8,7 +8,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 
-IMPORT_KINDS = {"partners": _l("Partners"), "embassies": _l("Embassies"), "network-members": _l("Network members")}
+# In the order network.importing.KINDS offers them.
+IMPORT_KINDS = {"partners": _l("Partners"), "agreements": _l("Agreements"), "embassies": _l("Embassies"),
+                "network-members": _l("Network members")}
 
 
 class ImportForm(FlaskForm):

@@ -13,7 +13,6 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from wtforms.fields.choices import SelectChoice
 
 from kizuna import auth
 from kizuna.extensions import db
@@ -39,8 +38,6 @@ DIGEST = re.compile(r"[0-9a-f]{64}")
 LISTS = {"partners": ("network.partners",), "agreements": ("network.agreements",),
          "embassies": ("network.embassies", "network.home"), "network-members": ("network.networks", "network.home")}
 # What each kind of file lists, in the order the upload form offers them.
-KIND_LABELS = {"partners": IMPORT_KINDS["partners"], "agreements": _l("Agreements"),
-               **{k: label for k, label in IMPORT_KINDS.items() if k != "partners"}}
 MIME = {"csv": "text/csv; charset=utf-8",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -53,16 +50,10 @@ def _upload_dir() -> Path:
 # -- import ------------------------------------------------------------------------------------
 
 
-def _import_form(**kwargs) -> ImportForm:
-    form = ImportForm(**kwargs)
-    form.kind.choices = [SelectChoice(k, KIND_LABELS[k]) for k in importing.KINDS]
-    return form
-
-
 @bp.route("/import", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def import_upload():
-    form = _import_form()
+    form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
         data = upload.read()
@@ -120,12 +111,12 @@ def import_preview(kind: str, digest: str):
             report = importing.preview(kind, data, filename, choices=choices, language=_language())
             status = 422 if form.errors else 200
     except tabular.TableError as exc:
-        upload = _import_form(formdata=None, kind=kind)
+        upload = ImportForm(formdata=None, kind=kind)
         upload.file.errors = [str(exc)]
         return _render("import", 422, form=upload)
     rows = [_preview_row(row, match, choices) for row, match in zip(report.table.rows, report.rows, strict=True)]
     return _render("import_preview", status, form=form, report=report, rows=rows, kind=kind,
-                   kind_label=KIND_LABELS[kind], filename=filename, choices=choices)
+                   kind_label=IMPORT_KINDS[kind], filename=filename, choices=choices)
 
 
 def _preview_row(row, match, choices: dict[int, int]) -> dict:
