@@ -6,6 +6,7 @@ import re
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -14,7 +15,7 @@ from kizuna import auth
 from kizuna.extensions import db
 from kizuna.models import Role
 
-from . import services
+from . import services, worldmap
 from .forms import choices
 from .forms_directory import (
     EMBASSY_STATUS_VERBS,
@@ -196,6 +197,29 @@ def _roles_over_time(network: CityNetwork) -> list[tuple[HomeMembership, DatePre
     return out
 
 
+def _member_place(member: NetworkMember):
+    return member.city or (member.partner and member.partner.city)
+
+
+def _member_map(network: CityNetwork, members: list[NetworkMember], countries: dict[str, Country]):
+    """The member cities on the world map, the home city starred; past members drawn as ended ties."""
+    language = _language()
+    points = [worldmap.MapPoint(place.latitude, place.longitude, member.name, "network_member",
+                                "ended" if member.left_on else "active",
+                                country=countries[member.country_code].name(language)
+                                if member.country_code in countries else member.country_code)
+              for member in members if (place := _member_place(member)) is not None]
+    home = services.home_city()
+    home_point = worldmap.MapPoint(home.latitude, home.longitude, home.name) if home else None
+    return worldmap.render(points, home_point, id_prefix="members-map",
+                           labels={"legend_kind": _("Membership"), "active": _("Member"), "ended": _("Left")},
+                           title=_("Member cities of %(network)s on a world map",
+                                   network=network.acronym or network.name),
+                           description=ngettext("%(num)d member city on a world map; the table after it lists them.",
+                                                "%(num)d member cities on a world map; the table after it lists them.",
+                                                len(points)))
+
+
 @bp.get("/networks/<int:network_id>")
 @auth.roles_required(Role.VIEWER)
 def network(network_id: int):
@@ -210,6 +234,8 @@ def network(network_id: int):
         select(Country).where(Country.code.in_({m.country_code for m in members})))}
     return _directory("network", network=found, roles=_roles_over_time(found), current=current_role(found),
                       members=members, member_countries=countries, website=_web_link(found.website),
+                      member_map=_member_map(found, members, countries) if members else None,
+                      unplaced=sum(1 for m in members if _member_place(m) is None),
                       events=sorted(found.events, key=lambda e: (e.starts_on, e.id), reverse=True))
 
 

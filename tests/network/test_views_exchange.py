@@ -189,15 +189,19 @@ def test_a_header_merged_over_two_columns_is_refused_at_the_file_field(as_role):
     assert response.status_code == 422 and 'id="file-error"' in html and "merged over columns B to C" in html
 
 
-def test_network_members_are_saved_and_the_editor_lands_on_the_networks(as_role):
+def test_network_members_are_saved_and_seen_on_the_networks_map(as_role):
     client = as_role("editor")
-    services.create_network(name="C40 Cities Climate Leadership Group", acronym="C40", actor=None)
+    c40 = services.create_network(name="C40 Cities Climate Leadership Group", acronym="C40", actor=None)
     db.session.flush()
     path = preview_path(upload(client, b"network,city,country\nC40,Paris,FR\nC40,Seoul,KR\n", "members.csv",
                                kind="network-members"))
     saved = client.post(path, data={"csrf_token": csrf_token(client, path), "save": "1"})
     assert saved.status_code == 303 and saved.location.endswith("/network/networks")
     assert db.session.scalar(select(func.count()).select_from(NetworkMember)) == 2
+    html = client.get(f"/network/networks/{c40.id}").get_data(as_text=True)
+    svg = html.split('id="members-h"')[1].split("</svg>")[0]
+    assert '<title id="members-map-title">Member cities of C40 on a world map</title>' in svg
+    assert "<title>Paris — Network member, Member</title>" in svg and "<title>Seoul — Network member, Member</title>" in svg
 
 
 def test_a_broken_encoding_is_refused_with_the_line_that_cannot_be_read_and_not_stored(app, as_role):
