@@ -132,6 +132,23 @@ ACCESS: dict[str, Rule] = {
     "api.create_network": rule("/api/v1/networks", EDITORS, 403),
     "api.add_network_member": rule(f"/api/v1/networks/{MISSING}/members", EDITORS, 403),
     "api.add_network_event": rule(f"/api/v1/networks/{MISSING}/events", EDITORS, 403),
+    # partners API: staff read; editors with a token write (a session gets 403, as above)
+    "api.organisations": rule("/api/v1/organisations", STAFF, 200),
+    "api.organisation": rule(f"/api/v1/organisations/{MISSING}", STAFF, 404),
+    "api.contacts": rule("/api/v1/contacts", STAFF, 200),
+    "api.contact": rule(f"/api/v1/contacts/{MISSING}", STAFF, 404),
+    "api.interactions": rule("/api/v1/interactions", STAFF, 200),
+    "api.interaction": rule(f"/api/v1/interactions/{MISSING}", STAFF, 404),
+    "api.follow_ups": rule("/api/v1/follow-ups", STAFF, 200),
+    "api.follow_up": rule(f"/api/v1/follow-ups/{MISSING}", STAFF, 404),
+    "api.create_organisation": rule("/api/v1/organisations", EDITORS, 403),
+    "api.update_organisation": rule(f"/api/v1/organisations/{MISSING}", EDITORS, 403),
+    "api.create_contact": rule("/api/v1/contacts", EDITORS, 403),
+    "api.update_contact": rule(f"/api/v1/contacts/{MISSING}", EDITORS, 403),
+    "api.add_position": rule(f"/api/v1/contacts/{MISSING}/positions", EDITORS, 403),
+    "api.create_interaction": rule("/api/v1/interactions", EDITORS, 403),
+    "api.add_follow_up": rule(f"/api/v1/interactions/{MISSING}/follow-ups", EDITORS, 403),
+    "api.complete_follow_up": rule(f"/api/v1/follow-ups/{MISSING}/done", EDITORS, 403),
 }
 # Flask's own route, answered before any access check: only files from static/.
 UNCHECKED = {"static"}
