@@ -39,6 +39,7 @@ from .reference import fold
 REGION_CODES = ("AF", "AS", "EU", "NA", "SA", "OC", "AN")  # GeoNames continent codes
 PARTNER_SORTS = ("name", "country", "since")
 AGREEMENT_SORTS = ("signed", "title", "expires")
+AGREEMENT_STATES = ("in_force", "expired", "terminated")
 SEARCH_LIMIT = 50  # hits shown per kind of record
 
 
@@ -105,8 +106,10 @@ def partners(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
 
 def agreements(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
     """The agreement list's query for the filters and sort `given` (q, kind, partner, country, region, area,
-    expiring within N days, signed from and to years, sort), and the filters as understood."""
-    args = _filters(given, ("q", "kind", "partner", "country", "region", "area", "expiring", "from", "to", "sort"))
+    expiring within N days, signed from and to years, state: in force, expired or terminated, sort), and the
+    filters as understood."""
+    args = _filters(given, ("q", "kind", "partner", "country", "region", "area", "expiring", "from", "to", "state",
+                            "sort"))
     query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas))
     if args["kind"] in {k.value for k in AgreementKind}:
         query = query.where(Agreement.kind == AgreementKind(args["kind"]))
@@ -124,6 +127,16 @@ def agreements(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
         query = query.where(Agreement.signed_on >= date(year, 1, 1))
     if (year := _int(args["to"])) is not None and 1000 <= year <= 9999:
         query = query.where(Agreement.signed_on <= date(year, 12, 31))
+    today = services.local_today()
+    if args["state"] == "in_force":
+        query = query.where(Agreement.terminated_on.is_(None),
+                            or_(Agreement.expires_on.is_(None), Agreement.expires_on >= today))
+    elif args["state"] == "expired":
+        query = query.where(Agreement.terminated_on.is_(None), Agreement.expires_on < today)
+    elif args["state"] == "terminated":
+        query = query.where(Agreement.terminated_on.is_not(None))
+    else:
+        args["state"] = ""
     if args["q"]:
         query = query.where(or_(Agreement.title.ilike(f"%{args['q']}%"), Agreement.title_local.ilike(f"%{args['q']}%")))
     args["sort"] = args["sort"] if args["sort"] in AGREEMENT_SORTS else "signed"

@@ -401,7 +401,7 @@ def agreements():
     page = db.paginate(query, page=_page(), per_page=PER_PAGE, error_out=False)
     areas = db.session.scalars(select(CooperationArea).order_by(CooperationArea.name_en)).all()
     return _render("agreements", page=page, args=args, countries=_country_choices(), partners=_partner_options(),
-                   areas=areas, regions=REGIONS)
+                   areas=areas, regions=REGIONS, today=services.local_today())
 
 
 def agreements_query():

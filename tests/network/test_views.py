@@ -376,6 +376,29 @@ def test_month_and_unknown_dates_are_shown_as_such_in_both_languages(as_role, to
     assert "2017年10月" in client.get(f"/network/agreements/{month.id}").get_data(as_text=True)
 
 
+def test_agreement_list_tells_in_force_expired_and_terminated_apart(as_role, tokyo):
+    today = services.local_today()
+    made = {title: services.create_agreement(title=title, kind="mou", party_ids=[tokyo["Seoul"].id],
+                                             signed_on=date(2020, 5, 1), expires_on=expires, actor=None)
+            for title, expires in (("Live MOU", today + timedelta(days=400)), ("Lapsed MOU", date(2023, 5, 1)),
+                                   ("Ended MOU", today + timedelta(days=400)))}
+    services.terminate_agreement(agreement_id=made["Ended MOU"].id, terminated_on=date(2024, 3, 1),
+                                 reason="Superseded", actor=None)
+    db.session.commit()
+    client = as_role("viewer")
+
+    def titles(state: str) -> set[str]:
+        html = client.get("/network/agreements", query_string={"state": state, "q": "MOU"}).get_data(as_text=True)
+        return {t for t in made if f">{t}</a>" in html}
+
+    assert titles("in_force") == {"Live MOU"}
+    assert titles("expired") == {"Lapsed MOU"}
+    assert titles("terminated") == {"Ended MOU"}
+    everything = client.get("/network/agreements", query_string={"q": "MOU", "state": "bogus"}).get_data(as_text=True)
+    assert {t for t in made if f">{t}</a>" in everything} == set(made)  # an unknown state filters nothing
+    assert "terminated March 1, 2024" in everything and "May 1, 2023 (expired)" in everything
+
+
 def test_agreement_list_filters(as_role, tokyo):
     client = as_role("viewer")
     today = services.local_today()
