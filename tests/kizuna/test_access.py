@@ -108,6 +108,16 @@ ACCESS: dict[str, Rule] = {
     "network.network_role": rule(f"/network/networks/{MISSING}/role", EDITORS, 404),
     "network.network_member": rule(f"/network/networks/{MISSING}/members/new", EDITORS, 404),
     "network.network_event": rule(f"/network/networks/{MISSING}/events/new", EDITORS, 404),
+    # partners: files, duplicates and erasure (viewers may not export)
+    "partners.export": rule("/partners/export", EDITORS, 200),
+    "partners.contacts_export": rule("/partners/contacts/export.csv", EDITORS, 200),
+    "partners.organisations_export": rule("/partners/organisations/export.xlsx", EDITORS, 200),
+    "partners.contact_vcard": rule(f"/partners/contacts/{MISSING}/vcard", EDITORS, 404),
+    "partners.import_upload": rule("/partners/import", EDITORS, 200),
+    "partners.import_preview": rule(f"/partners/import/{'0' * 64}", EDITORS, 404),
+    "partners.duplicates": rule("/partners/duplicates", EDITORS, 200),
+    "partners.merge": rule(f"/partners/duplicates/merge?first={MISSING}&second=1", EDITORS, 404),
+    "partners.erase": rule(f"/partners/contacts/{MISSING}/erase", ADMINS, 404),
     # JSON API
     "api.openapi": rule("/api/v1/openapi.json", ANYONE, 200),
     "api.me": rule("/api/v1/me", SIGNED_IN, 200),
