@@ -15,7 +15,7 @@ from kizuna.api import PAGE_PARAMS, bp, doc, limit_arg, page_arg, paged, query_p
 from kizuna.extensions import db
 from kizuna.models import Role
 
-from . import services
+from . import queries, services
 from .models import (
     Agreement,
     AgreementKind,
@@ -33,7 +33,6 @@ from .models import (
     RelationshipKind,
     RelationshipStatus,
 )
-from .reference import fold
 
 CITY_SCHEMA = {"type": "object", "properties": {
     "id": {"type": "integer", "description": "GeoNames id"},
@@ -383,7 +382,8 @@ def _write(call, serialize, *, field: str):
 @doc("Partner governments (cities, sub-national governments, other public bodies), by name.",
      parameters=[query_param("kind", "Only this kind.", enum=[k.value for k in PartnerKind]),
                  query_param("country", "ISO 3166-1 alpha-2 code, such as US."),
-                 query_param("q", "Part of the name (case- and accent-insensitive)."), *PAGE_PARAMS],
+                 query_param("q", "Part of any of its names: Latin, own script or Japanese (case- and "
+                             "accent-insensitive)."), *PAGE_PARAMS],
      schema=_page_of(PARTNER_SCHEMA), tag="network")
 def partners():
     query = select(Partner).options(selectinload(Partner.country)).order_by(Partner.name, Partner.id)
@@ -391,8 +391,8 @@ def partners():
         query = query.where(Partner.kind == kind)
     if country := _arg_country():
         query = query.where(Partner.country_code == country)
-    if q := fold(request.args.get("q", "")):
-        query = query.where(Partner.search_key.contains(q, autoescape=True))
+    if q := request.args.get("q", "").strip():
+        query = query.where(Partner.id.in_(queries.partner_ids_matching(q)))
     return jsonify(_page(query, partner_json))
 
 
@@ -518,6 +518,8 @@ def change_relationship_status(relationship_id: int):
                              minimum=0),
                  query_param("signed_from", "Signed on or after this day (YYYY-MM-DD).", format="date"),
                  query_param("signed_to", "Signed on or before this day (YYYY-MM-DD).", format="date"),
+                 query_param("state", "Only those in force, expired or terminated today.",
+                             enum=list(queries.AGREEMENT_STATES)),
                  *PAGE_PARAMS],
      schema=_page_of(AGREEMENT_SCHEMA), tag="network")
 def agreements():
@@ -542,6 +544,10 @@ def agreements():
         query = query.where(Agreement.signed_on >= signed_from)
     if signed_to := _parse_date("signed_to", request.args.get("signed_to")):
         query = query.where(Agreement.signed_on <= signed_to)
+    if state := request.args.get("state", "").strip():
+        if state not in queries.AGREEMENT_STATES:
+            raise Invalid("state", f"state must be one of: {', '.join(queries.AGREEMENT_STATES)}.")
+        query = query.where(queries.agreement_state(state))
     return jsonify(_page(query.order_by(*order), agreement_json))
 
 

@@ -104,6 +104,15 @@ def partners(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
     return query.order_by(*order, Partner.id), args
 
 
+def agreement_state(state: str, today: date | None = None):
+    """The condition of agreements in `state` (one of AGREEMENT_STATES) on `today`."""
+    today = today or services.local_today()
+    return {"in_force": and_(Agreement.terminated_on.is_(None),
+                             or_(Agreement.expires_on.is_(None), Agreement.expires_on >= today)),
+            "expired": and_(Agreement.terminated_on.is_(None), Agreement.expires_on < today),
+            "terminated": Agreement.terminated_on.is_not(None)}[state]
+
+
 def agreements(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
     """The agreement list's query for the filters and sort `given` (q, kind, partner, country, region, area,
     expiring within N days, signed from and to years, state: in force, expired or terminated, sort), and the
@@ -127,14 +136,8 @@ def agreements(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
         query = query.where(Agreement.signed_on >= date(year, 1, 1))
     if (year := _int(args["to"])) is not None and 1000 <= year <= 9999:
         query = query.where(Agreement.signed_on <= date(year, 12, 31))
-    today = services.local_today()
-    if args["state"] == "in_force":
-        query = query.where(Agreement.terminated_on.is_(None),
-                            or_(Agreement.expires_on.is_(None), Agreement.expires_on >= today))
-    elif args["state"] == "expired":
-        query = query.where(Agreement.terminated_on.is_(None), Agreement.expires_on < today)
-    elif args["state"] == "terminated":
-        query = query.where(Agreement.terminated_on.is_not(None))
+    if args["state"] in AGREEMENT_STATES:
+        query = query.where(agreement_state(args["state"]))
     else:
         args["state"] = ""
     if args["q"]:

@@ -84,6 +84,7 @@ def test_partners_list_filters_by_kind_country_and_name(as_role, registry):
     assert [p["name"] for p in client.get("/api/v1/partners?kind=subnational").json["items"]] == ["New South Wales"]
     assert [p["name"] for p in client.get("/api/v1/partners?country=fr").json["items"]] == ["Paris"]
     assert [p["name"] for p in client.get("/api/v1/partners?q=SOUTH").json["items"]] == ["New South Wales"]
+    assert [p["name"] for p in client.get("/api/v1/partners?q=パリ").json["items"]] == ["Paris"]  # any of its names
     paris = client.get("/api/v1/partners?q=par").json["items"][0]
     assert paris | {"id": 0} == {"id": 0, "kind": "city", "name": "Paris", "local_name": None, "name_ja": "パリ市",
                                  "display_name": "Paris", "country": "FR", "country_name": "France",
@@ -141,6 +142,19 @@ def test_agreements_filter_by_party_country_area_kind_and_signing_dates(as_role,
     assert _titles(client, "?area=tourism") == ["MOU on culture, renewed"]
     assert _titles(client, "?signed_from=2019-01-01&signed_to=2020-12-31") == ["MOU on culture, renewed",
                                                                                 "Joint statement"]
+
+
+def test_agreements_by_state_today(as_role, registry):
+    client = as_role("viewer")
+    services.terminate_agreement(agreement_id=registry["digital"].id, terminated_on=date(2024, 1, 10),
+                                 reason="Superseded", actor=None)
+    db.session.commit()
+    assert _titles(client, "?state=terminated") == ["Paris–Tokyo digital MOU"]
+    assert _titles(client, "?state=expired") == ["MOU on culture"]
+    assert _titles(client, "?state=in_force") == ["MOU on culture, renewed", "Joint statement"]
+    bad = client.get("/api/v1/agreements?state=alive")
+    assert bad.status_code == 422 and bad.json["error"]["fields"] == {
+        "state": "state must be one of: in_force, expired, terminated."}
 
 
 def test_expiring_agreements_are_those_in_force_soonest_first(as_role, registry):
