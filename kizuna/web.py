@@ -103,11 +103,14 @@ def nav_items():
     if current_user.is_authenticated and current_user.is_staff:
         items.append(("network.home", _l("Network")))
         items.append(("network.cities", _l("Cities")))
+        items.append(("partners.contacts", _l("Contacts")))
         items.append(("admin.outbox_list", _l("Outbox")))
         if not current_app.config["SMTP_URL"]:
             items.append(("admin.mailbox_list", _l("Mailbox")))
         if current_user.has_role(Role.ADMIN):
             items += [("admin.users", _l("Users")), ("admin.audit", _l("Audit log"))]
+    elif current_user.is_authenticated and current_user.has_role(Role.LIAISON, Role.DELEGATE):
+        items.append(("partners.me", _l("My profile")))
     return items
 
 

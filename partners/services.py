@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from kizuna import audit
+from kizuna import services as accounts
 from kizuna.extensions import db, utcnow
-from kizuna.i18n import valid_timezone
+from kizuna.i18n import LANGUAGES, valid_timezone
 from kizuna.mail import normalize_address
-from kizuna.models import EXTERNAL_ROLES, User
+from kizuna.models import EXTERNAL_ROLES, Role, User
 from network.models import City, CityNetwork, Embassy, Partner
 from network.reference import fold
 from network.services import find_country, local_today
@@ -36,8 +37,10 @@ from .models import (
     Organisation,
     OrganisationKind,
     Position,
+    SavedSearch,
     Tag,
     default_name_order,
+    primary_language,
 )
 
 GOVERNMENT_KINDS = (OrganisationKind.PARTNER_GOVERNMENT, OrganisationKind.GOVERNMENT_DEPARTMENT)
@@ -684,3 +687,150 @@ def due_follow_ups(today: date, *, unreminded_only: bool = False) -> list[Follow
     if unreminded_only:
         query = query.where(FollowUp.reminded_at.is_(None))
     return list(db.session.scalars(query))
+
+
+# -- what a page needs to change a contact, tags in bulk, saved searches ----------------------------
+
+
+def contact_fields(contact: Contact) -> dict:
+    """A contact's values as create_contact and update_contact take them: change some, pass them all back."""
+    fields = {name: getattr(contact, name) for name in CONTACT_FIELDS}
+    for name in ("name_order", "legal_basis"):
+        fields[name] = fields[name].value if fields[name] is not None else None
+    fields["languages"] = contact.language_codes
+    fields["emails"] = [{"address": e.address, "label": e.label, "primary": e.is_primary} for e in contact.emails]
+    fields["phones"] = [{"number": p.number, "label": p.label, "primary": p.is_primary} for p in contact.phones]
+    fields["tags"] = [t.name for t in contact.tags]
+    return fields
+
+
+def tag_contacts(*, contact_ids, tag: str, actor, remove: bool = False) -> int:
+    """Add the tag `tag` to every contact of `contact_ids` (or take it off with `remove`); returns how many
+    changed. Erased people and ids that no longer exist are refused before anything changes."""
+    name = " ".join(_text(tag, "tag", limit=64, required=True).split())
+    ids = list(dict.fromkeys(contact_ids or ()))
+    if not ids:
+        raise PartnersError(_("Choose at least one contact."), "contact_ids")
+    contacts = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(ids))
+                                                    .options(selectinload(Contact.tags)))}
+    for contact_id in ids:
+        if contact_id not in contacts or contacts[contact_id].erased_at is not None:
+            raise PartnersError(_("No contact has the id %(id)s.", id=contact_id), "contact_ids")
+    if remove:
+        found = db.session.scalar(select(Tag).where(Tag.key == name.casefold()))
+        if found is None:
+            return 0
+    else:
+        found = _tags([name])[0]
+    changed = 0
+    for contact_id in ids:
+        contact = contacts[contact_id]
+        before = [t.name for t in contact.tags]
+        if remove and found in contact.tags:
+            contact.tags = [t for t in contact.tags if t is not found]
+        elif not remove and found not in contact.tags:
+            contact.tags = sorted([*contact.tags, found], key=lambda t: t.key)
+        else:
+            continue
+        changed += 1
+        audit.record("contact.update", actor=actor, object_type="contact", object_id=contact.id,
+                     object_label=contact.display_name(), before={"tags": before},
+                     after={"tags": [t.name for t in contact.tags]})
+    db.session.flush()
+    return changed
+
+
+def save_search(*, user_id: int, name: str, query: str) -> SavedSearch:
+    """Keep `query` (the list's query string) under `name` for the user; the same name again replaces it."""
+    name = _text(name, "name", limit=100, required=True)
+    query = _text(query, "name", limit=2000)
+    saved = db.session.scalar(select(SavedSearch).where(SavedSearch.user_id == user_id, SavedSearch.name == name))
+    if saved is None:
+        saved = SavedSearch(user_id=user_id, name=name)
+        db.session.add(saved)
+    saved.query = query
+    db.session.flush()
+    return saved
+
+
+def delete_saved_search(*, saved_search_id: int, user_id: int) -> None:
+    """Delete one of the user's own saved searches; another user's is as good as missing."""
+    saved = db.session.get(SavedSearch, saved_search_id)
+    if saved is None or saved.user_id != user_id:
+        raise PartnersError(_("It no longer exists; reload the page."))
+    db.session.delete(saved)
+    db.session.flush()
+
+
+# -- external accounts -----------------------------------------------------------------------------
+
+
+def account_binding(contact: Contact) -> tuple[Role, dict] | None:
+    """The external account a contact's current post entitles them to: (liaison, embassy) when their
+    organisation is linked to a mission, (delegate, partner) when linked to a partner city; else None."""
+    for position in contact.current_positions:
+        organisation = position.organisation
+        if organisation.embassy_id is not None:
+            return Role.LIAISON, {"embassy_id": organisation.embassy_id}
+        if organisation.partner_id is not None:
+            return Role.DELEGATE, {"partner_id": organisation.partner_id}
+    return None
+
+
+def invite_contact(*, contact_id: int, actor) -> User:
+    """Give a contact an external account and queue its invitation, in the contact's preferred language
+    where Kizuna speaks it (else English); links the account to the contact. Flushed, not committed.
+
+    PartnersError when the person is erased, already has an account, has no email address or no current
+    post at an organisation linked to an embassy or a partner city.
+    """
+    contact = _live_contact(contact_id)
+    if contact.user_id is not None:
+        raise PartnersError(_("%(name)s already has an account.", name=contact.display_name()))
+    binding = account_binding(contact)
+    if binding is None:
+        raise PartnersError(_("Only a person with a current position at an organisation linked to an embassy "
+                              "or a partner city can have an account; add that position first."))
+    if contact.primary_email is None:
+        raise PartnersError(_("Give %(name)s an email address first: the invitation goes to it.",
+                              name=contact.display_name()))
+    role, bound_to = binding
+    language = primary_language(contact.preferred_language)
+    zone = contact.timezone if contact.timezone and valid_timezone(contact.timezone) else None
+    try:
+        user = accounts.invite_user(email=contact.primary_email, role=role, actor=actor,
+                                    name=contact.display_name()[:200],
+                                    language=language if language in LANGUAGES else "en", timezone=zone,
+                                    **bound_to)
+    except accounts.AccountError as exc:
+        raise PartnersError(str(exc)) from None
+    contact.user_id = user.id
+    db.session.flush()
+    audit.record("contact.update", actor=actor, object_type="contact", object_id=contact.id,
+                 object_label=contact.display_name(), before={"user_id": None}, after={"user_id": user.id})
+    return user
+
+
+# What liaisons and delegates change of their own record; the rest stays the office's.
+OWN_PROFILE_FIELDS = ("family_name", "given_name", "family_name_local", "given_name_local", "emails", "phones",
+                      "languages", "preferred_language")
+
+
+def own_contact(user) -> Contact | None:
+    """The contact record of an external account, if the office has linked one (never an erased one)."""
+    if user is None or user.role not in EXTERNAL_ROLES:
+        return None
+    return db.session.scalar(select(Contact).where(Contact.user_id == user.id, Contact.erased_at.is_(None)))
+
+
+def update_own_profile(*, user, today: date | None = None, **fields) -> Contact:
+    """A liaison or a delegate changes their own names, emails, phones and languages (OWN_PROFILE_FIELDS);
+    everything else of the record stays as the office keeps it. PartnersError at the field at fault."""
+    unknown = set(fields) - set(OWN_PROFILE_FIELDS)
+    if unknown:
+        raise PartnersError(_("These fields are kept by the office: %(fields)s.",
+                              fields=", ".join(sorted(unknown))), sorted(unknown)[0])
+    contact = own_contact(user)
+    if contact is None:
+        raise PartnersError(_("No contact record is linked to your account."))
+    return update_contact(contact_id=contact.id, actor=user, today=today, **{**contact_fields(contact), **fields})

@@ -118,6 +118,22 @@ ACCESS: dict[str, Rule] = {
     "partners.duplicates": rule("/partners/duplicates", EDITORS, 200),
     "partners.merge": rule(f"/partners/duplicates/merge?first={MISSING}&second=1", EDITORS, 404),
     "partners.erase": rule(f"/partners/contacts/{MISSING}/erase", ADMINS, 404),
+    # partners: organisations, contacts, the list's tools, and the external users' own profile
+    "partners.organisations": rule("/partners/organisations", STAFF, 200),
+    "partners.organisation": rule(f"/partners/organisations/{MISSING}", STAFF, 404),
+    "partners.organisation_new": rule("/partners/organisations/new", EDITORS, 200),
+    "partners.organisation_edit": rule(f"/partners/organisations/{MISSING}/edit", EDITORS, 404),
+    "partners.contacts": rule("/partners/contacts", STAFF, 200),
+    "partners.contact": rule(f"/partners/contacts/{MISSING}", STAFF, 404),
+    "partners.contact_new": rule("/partners/contacts/new", EDITORS, 200),
+    "partners.contact_edit": rule(f"/partners/contacts/{MISSING}/edit", EDITORS, 404),
+    "partners.position_new": rule(f"/partners/contacts/{MISSING}/positions/new", EDITORS, 404),
+    "partners.position_end": rule(f"/partners/positions/{MISSING}/end", EDITORS, 404),
+    "partners.contact_invite": rule(f"/partners/contacts/{MISSING}/invite", EDITORS, 404),
+    "partners.contacts_tag": rule("/partners/contacts/tag", EDITORS, 303),  # no tag given: back with a message
+    "partners.search_save": rule("/partners/contacts/searches", STAFF, 303),  # no name: back with a message
+    "partners.search_delete": rule(f"/partners/contacts/searches/{MISSING}/delete", STAFF, 404),
+    "partners.me": rule("/partners/me", frozenset({"delegate", "liaison"}), 200),
     # JSON API
     "api.openapi": rule("/api/v1/openapi.json", ANYONE, 200),
     "api.me": rule("/api/v1/me", SIGNED_IN, 200),
