@@ -171,8 +171,9 @@ class _ImportKind(click.Choice):
     @property
     def choices(self):
         from network.importing import KINDS
+        from partners.importing import KINDS as PARTNER_KINDS
 
-        return KINDS
+        return (*KINDS, *PARTNER_KINDS)
 
     @choices.setter
     def choices(self, _value):
@@ -185,27 +186,38 @@ class _ImportKind(click.Choice):
 @click.option("--dry-run", is_flag=True, help="Print the preview report and save nothing.")
 @click.option("--choose", "choices", multiple=True, metavar="ROW=CITY_ID",
               help="Resolve an ambiguous or unmatched city: the row number and a candidate's id. Repeatable.")
+@click.option("--resolve", "resolutions", multiple=True, metavar="ROW=skip|import",
+              help="contacts: what to do with a row that may duplicate someone: skip it or import it anyway. "
+                   "Repeatable.")
 @with_appcontext
-def import_file(kind, file, dry_run, choices):
-    """Import KIND from FILE (CSV in UTF-8 or Shift_JIS, or XLSX): every row is matched to reference cities
-    and countries; all rows are saved, or none. Exits with 1 when a row needs attention."""
+def import_file(kind, file, dry_run, choices, resolutions):
+    """Import KIND from FILE (CSV in UTF-8 or Shift_JIS, or XLSX; contacts also vCard): every row is matched to
+    reference cities and countries; all rows are saved, or none. Exits with 1 when a row needs attention."""
     from network import importing
     from network.tabular import TableError
+    from partners import importing as contacts
 
     try:
         picks = {int(row): int(city) for row, city in (c.split("=", 1) for c in choices)}
     except ValueError:
         raise click.UsageError("--choose takes ROW=CITY_ID, such as --choose 4=2643743") from None
+    decisions = dict(r.split("=", 1) for r in resolutions if "=" in r)
+    if len(decisions) != len(resolutions) or not all(row.isdigit() and what in ("skip", "import")
+                                                     for row, what in decisions.items()):
+        raise click.UsageError("--resolve takes ROW=skip or ROW=import, such as --resolve 4=skip")
     data = file.read_bytes()
+    # The registry's kinds name themselves to its import; contacts come with decisions on possible duplicates.
+    module, args, extra = ((importing, (kind,), {}) if kind in importing.KINDS else
+                           (contacts, (), {"resolutions": {int(row): what for row, what in decisions.items()}}))
     try:
         if dry_run:
-            report = importing.preview(kind, data, file.name, choices=picks)
+            report = module.preview(*args, data, file.name, choices=picks, **extra)
         else:
-            report = importing.commit(kind, data, file.name, actor=None, choices=picks)
+            report = module.commit(*args, data, file.name, actor=None, choices=picks, **extra)
             db.session.commit()
     except TableError as exc:
         raise click.ClickException(str(exc)) from None
-    except importing.ImportRefused as exc:
+    except module.ImportRefused as exc:
         report = exc.report
         click.echo("\n".join(report.lines()))
         raise click.ClickException(str(exc)) from None
@@ -216,16 +228,25 @@ def import_file(kind, file, dry_run, choices):
 
 @cli.command("seed-scale")
 @click.option("--seed", default=20261125, show_default=True, help="Random seed: the same seed gives the same data.")
+@click.option("--only", type=click.Choice(["all", "network", "partners"]), default="all", show_default=True,
+              help="network: the registry's data set; partners: its contacts data set; all: both.")
 @with_appcontext
-def seed_scale(seed):
+def seed_scale(seed, only):
     """Add the benchmark data set: 2,000 partners and relationships, 5,000 agreements, 200 embassies and
-    20 networks of 100 members, all marked as sample. Needs reference data (kizuna load-reference)."""
+    20 networks of 100 members, all marked as sample; and 20,000 contacts at 3,000 organisations with 100,000
+    interactions. Needs reference data (kizuna load-reference)."""
     import network.scale
+    import partners.scale
     from network.services import NetworkError
+    from partners.services import PartnersError
 
+    counts = {}
     try:
-        counts = network.scale.seed_scale(seed=seed)
-    except NetworkError as exc:
+        if only in ("all", "network"):
+            counts.update(network.scale.seed_scale(seed=seed))
+        if only in ("all", "partners"):
+            counts.update(partners.scale.seed_scale(seed=seed))
+    except (NetworkError, PartnersError) as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(", ".join(f"{n:,} {what}" for what, n in counts.items()))

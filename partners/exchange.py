@@ -203,6 +203,15 @@ _QP_PARAMS = re.compile(r"^[^:]*QUOTED-PRINTABLE[^:]*:", re.I)
 _LABEL = re.compile(r"^_\$!<(.*)>!\$_$")  # Apple's built-in labels: _$!<Mobile>!$_
 
 
+_READ = frozenset({"BEGIN", "END", "VERSION", "N", "FN", "EMAIL", "TEL", "ORG", "TITLE", "ROLE", "LANG", "TZ", "NOTE",
+                   "CATEGORIES", "ADR", "X-KIZUNA-N-LOCAL", "X-KIZUNA-LANGUAGE"})
+
+
+def _property(line: str) -> str:
+    """A content line's property name without its group: "EMAIL" of "item1.EMAIL;type=pref:a@b"."""
+    return re.split(r"[;:]", line, maxsplit=1)[0].rsplit(".", 1)[-1].strip().upper()
+
+
 def looks_like_vcard(data: bytes) -> bool:
     head = data[:4096].lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n").upper()
     return head.startswith(b"BEGIN:VCARD") or head.startswith(b"B\x00E\x00G\x00I\x00N\x00")
@@ -272,6 +281,9 @@ def read_vcards(data: bytes) -> list[Card]:
     kept with a problem instead of stopping the rest. Never raises for bad content.
     """
     text = _join_soft_breaks(decode(data).replace("\r\n", "\n").replace("\r", "\n"))
+    # Unfold, then keep only the properties read below: a damaged PHOTO or an odd X- field cannot spoil a card.
+    text = "\n".join(line for line in re.sub(r"\n[ \t]", "", text).split("\n")
+                     if _property(line) in _READ)
     cards = []
     logger = logging.getLogger("vobject.base")
     level = logger.level
