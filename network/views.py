@@ -449,18 +449,8 @@ def agreement_new():
         form.party_ids.data = [partner_id]
     status = 200
     if form.validate_on_submit():
-        signatories = tuple((int(row.form.party.data) if str(row.form.party.data or "").isdigit() else None,
-                             row.form.name.data.strip(), (row.form.title.data or "").strip())
-                            for row in form.signatories if (row.form.name.data or "").strip())
         try:
-            created = services.create_agreement(
-                title=form.title.data, title_local=form.title_local.data or "", kind=form.kind.data,
-                party_ids=form.party_ids.data or [], signed_on=form.signed_on.data,
-                signed_precision=form.signed_on.precision, term_months=form.term_months.data,
-                expires_on=form.expires_on.data, area_codes=tuple(form.area_codes.data or ()),
-                signatories=signatories, previous_id=int(form.previous_id.data) if form.previous_id.data else None,
-                succession=form.succession.data or None, summary=form.summary.data or "",
-                source=form.source.data or "", notes=form.notes.data or "", actor=current_user)
+            created = services.create_agreement(**form.agreement_fields(), actor=current_user)
         except services.NetworkError as exc:
             _attach(form, exc)
             status = 422
