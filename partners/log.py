@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from kizuna.extensions import db
+from kizuna.models import STAFF_ROLES, User
 
 from .models import (
     Contact,
@@ -108,3 +109,9 @@ def contact_label(contact: Contact, language: str) -> str:
     posts = [p.organisation.display_name(language) for p in contact.current_positions]
     name = contact.display_name(language)
     return f"{name} ({', '.join(posts)})" if posts else name
+
+
+def staff_accounts() -> list[User]:
+    """The active staff accounts, by name: who may take part in an interaction or own a follow-up."""
+    return list(db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True))
+                                   .order_by(User.name, User.email, User.id)))

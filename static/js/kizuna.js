@@ -98,3 +98,105 @@ function cityAutocomplete(input) {
 }
 
 document.querySelectorAll("input[data-city-autocomplete]").forEach(cityAutocomplete);
+
+// Participant picker of the interaction log: the city combobox's ARIA 1.2 pattern (the same keys, status
+// line and listbox) over GET /partners/log/participants. Choosing ticks the person's or the organisation's
+// box in the form's lists, adding it when it is not there; without JavaScript the Search button does this.
+function participantAutocomplete(input) {
+  const list = document.getElementById(input.getAttribute("aria-controls"));
+  const status = document.getElementById("participant-status");
+  const lists = {
+    contact: input.form.querySelector('[data-participants="contact_ids"]'),
+    organisation: input.form.querySelector('[data-participants="organisation_ids"]'),
+  };
+  let active = -1, timer = null, controller = null;
+
+  function say(key, values) {
+    if (!status) return;
+    let text = status.dataset[key] || "";
+    for (const [name, value] of Object.entries(values)) text = text.replace(`{${name}}`, String(value));
+    status.textContent = text;
+  }
+  function close() {
+    list.hidden = true; list.replaceChildren(); active = -1;
+    input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant");
+  }
+  function highlight(index) {
+    const items = list.querySelectorAll("li");
+    items.forEach((li, i) => li.setAttribute("aria-selected", String(i === index)));
+    active = index;
+    if (items[index]) input.setAttribute("aria-activedescendant", items[index].id);
+  }
+  function choose(li) {
+    const target = lists[li.dataset.type];
+    if (target) {
+      const name = target.dataset.participants;
+      let box = target.querySelector(`input[value="${li.dataset.id}"]`);
+      if (!box) {
+        const item = document.createElement("li");
+        box = document.createElement("input");
+        box.type = "checkbox"; box.name = name; box.value = li.dataset.id; box.id = `${name}-picked-${li.dataset.id}`;
+        const label = document.createElement("label");
+        label.htmlFor = box.id; label.textContent = li.dataset.label;
+        item.append(box, " ", label);
+        target.append(item);
+      }
+      box.checked = true;
+      say("added", { name: li.dataset.label });
+    }
+    input.value = "";
+    close();
+  }
+  async function search() {
+    const q = input.value.trim();
+    if (!q) { close(); return; }
+    if (controller) controller.abort();
+    controller = new AbortController();
+    try {
+      const response = await fetch(`${input.dataset.participantAutocomplete}?${new URLSearchParams({ q })}`,
+                                   { signal: controller.signal, credentials: "same-origin" });
+      if (!response.ok) return;
+      const { items } = await response.json();
+      list.replaceChildren(...items.map((item, i) => {
+        const li = document.createElement("li");
+        li.id = `participant-option-${i}`; li.setAttribute("role", "option");
+        li.dataset.type = item.type; li.dataset.id = String(item.id); li.dataset.label = item.label;
+        li.textContent = item.label;
+        li.addEventListener("mousedown", (e) => { e.preventDefault(); choose(li); });
+        return li;
+      }));
+      list.hidden = items.length === 0;
+      input.setAttribute("aria-expanded", String(items.length > 0));
+      say(items.length === 0 ? "none" : items.length === 1 ? "one" : "many", { count: items.length });
+      active = -1;
+    } catch (err) {
+      if (err.name !== "AbortError") throw err;
+    }
+  }
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 150); });
+  input.addEventListener("keydown", (e) => {
+    const count = list.querySelectorAll("li").length;
+    if (e.key === "ArrowDown" && count) { e.preventDefault(); highlight((active + 1) % count); }
+    else if (e.key === "ArrowUp" && count) { e.preventDefault(); highlight((active - 1 + count) % count); }
+    else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(list.querySelectorAll("li")[active]); }
+    else if (e.key === "Enter") { e.preventDefault(); search(); }  // Enter in the box searches, never saves
+    else if (e.key === "Escape") { close(); }
+  });
+  input.addEventListener("blur", () => setTimeout(close, 0));
+}
+
+document.querySelectorAll("input[data-participant-autocomplete]").forEach(participantAutocomplete);
+
+// The gift fields show only for the kinds that are gifts; without JavaScript they are always there, with a hint.
+document.querySelectorAll("fieldset[data-gift-kinds]").forEach((gift) => {
+  const kind = gift.form?.elements.kind || gift.closest("form")?.elements.kind;
+  if (!kind) return;
+  const kinds = gift.dataset.giftKinds.split(" ");
+  // Hidden also means disabled, so that details typed before the kind changed are not sent; a refusal
+  // shown inside keeps the fields in view.
+  const update = () => {
+    gift.hidden = gift.disabled = !kinds.includes(kind.value) && !gift.querySelector(".error");
+  };
+  kind.addEventListener("change", update);
+  update();
+});

@@ -134,6 +134,14 @@ ACCESS: dict[str, Rule] = {
     "partners.search_save": rule("/partners/contacts/searches", STAFF, 303),  # no name: back with a message
     "partners.search_delete": rule(f"/partners/contacts/searches/{MISSING}/delete", STAFF, 404),
     "partners.me": rule("/partners/me", frozenset({"delegate", "liaison"}), 200),
+    # partners: the interaction log and follow-ups (staff read; editors log, add and complete)
+    "partners.log": rule("/partners/log", STAFF, 200),
+    "partners.interaction": rule(f"/partners/log/{MISSING}", STAFF, 404),
+    "partners.interaction_new": rule("/partners/log/new", EDITORS, 200),
+    "partners.participants": rule("/partners/log/participants?q=a", STAFF, 200),
+    "partners.follow_up_new": rule(f"/partners/log/{MISSING}/follow-ups/new", EDITORS, 404),
+    "partners.follow_up_done": rule(f"/partners/follow-ups/{MISSING}/done", EDITORS, 404),
+    "partners.my_follow_ups": rule("/partners/follow-ups", STAFF, 200),
     # JSON API
     "api.openapi": rule("/api/v1/openapi.json", ANYONE, 200),
     "api.me": rule("/api/v1/me", SIGNED_IN, 200),
