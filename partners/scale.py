@@ -116,4 +116,6 @@ def seed_scale(*, seed: int = 20261125, today: date | None = None, **sizes) -> d
 
 def _insert_ids(model, rows: list[dict]) -> list[int]:
     """Bulk insert; the new ids in the order of `rows`."""
+    if not rows:  # an empty list would insert one row of defaults
+        return []
     return list(db.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), rows))
