@@ -265,7 +265,9 @@ def test_viewer_reads_contacts_but_cannot_change_them(as_role, make_contact):
     contact = make_contact(family_name="Doe")
     db.session.commit()
     client = as_role("viewer")
-    assert client.get("/partners/contacts").status_code == 200
+    html = client.get("/partners/contacts").get_data(as_text=True)
+    assert '<a href="/partners/contacts" aria-current="page">Contacts</a>' in html  # in the staff navigation
+    assert "Add a contact" not in html and 'name="contact_ids"' not in html and "Tag the chosen" not in html
     html = client.get(f"/partners/contacts/{contact.id}").get_data(as_text=True)
     assert "Jane Doe" in html and "Add a position" not in html and "Invite to an account" not in html
     token = csrf_token(client, "/account")
