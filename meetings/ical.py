@@ -1,0 +1,350 @@
+"""Meetings as iCalendar bytes: iTIP REQUEST and CANCEL for one attendee (RFC 5546), PUBLISH feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from icalendar import Calendar, Conference, Event, Timezone, vCalAddress, vDuration
+
+from kizuna.mail import normalize_address
+
+PRODID = "-//Kizuna//Meetings//EN"
+
+# How often a subscribed feed asks again (REFRESH-INTERVAL, Outlook's X-PUBLISHED-TTL).
+DEFAULT_REFRESH = timedelta(hours=6)
+
+
+class CalendarError(ValueError):
+    """The data cannot make a valid calendar; the message says which field and why."""
+
+
+class Status(StrEnum):
+    CONFIRMED = "CONFIRMED"
+    TENTATIVE = "TENTATIVE"
+    CANCELLED = "CANCELLED"
+
+
+class Role(StrEnum):
+    REQUIRED = "REQ-PARTICIPANT"
+    OPTIONAL = "OPT-PARTICIPANT"
+    CHAIR = "CHAIR"
+
+
+class PartStat(StrEnum):
+    NEEDS_ACTION = "NEEDS-ACTION"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    TENTATIVE = "TENTATIVE"
+
+
+def meeting_uid(meeting_id: int, host: str) -> str:
+    """The one place a meeting's calendar UID is made: stable for the meeting's whole life, across
+    reschedules and the cancellation, so every mail program updates the same entry."""
+    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool) or meeting_id <= 0:
+        raise CalendarError(f"a meeting id is a positive integer, not {meeting_id!r}")
+    if not host or any(c.isspace() or c in "@/" for c in host):
+        raise CalendarError(f"the UID's host must be a bare host name, not {host!r}")
+    return f"meeting-{meeting_id}@{host}"
+
+
+def _text(value: str, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise CalendarError(f"{field} must not be empty")
+    return value
+
+
+def _one_line(value: str, field: str) -> str:
+    _text(value, field)
+    if any(c in value for c in "\r\n"):
+        raise CalendarError(f"{field} must be a single line: {value!r}")
+    return value
+
+
+def _email(value: str, field: str) -> str:
+    try:
+        return normalize_address(value)
+    except ValueError as exc:
+        raise CalendarError(f"{field} is not an email address ({value!r}): {exc}") from None
+
+
+def _web_url(value: str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise CalendarError(f"{field} must be an http(s) address, not {value!r}")
+    return value
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise CalendarError(f"{field} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise CalendarError(f"{field} must carry a time zone (an aware datetime): {value.isoformat()}")
+    return value
+
+
+def _zone(name: str) -> ZoneInfo:
+    if not isinstance(name, str) or not name or name != name.strip():
+        raise CalendarError(f"unknown time zone {name!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CalendarError(f"unknown time zone {name!r}: use an IANA name such as 'Asia/Tokyo'") from None
+
+
+@dataclass(frozen=True)
+class Organizer:
+    """Who sends the invitations and receives the replies (the office's mailbox)."""
+
+    name: str
+    email: str
+
+    def __post_init__(self) -> None:
+        _one_line(self.name, "the organizer's name")
+        object.__setattr__(self, "email", _email(self.email, "the organizer's email"))
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """One invited person: the single ATTENDEE of their own copy of the invitation."""
+
+    name: str
+    email: str
+    role: Role = Role.REQUIRED
+    partstat: PartStat = PartStat.NEEDS_ACTION
+    rsvp: bool = True
+    language: str | None = None  # BCP 47 tag of the person's language, e.g. "ja"
+
+    def __post_init__(self) -> None:
+        _one_line(self.name, "the attendee's name")
+        object.__setattr__(self, "email", _email(self.email, "the attendee's email"))
+        try:
+            object.__setattr__(self, "role", Role(self.role))
+            object.__setattr__(self, "partstat", PartStat(self.partstat))
+        except ValueError as exc:
+            raise CalendarError(f"attendee {self.email}: {exc}") from None
+        if self.language is not None and not _is_language_tag(self.language):
+            raise CalendarError(f"attendee {self.email}: {self.language!r} is not a language tag")
+
+
+def _is_language_tag(tag: str) -> bool:
+    parts = tag.split("-")
+    return bool(tag) and all(p.isascii() and p.isalnum() and 1 <= len(p) <= 8 for p in parts)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One meeting as a calendar sees it.
+
+    `start` and `end` are aware datetimes (any offset; UTC as stored is fine); the calendar writes
+    them as wall-clock times in `zone`, the meeting's IANA zone, with that zone's VTIMEZONE. An
+    all-day meeting covers every local day from `start` to `end` (an `end` at midnight is exclusive).
+    `sequence` is the iTIP revision: only the reschedule and cancel services raise it.
+    `last_modified` is when the meeting last changed; it is also the DTSTAMP unless a builder is
+    given another one.
+    """
+
+    uid: str
+    sequence: int
+    title: str
+    start: datetime
+    end: datetime
+    zone: str
+    organizer: Organizer
+    last_modified: datetime
+    description: str = ""
+    all_day: bool = False
+    location: str | None = None
+    online_url: str | None = None
+    status: Status = Status.CONFIRMED
+    url: str | None = None
+    language: str | None = None  # the language title, description and location are written in
+
+    def __post_init__(self) -> None:
+        _one_line(self.uid, "the UID")
+        if not isinstance(self.sequence, int) or isinstance(self.sequence, bool) or self.sequence < 0:
+            raise CalendarError(f"SEQUENCE is a whole number from 0 up, not {self.sequence!r}")
+        _text(self.title, "the title")
+        _zone(self.zone)
+        _aware(self.start, "the start")
+        _aware(self.end, "the end")
+        _aware(self.last_modified, "the last-modified time")
+        if self.end <= self.start:
+            raise CalendarError(f"the meeting ends ({self.end.isoformat()}) before it starts "
+                                f"({self.start.isoformat()})")
+        if not isinstance(self.organizer, Organizer):
+            raise CalendarError("the organizer must be an Organizer")
+        if self.location is not None:
+            _text(self.location, "the location")
+        _web_url(self.online_url, "the online link")
+        _web_url(self.url, "the meeting page's address")
+        try:
+            object.__setattr__(self, "status", Status(self.status))
+        except ValueError as exc:
+            raise CalendarError(str(exc)) from None
+        if self.language is not None and not _is_language_tag(self.language):
+            raise CalendarError(f"{self.language!r} is not a language tag")
+
+    @property
+    def local_start(self) -> datetime:
+        return self.start.astimezone(ZoneInfo(self.zone))
+
+    @property
+    def local_end(self) -> datetime:
+        return self.end.astimezone(ZoneInfo(self.zone))
+
+
+def _all_day_span(occ: Occurrence) -> tuple[date, date]:
+    first = occ.local_start.date()
+    end = occ.local_end
+    after_last = end.date() if end.time() == time(0) else end.date() + timedelta(days=1)
+    return first, max(after_last, first + timedelta(days=1))
+
+
+def _description(occ: Occurrence) -> str:
+    # Mail programs that ignore CONFERENCE (Outlook, Apple Calendar) still show the link here.
+    parts = [occ.description.strip()] if occ.description.strip() else []
+    for link in (occ.online_url, occ.url):
+        if link and link not in occ.description:
+            parts.append(link)
+    return "\n\n".join(parts)
+
+
+def _event(occ: Occurrence, *, stamp: datetime, attendee: Attendee | None = None,
+           status: Status | None = None) -> Event:
+    event = Event()
+    event.add("uid", occ.uid)
+    event.add("sequence", occ.sequence)
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("last-modified", occ.last_modified.astimezone(UTC))
+    if occ.all_day:
+        first, after_last = _all_day_span(occ)
+        event.add("dtstart", first)
+        event.add("dtend", after_last)
+    else:
+        event.add("dtstart", occ.local_start)
+        event.add("dtend", occ.local_end)
+    lang = {"language": occ.language} if occ.language else {}
+    event.add("summary", occ.title, parameters=lang)
+    if description := _description(occ):
+        event.add("description", description, parameters=lang)
+    # LOCATION falls back to the link: it is the one field every calendar shows in its list view.
+    if occ.location or occ.online_url:
+        event.add("location", occ.location or occ.online_url)
+    if occ.online_url:
+        event.conferences = [Conference(occ.online_url, feature="VIDEO")]  # RFC 7986
+    if occ.url:
+        event.add("url", occ.url)
+    event.add("organizer", vCalAddress.new(occ.organizer.email, cn=occ.organizer.name))
+    if attendee is not None:
+        event.add("attendee", vCalAddress.new(
+            attendee.email, cn=attendee.name, cutype="INDIVIDUAL", role=str(attendee.role),
+            partstat=str(attendee.partstat), rsvp=attendee.rsvp, language=attendee.language))
+    if status is not None:
+        event.add("status", str(status))
+    event.add("transp", "TRANSPARENT" if occ.all_day else "OPAQUE")
+    return event
+
+
+@lru_cache(maxsize=256)
+def _vtimezone(zone: str, first_year: int, last_year: int) -> Timezone:
+    # Built from the system's tz database; cached because a series feed repeats the same zones.
+    return Timezone.from_tzid(zone, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1))
+
+
+def _calendar(method: str, events: Sequence[tuple[Occurrence, Event]]) -> Calendar:
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+    years: dict[str, list[int]] = {}
+    for occ, _ in events:
+        if not occ.all_day and occ.zone not in ("UTC", "Etc/UTC"):
+            years.setdefault(occ.zone, []).extend((occ.local_start.year, occ.local_end.year))
+    # VTIMEZONEs first: RFC 5545 lets them come anywhere, but some readers resolve TZIDs in one pass.
+    for zone in sorted(years):
+        cal.add_component(_vtimezone(zone, min(years[zone]), max(years[zone])))
+    for _occ, event in events:
+        cal.add_component(event)
+    return cal
+
+
+def request(meeting: Occurrence, attendee: Attendee, *, stamp: datetime | None = None) -> bytes:
+    """An iTIP REQUEST inviting `attendee` to `meeting` (a first invitation or an update).
+
+    The UID and SEQUENCE are the meeting's: send a higher SEQUENCE after a change of time or place
+    and mail programs replace the entry they hold. DTSTAMP is `stamp` (when this message is
+    created), defaulting to the meeting's last change. Raises CalendarError for a cancelled meeting:
+    that is `cancel`'s job.
+    """
+    if meeting.status == Status.CANCELLED:
+        raise CalendarError(f"meeting {meeting.uid} is cancelled: send cancel(), not a REQUEST")
+    _check_attendee(attendee, meeting)
+    event = _event(meeting, stamp=_aware(stamp or meeting.last_modified, "DTSTAMP"), attendee=attendee,
+                   status=meeting.status)
+    return _calendar("REQUEST", [(meeting, event)]).to_ical()
+
+
+def cancel(meeting: Occurrence, attendee: Attendee, *, uninvited: bool = False,
+           stamp: datetime | None = None) -> bytes:
+    """An iTIP CANCEL of `meeting` for `attendee`, with the meeting's UID.
+
+    The caller raises the meeting's SEQUENCE before cancelling (a CANCEL with the SEQUENCE of the
+    last REQUEST is ignored by some clients). With `uninvited`, only this person is taken off a
+    meeting that still takes place: per RFC 5546 §3.2.5 the event then carries no STATUS; otherwise
+    STATUS:CANCELLED tells every client the whole meeting is off.
+    """
+    _check_attendee(attendee, meeting)
+    status = None if uninvited else Status.CANCELLED
+    event = _event(meeting, stamp=_aware(stamp or meeting.last_modified, "DTSTAMP"), attendee=attendee,
+                   status=status)
+    return _calendar("CANCEL", [(meeting, event)]).to_ical()
+
+
+def _check_attendee(attendee: Attendee, meeting: Occurrence) -> None:
+    if not isinstance(attendee, Attendee):
+        raise CalendarError("the attendee must be an Attendee")
+    if attendee.email == meeting.organizer.email:
+        raise CalendarError(f"{attendee.email} organizes {meeting.uid}: the organizer is not sent an invitation")
+
+
+def publish(events: Iterable[Occurrence], name: str, description: str | None = None, *,
+            refresh: timedelta = DEFAULT_REFRESH, source: str | None = None) -> bytes:
+    """A METHOD:PUBLISH calendar of `events` named `name`: a meeting's file, a series feed, a person's feed.
+
+    Each event keeps its own zone (one VTIMEZONE per zone used, covering the years of its events).
+    No ATTENDEE is written (RFC 5546 §3.2.1): a feed tells where and when, not who.
+    `refresh` is how often subscribers should fetch it again; `source` is the feed's own address.
+    Raises CalendarError when two events share a UID.
+    """
+    _one_line(name, "the calendar name")
+    if not isinstance(refresh, timedelta) or refresh <= timedelta(0):
+        raise CalendarError(f"the refresh interval must be a positive timedelta, not {refresh!r}")
+    items = list(events)
+    seen: set[str] = set()
+    for occ in items:
+        if not isinstance(occ, Occurrence):
+            raise CalendarError(f"a feed holds Occurrences, not {type(occ).__name__}")
+        if occ.uid in seen:
+            raise CalendarError(f"two events share the UID {occ.uid}")
+        seen.add(occ.uid)
+    # Each event's DTSTAMP is its last change, so an unchanged feed is byte-for-byte the same.
+    cal = _calendar("PUBLISH", [(occ, _event(occ, stamp=occ.last_modified, status=occ.status)) for occ in items])
+    cal.add("name", name)  # RFC 7986
+    cal.add("x-wr-calname", name)  # Outlook, Apple Calendar, Google
+    if description:
+        cal.add("description", description)
+        cal.add("x-wr-caldesc", description)
+    cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(refresh))
+    if _web_url(source, "the feed's address"):
+        cal.add("source", source, parameters={"VALUE": "URI"})
+    return cal.to_ical()
