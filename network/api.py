@@ -111,6 +111,7 @@ AREA = _obj(code=STR, name=STR)
 AGREEMENT_REF = _obj(id=INT, title=STR, signed_on=DATE, expires_on=DATE)
 AGREEMENT_SCHEMA = _obj(id=INT, title=STR, title_local=OPT_STR, kind=_enum(AgreementKind), signed_on=DATE,
                         signed_precision=PRECISION, term_months=OPT_INT, expires_on=DATE, terminated_on=DATE,
+                        termination_reason=STR, state={"type": "string", "enum": list(queries.AGREEMENT_STATES)},
                         in_force=BOOL, previous_id=OPT_INT, succession={"type": ["string", "null"]},
                         parties=_list_of(PARTNER_REF), areas=_list_of(AREA), summary=STR, is_sample=BOOL)
 AGREEMENT_DETAIL = _obj(**AGREEMENT_SCHEMA["properties"], source=STR, notes=STR,
@@ -201,7 +202,9 @@ def agreement_json(agreement: Agreement, *, detail: bool = False) -> dict:
            "kind": agreement.kind.value, "signed_on": _day(agreement.signed_on),
            "signed_precision": agreement.signed_precision.value, "term_months": agreement.term_months,
            "expires_on": _day(agreement.expires_on), "terminated_on": _day(agreement.terminated_on),
-           "in_force": agreement.terminated_on is None and not agreement.successors,
+           "termination_reason": agreement.termination_reason,
+           "state": agreement.state(services.local_today()),
+           "in_force": agreement.state(services.local_today()) == "in_force",
            "previous_id": agreement.previous_id,
            "succession": agreement.succession.value if agreement.succession else None,
            "parties": [partner_ref(p) for p in agreement.parties],
@@ -518,7 +521,8 @@ def change_relationship_status(relationship_id: int):
                              minimum=0),
                  query_param("signed_from", "Signed on or after this day (YYYY-MM-DD).", format="date"),
                  query_param("signed_to", "Signed on or before this day (YYYY-MM-DD).", format="date"),
-                 query_param("state", "Only those in force, expired or terminated today.",
+                 query_param("state", "Only those in force, superseded by a renewal or revision, expired or "
+                             "terminated today.",
                              enum=list(queries.AGREEMENT_STATES)),
                  *PAGE_PARAMS],
      schema=_page_of(AGREEMENT_SCHEMA), tag="network")

@@ -70,6 +70,8 @@ AGREEMENT_KINDS = {
     AgreementKind.OTHER: _l("Other"),
 }
 SUCCESSIONS = {Succession.RENEWAL: _l("Renewal"), Succession.REVISION: _l("Revision")}
+AGREEMENT_STATES = {"in_force": _l("In force"), "superseded": _l("Superseded"), "expired": _l("Expired"),
+                    "terminated": _l("Terminated")}  # the values of Agreement.state
 
 class PartialDateField(Field):
     """A date the sources may give to the day (2017-10-04), the month (2017-10) or the year (2017).

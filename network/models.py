@@ -221,6 +221,7 @@ class Agreement(db.Model):
     term_months: Mapped[int | None]
     expires_on: Mapped[date | None] = mapped_column(index=True)
     terminated_on: Mapped[date | None]
+    termination_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("agreement.id"), index=True)
     succession: Mapped[Succession | None] = mapped_column(enum_column(Succession))
     summary: Mapped[str] = mapped_column(Text, default="")
@@ -237,6 +238,17 @@ class Agreement(db.Model):
                                                               order_by="AgreementDocument.id")
     previous: Mapped[Agreement | None] = relationship(remote_side=[id], back_populates="successors")
     successors: Mapped[list[Agreement]] = relationship(back_populates="previous")
+
+    def state(self, today: date) -> str:
+        """in_force, superseded (renewed or revised by a later one), expired or terminated, on `today`: what
+        network.queries.agreement_state selects in SQL."""
+        if self.terminated_on is not None:
+            return "terminated"
+        if self.successors:
+            return "superseded"
+        if self.expires_on is not None and self.expires_on < today:
+            return "expired"
+        return "in_force"
 
     def expires_within(self, days: int, today: date) -> bool:
         return self.expires_on is not None and today <= self.expires_on <= today + timedelta(days=days)

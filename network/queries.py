@@ -39,7 +39,7 @@ from .reference import fold
 REGION_CODES = ("AF", "AS", "EU", "NA", "SA", "OC", "AN")  # GeoNames continent codes
 PARTNER_SORTS = ("name", "country", "since")
 AGREEMENT_SORTS = ("signed", "title", "expires")
-AGREEMENT_STATES = ("in_force", "expired", "terminated")
+AGREEMENT_STATES = ("in_force", "superseded", "expired", "terminated")  # Agreement.state's values
 SEARCH_LIMIT = 50  # hits shown per kind of record
 
 
@@ -105,11 +105,12 @@ def partners(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
 
 
 def agreement_state(state: str, today: date | None = None):
-    """The condition of agreements in `state` (one of AGREEMENT_STATES) on `today`."""
+    """The condition of agreements in `state` (one of AGREEMENT_STATES) on `today`, as Agreement.state says."""
     today = today or services.local_today()
-    return {"in_force": and_(Agreement.terminated_on.is_(None),
-                             or_(Agreement.expires_on.is_(None), Agreement.expires_on >= today)),
-            "expired": and_(Agreement.terminated_on.is_(None), Agreement.expires_on < today),
+    live = and_(Agreement.terminated_on.is_(None), ~Agreement.successors.any())
+    return {"in_force": and_(live, or_(Agreement.expires_on.is_(None), Agreement.expires_on >= today)),
+            "superseded": and_(Agreement.terminated_on.is_(None), Agreement.successors.any()),
+            "expired": and_(live, Agreement.expires_on < today),
             "terminated": Agreement.terminated_on.is_not(None)}[state]
 
 
@@ -119,7 +120,8 @@ def agreements(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
     filters as understood."""
     args = _filters(given, ("q", "kind", "partner", "country", "region", "area", "expiring", "from", "to", "state",
                             "sort"))
-    query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas))
+    query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas),
+                                      selectinload(Agreement.successors))
     if args["kind"] in {k.value for k in AgreementKind}:
         query = query.where(Agreement.kind == AgreementKind(args["kind"]))
     if (partner_id := _int(args["partner"])) is not None:

@@ -17,7 +17,6 @@ from kizuna import audit
 from kizuna.extensions import db
 from kizuna.i18n import home_timezone
 from kizuna.mail import normalize_address
-from kizuna.models import AuditEvent
 
 from .models import (
     Agreement,
@@ -562,7 +561,7 @@ def update_agreement(*, agreement_id: int, actor, today: date | None = None, **f
 def terminate_agreement(*, agreement_id: int, terminated_on: date | None, reason: str, actor,
                         today: date | None = None) -> Agreement:
     """End an agreement before its term: from `terminated_on` (not before it was signed, not in the future)
-    it no longer counts as in force or expiring. The reason is kept in the audit log (see termination_reason).
+    it no longer counts as in force or expiring; the reason is kept with it.
     NetworkError, naming the field, when the date or the reason is wrong or it is terminated already."""
     today = today or local_today()
     agreement = _get(Agreement, agreement_id)
@@ -576,24 +575,12 @@ def terminate_agreement(*, agreement_id: int, terminated_on: date | None, reason
         raise NetworkError(_("An agreement cannot be terminated before it was signed (%(date)s).",
                              date=agreement.signed_on.isoformat()), "terminated_on")
     reason = _text(reason, "reason", limit=2000, required=True)
-    agreement.terminated_on = terminated_on
+    agreement.terminated_on, agreement.termination_reason = terminated_on, reason
     db.session.flush()
     audit.record("agreement.terminate", actor=actor, object_type="agreement", object_id=agreement.id,
-                 object_label=agreement.title, before={"terminated_on": None},
-                 after={"terminated_on": terminated_on.isoformat(), "reason": reason})
+                 object_label=agreement.title, before={"terminated_on": None, "termination_reason": ""},
+                 after={"terminated_on": terminated_on.isoformat(), "termination_reason": reason})
     return agreement
-
-
-def termination_reason(agreement: Agreement) -> str:
-    """The reason given when the agreement was terminated ("" when none is recorded)."""
-    if agreement.terminated_on is None:
-        return ""
-    after = db.session.scalar(
-        select(AuditEvent.after).where(AuditEvent.action == "agreement.terminate",
-                                       AuditEvent.object_type == "agreement",
-                                       AuditEvent.object_id == str(agreement.id))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1))
-    return (after or {}).get("reason", "")
 
 
 def expiring_within(days: int, today: date | None = None):

@@ -23,6 +23,7 @@ from kizuna.models import Role
 from . import queries, services, worldmap
 from .forms import (
     AGREEMENT_KINDS,
+    AGREEMENT_STATES,
     PARTNER_KINDS,
     RELATIONSHIP_KINDS,
     SIGNATORY_ROWS,
@@ -79,7 +80,8 @@ def partial_date(value: date | None, precision=DatePrecision.DAY) -> str:
 
 def _labels() -> dict:
     return {"partner_kinds": PARTNER_KINDS, "relationship_kinds": RELATIONSHIP_KINDS, "statuses": STATUSES,
-            "agreement_kinds": AGREEMENT_KINDS, "successions": SUCCESSIONS, "language": _language()}
+            "agreement_kinds": AGREEMENT_KINDS, "agreement_states": AGREEMENT_STATES, "successions": SUCCESSIONS,
+            "language": _language()}
 
 
 def _render(template: str, status: int = 200, **context):

@@ -40,7 +40,7 @@ def _uploaders(found: list[AgreementDocument]) -> dict[int, str]:
 def _agreement_page_helpers() -> dict:
     # What templates/network/agreement.html needs beyond what the page's view passes it.
     return {"new_document_form": DocumentForm, "document_uploaders": _uploaders, "file_size": file_size,
-            "document_kinds": DOCUMENT_KINDS, "termination_reason": services.termination_reason}
+            "document_kinds": DOCUMENT_KINDS}
 
 
 def _back(agreement: Agreement, anchor: str | None = None):

@@ -445,7 +445,7 @@ def test_a_terminated_agreement_shows_the_date_and_stops_counting_as_expiring(as
     assert f'/network/agreements/{soon.id}"' not in listed
     [event] = audit_events("agreement.terminate")
     assert event.after == {"terminated_on": (today - timedelta(days=1)).isoformat(),
-                           "reason": "Replaced by the C40 framework"}
+                           "termination_reason": "Replaced by the C40 framework"}
 
 
 @pytest.mark.parametrize(("data", "field", "message"), [

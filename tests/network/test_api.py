@@ -150,11 +150,15 @@ def test_agreements_by_state_today(as_role, registry):
                                  reason="Superseded", actor=None)
     db.session.commit()
     assert _titles(client, "?state=terminated") == ["Paris–Tokyo digital MOU"]
-    assert _titles(client, "?state=expired") == ["MOU on culture"]
+    assert _titles(client, "?state=superseded") == ["MOU on culture"]  # renewed in 2020
+    assert _titles(client, "?state=expired") == []
     assert _titles(client, "?state=in_force") == ["MOU on culture, renewed", "Joint statement"]
+    terminated = client.get(f"/api/v1/agreements/{registry['digital'].id}").json
+    assert (terminated["state"], terminated["in_force"], terminated["termination_reason"]) == (
+        "terminated", False, "Superseded")
     bad = client.get("/api/v1/agreements?state=alive")
     assert bad.status_code == 422 and bad.json["error"]["fields"] == {
-        "state": "state must be one of: in_force, expired, terminated."}
+        "state": "state must be one of: in_force, superseded, expired, terminated."}
 
 
 def test_expiring_agreements_are_those_in_force_soonest_first(as_role, registry):

@@ -376,7 +376,7 @@ def test_month_and_unknown_dates_are_shown_as_such_in_both_languages(as_role, to
     assert "2017年10月" in client.get(f"/network/agreements/{month.id}").get_data(as_text=True)
 
 
-def test_agreement_list_tells_in_force_expired_and_terminated_apart(as_role, tokyo):
+def test_agreement_list_tells_in_force_superseded_expired_and_terminated_apart(as_role, tokyo):
     today = services.local_today()
     made = {title: services.create_agreement(title=title, kind="mou", party_ids=[tokyo["Seoul"].id],
                                              signed_on=date(2020, 5, 1), expires_on=expires, actor=None)
@@ -384,6 +384,11 @@ def test_agreement_list_tells_in_force_expired_and_terminated_apart(as_role, tok
                                    ("Ended MOU", today + timedelta(days=400)))}
     services.terminate_agreement(agreement_id=made["Ended MOU"].id, terminated_on=date(2024, 3, 1),
                                  reason="Superseded", actor=None)
+    made["Renewed MOU"] = services.create_agreement(title="Renewed MOU", kind="mou", party_ids=[tokyo["Seoul"].id],
+                                                    signed_on=date(2018, 5, 1), actor=None)
+    services.create_agreement(title="Its renewal", kind="mou", party_ids=[tokyo["Seoul"].id],
+                              signed_on=date(2021, 5, 1), previous_id=made["Renewed MOU"].id, succession="renewal",
+                              actor=None)
     db.session.commit()
     client = as_role("viewer")
 
@@ -394,9 +399,11 @@ def test_agreement_list_tells_in_force_expired_and_terminated_apart(as_role, tok
     assert titles("in_force") == {"Live MOU"}
     assert titles("expired") == {"Lapsed MOU"}
     assert titles("terminated") == {"Ended MOU"}
+    assert titles("superseded") == {"Renewed MOU"}
     everything = client.get("/network/agreements", query_string={"q": "MOU", "state": "bogus"}).get_data(as_text=True)
     assert {t for t in made if f">{t}</a>" in everything} == set(made)  # an unknown state filters nothing
     assert "terminated March 1, 2024" in everything and "May 1, 2023 (expired)" in everything
+    assert "— (superseded)" in everything
 
 
 def test_agreement_list_filters(as_role, tokyo):
