@@ -492,6 +492,18 @@ def create_interaction():
     return _write(lambda actor: services.add_interaction(actor=actor, **values), interaction_json, field="kind")
 
 
+@bp.post("/interactions/<int:interaction_id>")
+@auth.roles_required(Role.EDITOR)
+@doc(**_updates("Replace a logged interaction's fields and participants (a contact erased since stays among "
+                "them); its follow-ups stay.", INTERACTION_BODY), schema=INTERACTION_SCHEMA, tag="partners")
+def update_interaction(interaction_id: int):
+    db.get_or_404(Interaction, interaction_id)
+    values = {"kind": None, "occurred_on": None, "subject": "",
+              **_body(INTERACTION_BODY, required=("kind", "occurred_on", "subject"))}
+    return _write(lambda actor: log.update_interaction(interaction_id=interaction_id, actor=actor, **values),
+                  interaction_json, field="kind", status=200)
+
+
 # -- follow-ups ---------------------------------------------------------------------------------------
 
 

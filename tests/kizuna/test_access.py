@@ -181,6 +181,7 @@ ACCESS: dict[str, Rule] = {
     "api.update_contact": rule(f"/api/v1/contacts/{MISSING}", EDITORS, 403),
     "api.add_position": rule(f"/api/v1/contacts/{MISSING}/positions", EDITORS, 403),
     "api.create_interaction": rule("/api/v1/interactions", EDITORS, 403),
+    "api.update_interaction": rule(f"/api/v1/interactions/{MISSING}", EDITORS, 403),
     "api.add_follow_up": rule(f"/api/v1/interactions/{MISSING}/follow-ups", EDITORS, 403),
     "api.complete_follow_up": rule(f"/api/v1/follow-ups/{MISSING}/done", EDITORS, 403),
 }

@@ -278,6 +278,30 @@ def test_editor_logs_a_gift_then_a_follow_up_and_marks_it_done(client, book, tok
     assert db.session.get(FollowUp, added.json["id"]).done_at is not None
 
 
+def test_editor_replaces_an_interaction_and_its_participants(client, book, token, staff):
+    headers = token("editor")
+    path = f"/api/v1/interactions/{book['visit'].id}"
+    body = {"kind": "meeting", "occurred_on": "2026-03-11", "subject": "Mayor's visit, day two",
+            "contact_ids": [book["anne"].id, book["taro"].id], "staff_ids": [], "notes": "Second day."}
+    response = client.post(path, headers=headers, json=body)
+    assert response.status_code == 200, response.json
+    assert ([c["id"] for c in response.json["contacts"]], response.json["organisations"], response.json["staff"]) == (
+        [book["anne"].id, book["taro"].id], [], [])
+    assert [f["text"] for f in response.json["follow_ups"]] == ["Send the minutes"]
+    visit = db.session.get(Interaction, book["visit"].id)
+    assert (visit.kind.value, visit.occurred_on, visit.notes) == ("meeting", date(2026, 3, 11), "Second day.")
+    # the follow-up is due on 2026-03-20: the interaction cannot move after it
+    late = client.post(path, headers=headers, json={**body, "occurred_on": "2026-03-21"})
+    assert late.status_code == 422 and set(late.json["error"]["fields"]) == {"occurred_on"}
+    gift = client.post(path, headers=headers, json={**body, "gift_description": "Tea"})
+    assert gift.status_code == 422 and set(gift.json["error"]["fields"]) == {"gift_description"}
+    nobody = client.post(path, headers=headers, json={**body, "contact_ids": []})
+    assert nobody.status_code == 422 and set(nobody.json["error"]["fields"]) == {"contact_ids"}
+    db.session.expire_all()
+    assert db.session.get(Interaction, book["visit"].id).subject == "Mayor's visit, day two"
+    assert client.post("/api/v1/interactions/999999", headers=headers, json=body).status_code == 404
+
+
 def test_interaction_refusals_name_the_field_and_save_nothing(client, book, token, make_user):
     headers, before = token("editor"), _count(Interaction)
     base = {"kind": "call", "occurred_on": "2026-11-01", "subject": "Call", "contact_ids": [book["anne"].id]}
@@ -304,6 +328,8 @@ def test_viewers_may_not_write_even_with_a_token(client, book, token):
                        (f"/api/v1/contacts/{book['anne'].id}/positions", {"organisation_id": book["paris"].id}),
                        ("/api/v1/interactions", {"kind": "call", "occurred_on": "2026-11-01", "subject": "X",
                                                  "contact_ids": [book["anne"].id]}),
+                       (f"/api/v1/interactions/{book['visit'].id}", {"kind": "call", "occurred_on": "2026-11-01",
+                                                                     "subject": "X", "contact_ids": [book["anne"].id]}),
                        (f"/api/v1/interactions/{book['visit'].id}/follow-ups",
                         {"owner_id": 1, "due_on": "2026-12-01", "text": "X"}),
                        (f"/api/v1/follow-ups/{book['minutes'].id}/done", None)]:
@@ -315,6 +341,7 @@ def test_viewers_may_not_write_even_with_a_token(client, book, token):
     assert (_count(Organisation), _count(Contact), _count(Interaction)) == before
     assert db.session.get(Contact, book["anne"].id).family_name == "Hidalgo"
     assert db.session.get(FollowUp, book["minutes"].id).done_at is None
+    assert db.session.get(Interaction, book["visit"].id).subject == "Mayor's visit"
 
 
 def test_an_editor_session_without_a_token_may_not_write(as_role, book):
@@ -329,7 +356,7 @@ def test_the_openapi_document_describes_every_partners_endpoint(client):
         "/api/v1/organisations": {"get", "post"}, "/api/v1/organisations/{organisation_id}": {"get", "post"},
         "/api/v1/contacts": {"get", "post"}, "/api/v1/contacts/{contact_id}": {"get", "post"},
         "/api/v1/contacts/{contact_id}/positions": {"post"},
-        "/api/v1/interactions": {"get", "post"}, "/api/v1/interactions/{interaction_id}": {"get"},
+        "/api/v1/interactions": {"get", "post"}, "/api/v1/interactions/{interaction_id}": {"get", "post"},
         "/api/v1/interactions/{interaction_id}/follow-ups": {"post"},
         "/api/v1/follow-ups": {"get"}, "/api/v1/follow-ups/{follow_up_id}": {"get"},
         "/api/v1/follow-ups/{follow_up_id}/done": {"post"},
