@@ -255,8 +255,24 @@ def _event(occ: Occurrence, *, stamp: datetime, attendee: Attendee | None = None
 
 @lru_cache(maxsize=256)
 def _vtimezone(zone: str, first_year: int, last_year: int) -> Timezone:
-    # Built from the system's tz database; cached because a series feed repeats the same zones.
-    return Timezone.from_tzid(zone, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1))
+    """The zone's VTIMEZONE from the system's tz database, with the transitions of those years.
+
+    Cached: a series feed repeats the same zones. icalendar lists the later transitions of an
+    observance as one multi-valued RDATE after its DTSTART. ical.js 2 (Thunderbird) reads only the
+    first value of such a line, and like older libical it ignores DTSTART once there is an RDATE, so
+    it got the first and the later years' summer time wrong. Every onset, DTSTART's included, goes
+    on its own RDATE line (as tzurl.org's zones do), which every reader understands.
+    """
+    tz = Timezone.from_tzid(zone, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1))
+    for observance in tz.subcomponents:
+        if "RDATE" not in observance:
+            continue
+        lists = observance.pop("RDATE")
+        onsets = [observance.decoded("DTSTART")]
+        onsets += [d.dt for rdate in (lists if isinstance(lists, list) else [lists]) for d in rdate.dts]
+        for onset in onsets:
+            observance.add("RDATE", onset)
+    return tz
 
 
 def _calendar(method: str, events: Sequence[tuple[Occurrence, Event]]) -> Calendar:
