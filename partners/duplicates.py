@@ -62,6 +62,8 @@ def find_duplicates() -> list[Pair]:
     seconds, not hours. Reads only.
     """
     pairs: dict[tuple[int, int], Pair] = {}
+    # Translated once: a data set of common names gives hundreds of thousands of pairs.
+    same_name, swapped, similar = _("Same name"), _("Same name, family and given names swapped"), _("Similar names")
 
     def add(a: int, b: int, reason: str, score: int) -> None:
         if a == b:
@@ -69,10 +71,12 @@ def find_duplicates() -> list[Pair]:
         key = (a, b) if a < b else (b, a)
         pair = pairs.get(key)
         if pair is None:
-            pair = pairs[key] = Pair(*key)
+            pairs[key] = Pair(key[0], key[1], [reason], score)
+            return
         if reason not in pair.reasons:
             pair.reasons.append(reason)
-        pair.score = max(pair.score, score)
+        if score > pair.score:
+            pair.score = score
 
     for model, column, message in ((ContactEmail, ContactEmail.address, _("Same email: %(value)s")),
                                    (ContactPhone, ContactPhone.number, _("Same phone: %(value)s"))):
@@ -81,8 +85,9 @@ def find_duplicates() -> list[Pair]:
         for value, cid in db.session.execute(select(column, model.contact_id).where(model.contact_id.in_(live))):
             groups[value].append(cid)
         for value, ids in groups.items():
-            for a, b in _within(ids):
-                add(a, b, message % {"value": value}, 100)
+            if len(ids) > 1:
+                for a, b in _within(ids):
+                    add(a, b, message % {"value": value}, 100)
     people = _people()
     by_name: dict[tuple[str, str], list[_Person]] = defaultdict(list)
     by_local: dict[str, list[int]] = defaultdict(list)
@@ -93,14 +98,16 @@ def find_duplicates() -> list[Pair]:
             by_local[p.local].append(p.id)
     for (family, given), group in by_name.items():
         for a, b in _within([p.id for p in group]):
-            add(a, b, _("Same name"), 90)
+            add(a, b, same_name, 90)
         if family != given:
             for other in by_name.get((given, family), ()):
                 for p in group:
-                    add(p.id, other.id, _("Same name, family and given names swapped"), 90)
+                    add(p.id, other.id, swapped, 90)
     for local, ids in by_local.items():
-        for a, b in _within(ids):
-            add(a, b, _("Same name in their own script: %(name)s", name=local), 90)
+        if len(ids) > 1:
+            reason = _("Same name in their own script: %(name)s", name=local)
+            for a, b in _within(ids):
+                add(a, b, reason, 90)
     # Close spellings: within a block of the same given name and the family name's first two letters, and of the
     # same family name and the given name's first two letters (Jon / John Smith).
     blocks: dict[tuple, list[_Person]] = defaultdict(list)
@@ -115,7 +122,7 @@ def find_duplicates() -> list[Pair]:
         scores = cdist(names, names, scorer=fuzz.ratio, score_cutoff=SIMILAR)
         for i, j in zip(*scores.nonzero(), strict=True):
             if i < j and names[i] != names[j]:
-                add(block[i].id, block[j].id, _("Similar names"), int(scores[i, j]) - 10)
+                add(block[i].id, block[j].id, similar, int(scores[i, j]) - 10)
     return sorted(pairs.values(), key=lambda p: (-p.score, p.first_id, p.second_id))
 
 

@@ -24,6 +24,7 @@ from .models import (
     Position,
     interaction_contact,
     interaction_organisation,
+    name_search_key,
 )
 from .services import PartnersError
 
@@ -78,6 +79,9 @@ def seed_scale(*, seed: int = 20261125, today: date | None = None, **sizes) -> d
             row.update(family_name=family, given_name=given, family_name_local=family_local,
                        given_name_local=given_local, name_order=NameOrder.FAMILY_FIRST, preferred_language=culture)
         contacts.append(row)
+    for row in contacts:  # the ORM's before_insert hook does not see bulk inserts
+        row["search_key"] = name_search_key(row["family_name"], row["given_name"], row["family_name_local"],
+                                            row["given_name_local"])
     contact_ids = _insert_ids(Contact, contacts)
     emails, phones, positions = [], [], []
     for n, (cid, row) in enumerate(zip(contact_ids, contacts, strict=True)):

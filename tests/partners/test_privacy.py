@@ -81,3 +81,17 @@ def test_only_admins_may_erase(as_role, person, role):
     response = client.post(url, data={"csrf_token": csrf_token(client, "/account"), "confirm": "y"})
     assert response.status_code == 403
     assert db.session.get(Contact, person.id).family_name == "Secret"
+
+
+def test_forgetting_a_merged_contact_scrubs_the_events_of_the_record_merged_into_it(make_contact, staff, make_user):
+    from partners import duplicates
+
+    keep = make_contact(family_name="Keeper", given_name="Kay", emails=["kay@example.org"])
+    other = make_contact(family_name="Keeper", given_name="Kai", emails=["kai.private@example.org"])
+    other_id = other.id
+    duplicates.merge_contacts(keep_id=keep.id, other_id=other.id, actor=staff)
+    privacy.forget_contact(contact_id=keep.id, actor=make_user(Role.ADMIN))
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "contact",
+                                                         AuditEvent.object_id.in_([str(keep.id), str(other_id)])))
+    dump = repr([(e.object_label, e.before, e.after) for e in events])
+    assert "kai.private@example.org" not in dump and "Kai" not in dump and "Keeper" not in dump
