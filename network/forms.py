@@ -13,6 +13,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -130,6 +131,7 @@ class PartnerForm(FlaskForm):
     city = StringField(_l("Reference city"), validators=OPTIONAL_TEXT,
                        description=_l("For a city: its name and country code, such as “Paris, FR”, or its "
                                       "GeoNames id. Leave empty for a state or a public body."))
+    city_id = HiddenField()  # the GeoNames id the city suggestions chose (typing over the name clears it)
     subdivision_code = StringField(_l("Subdivision code"), validators=[Optional(), Length(max=8)],
                                    description=_l("ISO 3166-2, such as AU-NSW (optional)."))
     website = URLField(_l("Website"), validators=[Optional(), Length(max=500)])

@@ -276,6 +276,10 @@ def _resolve_city(form: PartnerForm) -> tuple[bool, int | None]:
     spec = (form.city.data or "").strip()
     if not spec:
         return True, None
+    chosen_id = str(form.city_id.data or "")  # PartnerForm(obj=partner) fills it with the partner's int
+    chosen = db.session.get(City, int(chosen_id)) if chosen_id.isdigit() else None
+    if chosen is not None and spec == f"{chosen.name}, {chosen.country_code}":
+        return True, chosen.id  # chosen among the suggestions (or kept on edit): that very city, not a namesake
     if not spec.isdigit() and "," not in spec and form.country_code.data:
         spec = f"{spec}, {form.country_code.data}"
     city = services.resolve_city(spec)
@@ -317,6 +321,7 @@ def partner_edit(partner_id: int):
     if request.method == "GET":
         form.kind.data = found.kind.value
         form.city.data = f"{found.city.name}, {found.city.country_code}" if found.city else ""
+        form.city_id.data = str(found.city_id or "")  # saved unchanged, a smaller namesake stays itself
     status = 200
     if form.validate_on_submit():
         ok, city_id = _resolve_city(form)

@@ -54,10 +54,18 @@ function cityAutocomplete(input) {
     active = index;
     if (items[index]) input.setAttribute("aria-activedescendant", items[index].id);
   }
+  // A search box submits its form with the chosen name; a form field (data-city-id-input) keeps the
+  // chosen city's GeoNames id in a hidden input, so that a smaller namesake stays the one chosen.
+  const idInput = document.getElementById(input.dataset.cityIdInput || "");
   function choose(li) {
-    input.value = li.dataset.name;
     close();
-    input.form.requestSubmit();
+    if (idInput) {
+      input.value = li.dataset.spec;
+      idInput.value = li.dataset.id;
+    } else {
+      input.value = li.dataset.name;
+      input.form.requestSubmit();
+    }
   }
   async function search() {
     const q = input.value.trim();
@@ -74,6 +82,7 @@ function cityAutocomplete(input) {
       list.replaceChildren(...items.map((city, i) => {
         const li = document.createElement("li");
         li.id = `city-option-${i}`; li.setAttribute("role", "option"); li.dataset.name = city.name;
+        li.dataset.id = String(city.id); li.dataset.spec = `${city.name}, ${city.country}`;
         li.textContent = `${city.label} (${city.timezone})`;
         li.addEventListener("mousedown", (e) => { e.preventDefault(); choose(li); });
         return li;
@@ -86,7 +95,10 @@ function cityAutocomplete(input) {
       if (err.name !== "AbortError") throw err;
     }
   }
-  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 150); });
+  input.addEventListener("input", () => {
+    if (idInput) idInput.value = "";  // typed over: the text names the city again
+    clearTimeout(timer); timer = setTimeout(search, 150);
+  });
   input.addEventListener("keydown", (e) => {
     const count = list.querySelectorAll("li").length;
     if (e.key === "ArrowDown" && count) { e.preventDefault(); highlight((active + 1) % count); }

@@ -102,3 +102,25 @@ def test_an_editor_uses_the_forms_and_is_told_at_the_field_what_is_wrong(tab, ma
     page.get_by_label("Name in English").fill("Urban mobility")
     tab.follow(lambda: page.get_by_role("button", name="Add the area").click())
     expect(page.get_by_label("Urban mobility")).to_be_visible()  # a checkbox on the agreement form now
+
+
+def test_an_editor_picks_a_smaller_namesake_among_the_city_suggestions(tab, make_user, reference_data):
+    tab.sign_in(make_user(Role.EDITOR).email)
+    page = tab.page
+    tab.goto("/network/partners/new")
+    page.get_by_label("Name in Latin script").fill("Springfield, Massachusetts")
+    page.get_by_label("Country").select_option("US")
+    box = page.get_by_role("combobox", name="Reference city")
+    box.press_sequentially("springf")
+    options = page.get_by_role("listbox", name="Suggestions").get_by_role("option")
+    expect(options.first).to_contain_text("America/Chicago")  # Springfield, Missouri: the largest
+    tab.audit()  # the form with its suggestions open
+    wanted = next(i for i in range(options.count()) if "America/New_York" in options.nth(i).inner_text())
+    for _ in range(wanted + 1):
+        box.press("ArrowDown")
+    box.press("Enter")  # chooses; the form is not sent
+    expect(box).to_have_value("Springfield, US")
+    tab.follow(lambda: page.get_by_role("button", name="Save").click())
+    expect(page.get_by_role("heading", level=1)).to_have_text("Springfield, Massachusetts")
+    partner = db.session.scalar(select(Partner).where(Partner.name == "Springfield, Massachusetts"))
+    assert (partner.city.admin1_code, partner.city.timezone) == ("MA", "America/New_York")

@@ -254,6 +254,33 @@ def test_editor_creates_a_partner_then_edits_it(as_role, reference_data):
     assert partner.name == "Zurich" and partner.notes == "renamed"
 
 
+SPRINGFIELD_MA, SPRINGFIELD_MO = 4951788, 4409896  # the Missouri one is larger
+
+
+def test_a_city_chosen_among_the_suggestions_stays_chosen_over_a_larger_namesake(as_role, reference_data):
+    client = as_role("editor")
+    fields = {"kind": "city", "name": "Springfield, Massachusetts", "country_code": "US", "city": "Springfield, US"}
+    assert post(client, "/network/partners/new", {**fields, "city_id": str(SPRINGFIELD_MA)}).status_code == 303
+    partner = db.session.scalar(select(Partner).where(Partner.name == "Springfield, Massachusetts"))
+    assert partner.city_id == SPRINGFIELD_MA  # "Springfield, US" alone names the larger one, in Missouri
+    path = f"/network/partners/{partner.id}/edit"
+    form = client.get(path).get_data(as_text=True)
+    assert f'id="city_id" name="city_id" type="hidden" value="{SPRINGFIELD_MA}"' in form
+    assert 'role="combobox"' in form and 'data-city-id-input="city_id"' in form
+    assert 'aria-controls="city-suggestions"' in form
+    # Saved as it is, the Massachusetts city is kept.
+    assert post(client, path, {**fields, "notes": "kept", "city_id": str(SPRINGFIELD_MA)}).status_code == 303
+    db.session.refresh(partner)
+    assert partner.city_id == SPRINGFIELD_MA and partner.notes == "kept"
+    # Typed over without scripts (the hidden id is stale): the text decides.
+    assert post(client, path, {**fields, "city": "Boston, US", "city_id": str(SPRINGFIELD_MA)}).status_code == 303
+    db.session.refresh(partner)
+    assert partner.city.name == "Boston"
+    assert post(client, path, {**fields, "city_id": ""}).status_code == 303
+    db.session.refresh(partner)
+    assert partner.city_id == SPRINGFIELD_MO
+
+
 @pytest.mark.parametrize(("data", "field", "message"), [
     ({"country_code": "XX"}, "country_code", "XX is not an ISO 3166 country code."),
     ({"city": "Atlantis, CH"}, "city", "No reference city is called Atlantis, CH"),
