@@ -25,6 +25,7 @@ from network.matching import MatchStatus
 from network.services import local_today
 
 from . import duplicates, exchange, importing, privacy
+from .forms import LEGAL_BASES, NAME_ORDERS
 from .forms_exchange import ContactImportForm, ContactPreviewForm, EraseForm, MergeForm
 from .models import Contact
 from .services import PartnersError
@@ -252,6 +253,8 @@ MERGE_LABELS = {
     "legal_basis": _l("Legal basis"), "consent_date": _l("Consent date"), "review_date": _l("Review date"),
 }
 
+ENUM_LABELS = {"name_order": NAME_ORDERS, "legal_basis": LEGAL_BASES}
+
 
 def _shown(contact: Contact, name: str) -> str:
     value = getattr(contact, name)
@@ -259,7 +262,9 @@ def _shown(contact: Contact, name: str) -> str:
         return contact.city.name if contact.city else ""
     if value is None:
         return ""
-    return str(value.value if hasattr(value, "value") else value)
+    if name in ENUM_LABELS:
+        return str(ENUM_LABELS[name][value])
+    return str(value)
 
 
 @bp.route("/duplicates/merge", methods=["GET", "POST"])

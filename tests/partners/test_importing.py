@@ -210,3 +210,22 @@ def test_cli_imports_contacts_with_dry_run_and_resolutions(app, tmp_path, make_c
     assert "1 saved, 1 skipped" in done.output
     assert count_contacts() == 2
     assert db.session.scalar(select(func.count()).select_from(Position)) == 0
+
+
+def test_an_ambiguous_city_is_chosen_on_the_preview_page(as_role):
+    from network.matching import MatchStatus
+
+    data = (HEADER + "Doe,John,,,john@example.org,,US,Springfield,en\n").encode()
+    report = importing.preview(data, "c.csv")
+    city = report.rows[0].city
+    assert city.status == MatchStatus.AMBIGUOUS and not report.ok
+    client = as_role(Role.EDITOR)
+    response = client.post("/partners/import", data={"csrf_token": csrf_token(client, "/partners/import"),
+                                                     "file": (io.BytesIO(data), "c.csv")})
+    preview_url = response.headers["Location"]
+    text = client.get(preview_url).get_data(as_text=True)
+    assert f'name="choice-2" id="choice-2-{city.candidates[0].id}"' in text
+    token = csrf_token(client, preview_url)
+    saved = client.post(preview_url, data={"csrf_token": token, "save": "1", "choice-2": str(city.candidates[1].id)})
+    assert saved.status_code == 303
+    assert db.session.scalar(select(Contact).where(Contact.given_name == "John")).city_id == city.candidates[1].id
