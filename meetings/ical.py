@@ -14,6 +14,9 @@ from icalendar import Calendar, Conference, Event, Timezone, vCalAddress, vDurat
 
 from kizuna.mail import normalize_address
 
+__all__ = ["Attendee", "CalendarError", "Occurrence", "Organizer", "PartStat", "Role", "Status", "cancel",
+           "meeting_uid", "publish", "request"]
+
 PRODID = "-//Kizuna//Meetings//EN"
 
 # How often a subscribed feed asks again (REFRESH-INTERVAL, Outlook's X-PUBLISHED-TTL).
