@@ -1,0 +1,459 @@
+"""Answers to our invitations sent back by mail programs (iTIP METHOD:REPLY over iMIP), read from IMAP."""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import re
+import ssl
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email import message_from_bytes, policy
+from email.message import Message
+from email.utils import getaddresses
+from enum import StrEnum
+from typing import Literal
+
+from icalendar import Calendar
+
+log = logging.getLogger(__name__)
+
+#: Where fetch_replies files the replies it has handled, as path segments: the server's own
+#: hierarchy separator joins them ("Kizuna/Processed" on most servers, "Kizuna.Processed" on others).
+PROCESSED_MAILBOX = ("Kizuna", "Processed")
+
+
+class ReplyError(Exception):
+    """A message carries a calendar reply that cannot be read; the message says what is wrong."""
+
+
+class PartStat(StrEnum):
+    """The answers an attendee can give in a REPLY (RFC 5545 3.2.12, RFC 5546 3.2.3)."""
+
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    TENTATIVE = "TENTATIVE"
+    DELEGATED = "DELEGATED"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One attendee's answer to one event (or one occurrence of a series), as a mail program sent it.
+
+    ``attendee_email`` is the address without ``mailto:``, case-folded, as our invitation's ATTENDEE
+    will be compared with it; ``sender`` is the From address of the email (case-folded), which may
+    differ (a secretary answering for a mayor). Times are aware datetimes in UTC; ``recurrence_id`` is
+    a date for an all-day occurrence and None for an answer to the whole event.
+    """
+
+    uid: str
+    sequence: int
+    recurrence_id: datetime | date | None
+    attendee_email: str
+    attendee_name: str | None
+    partstat: PartStat
+    comment: str | None
+    dtstamp: datetime
+    delegated_to: str | None = None
+    sender: str | None = None
+
+
+_CALENDAR_TYPES = {"text/calendar", "application/ics", "text/x-vcalendar", "application/x-ics"}
+_MAILTO = re.compile(r"^mailto:", re.IGNORECASE)
+
+
+def parse_replies(message: Message) -> tuple[Reply, ...]:
+    """Every answer carried by a message's iTIP REPLY: one per VEVENT (Apple Calendar answers several
+    occurrences of a series in one message). An empty tuple for mail that is not a reply: a newsletter,
+    an out-of-office notice, a forwarded invitation, a REQUEST or a CANCEL.
+
+    The calendar part may be inline (multipart/alternative, as Outlook and Gmail send it) or an
+    attachment (``invite.ics``, ``reply.ics``, Apple's ``iCal-….ics``), in any charset and transfer
+    encoding. Gmail sends the same calendar twice (inline and as invite.ics): the first readable REPLY
+    wins. Parts inside an attached message (message/rfc822) are never read: they are someone else's.
+
+    Raises ReplyError when the only calendar REPLY is broken: not iCalendar, no UID, no DTSTAMP, no
+    attendee, or an answer that is not one of ACCEPTED, DECLINED, TENTATIVE, DELEGATED.
+    """
+    first_error: ReplyError | None = None
+    for part in _calendar_parts(message):
+        try:
+            calendar = _read_calendar(part)
+            if _method(calendar, part) != "REPLY":
+                continue
+            return _replies(calendar, sender=_sender(message))
+        except ReplyError as exc:
+            first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
+    return ()
+
+
+def parse_reply(message: Message) -> Reply | None:
+    """The one answer carried by a message's iTIP REPLY, or None for mail that is not a reply.
+
+    Raises ReplyError for a broken calendar part (see parse_replies), and for a reply that answers
+    several occurrences at once: read that with parse_replies.
+    """
+    replies = parse_replies(message)
+    if len(replies) > 1:
+        raise ReplyError(f"The reply answers {len(replies)} occurrences of {replies[0].uid}; "
+                         "read it with parse_replies.")
+    return replies[0] if replies else None
+
+
+def _calendar_parts(part: Message) -> Iterator[Message]:
+    """Calendar parts in order, inline ones first as they come, without descending into attached messages."""
+    if part.get_content_maintype() == "message":
+        return
+    if part.is_multipart():
+        for sub in part.get_payload():
+            yield from _calendar_parts(sub)
+        return
+    filename = (part.get_filename() or "").lower()
+    if part.get_content_type() in _CALENDAR_TYPES or filename.endswith((".ics", ".ical", ".ifb")):
+        yield part
+
+
+def _read_calendar(part: Message) -> Calendar:
+    raw = part.get_payload(decode=True)
+    if not raw or not raw.strip():
+        raise ReplyError("The calendar part is empty.")
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        text = raw.decode(charset)
+    except LookupError:
+        raise ReplyError(f"The calendar part names an unknown charset {charset!r}.") from None
+    except UnicodeDecodeError as exc:
+        raise ReplyError(f"The calendar part is not valid {charset}: {exc.reason} at byte {exc.start}.") from None
+    text = text.lstrip("\ufeff")
+    try:
+        calendar = Calendar.from_ical(text)
+    except ValueError as exc:
+        # icalendar quotes the whole input after the first line; the first line says what is wrong.
+        first_line = (str(exc).splitlines() or [""])[0][:200]
+        raise ReplyError(f"The calendar part is not iCalendar: {first_line}") from None
+    if calendar.name != "VCALENDAR":
+        raise ReplyError(f"The calendar part holds a {calendar.name}, not a VCALENDAR.")
+    return calendar
+
+
+def _method(calendar: Calendar, part: Message) -> str:
+    # RFC 6047 wants the MIME parameter and METHOD to agree; the property is the authority, the
+    # parameter only fills in for the rare sender that leaves METHOD out.
+    method = calendar.get("METHOD") or part.get_param("method") or ""
+    return str(method).strip().upper()
+
+
+def _replies(calendar: Calendar, *, sender: str | None) -> tuple[Reply, ...]:
+    errors = [f"{name or 'a line'}: {error}" for component in [calendar, *calendar.walk("VEVENT")]
+              for name, error in component.errors]
+    if errors:
+        raise ReplyError("The calendar reply is malformed: " + "; ".join(errors))
+    events = calendar.walk("VEVENT")
+    if not events:
+        raise ReplyError("The calendar reply holds no event (VEVENT).")
+    return tuple(_reply(event, sender=sender) for event in events)
+
+
+def _reply(event, *, sender: str | None) -> Reply:
+    uid = _single(event, "UID")
+    if uid is None or not str(uid).strip():
+        raise ReplyError("The calendar reply has no UID: it cannot be matched to an invitation.")
+    uid = str(uid).strip()
+    stamp = _single(event, "DTSTAMP", uid=uid)
+    if stamp is None:
+        raise ReplyError(f"The calendar reply for {uid} has no DTSTAMP: it cannot be ordered.")
+    attendee = _attendee(event, uid=uid, sender=sender)
+    address = _address(attendee, uid=uid)
+    partstat = attendee.params.get("PARTSTAT", "").upper()
+    try:
+        answer = PartStat(partstat)
+    except ValueError:
+        raise ReplyError(f"The calendar reply for {uid} answers {partstat or 'nothing'!r}, "
+                         f"not one of {', '.join(PartStat)}.") from None
+    sequence = _single(event, "SEQUENCE", uid=uid)
+    recurrence = _single(event, "RECURRENCE-ID", uid=uid)
+    comments = event.get("COMMENT", [])
+    comments = [str(c).strip() for c in (comments if isinstance(comments, list) else [comments])]
+    name = attendee.params.get("CN", "").strip()
+    delegated_to = attendee.params.get("DELEGATED-TO")
+    return Reply(
+        uid=uid,
+        sequence=int(sequence) if sequence is not None else 0,
+        recurrence_id=_utc(recurrence.dt) if recurrence is not None else None,
+        attendee_email=address,
+        attendee_name=name or None,
+        partstat=answer,
+        comment="\n".join(c for c in comments if c) or None,
+        dtstamp=_utc(stamp.dt),
+        delegated_to=_strip_mailto(str(delegated_to)) if delegated_to else None,
+        sender=sender,
+    )
+
+
+def _single(event, name: str, *, uid: str | None = None):
+    value = event.get(name)
+    if isinstance(value, list):
+        about = f" for {uid}" if uid else ""
+        raise ReplyError(f"The calendar reply{about} has {len(value)} {name} properties where one is allowed.")
+    return value
+
+
+def _attendee(event, *, uid: str, sender: str | None):
+    found = event.get("ATTENDEE", [])
+    attendees = found if isinstance(found, list) else [found]
+    if not attendees:
+        raise ReplyError(f"The calendar reply for {uid} names no attendee: nobody answered.")
+    if len(attendees) == 1:
+        return attendees[0]
+    # A delegation (RFC 5546 4.2.5) names the delegate too; the answer is the attendee who
+    # was not delegated to, or failing that the one who sent the email.
+    answering = [a for a in attendees if "DELEGATED-FROM" not in a.params]
+    if len(answering) == 1:
+        return answering[0]
+    by_sender = [a for a in attendees if sender and _address(a, uid=uid) == sender]
+    if len(by_sender) == 1:
+        return by_sender[0]
+    raise ReplyError(f"The calendar reply for {uid} names {len(attendees)} attendees and none of them "
+                     "is clearly the one answering.")
+
+
+def _address(attendee, *, uid: str) -> str:
+    value = str(attendee).strip()
+    if _MAILTO.match(value):
+        address = _strip_mailto(value)
+    else:
+        # Apple Calendar may send a urn:uuid: with the address in the EMAIL parameter (RFC 7986).
+        address = str(attendee.params.get("EMAIL", "")).strip().casefold()
+    if "@" not in address:
+        raise ReplyError(f"The calendar reply for {uid} names an attendee without an email address: {value!r}.")
+    return address
+
+
+def _strip_mailto(value: str) -> str:
+    return _MAILTO.sub("", value.strip()).strip().casefold()
+
+
+def _utc(value: datetime | date) -> datetime | date:
+    if not isinstance(value, datetime):
+        return value
+    # DTSTAMP must be UTC (RFC 5545 3.8.7.2); a floating one is read as UTC rather than refused.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sender(message: Message) -> str | None:
+    try:
+        addresses = getaddresses([str(v) for v in message.get_all("From", [])])
+    except (TypeError, ValueError):
+        return None
+    address = next((a for _, a in addresses if "@" in a), None)
+    return address.strip().casefold() if address else None
+
+
+# --- IMAP -------------------------------------------------------------------------------------------
+
+Security = Literal["ssl", "starttls", "none"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A message fetch_replies could not take: left in the mailbox, flagged, and reported here."""
+
+    uid: int
+    message_id: str | None
+    error: str
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one run did. Store ``uidvalidity`` and ``last_uid`` and pass them to the next run."""
+
+    uidvalidity: int
+    last_uid: int
+    handled: tuple[str | None, ...] = ()
+    failures: tuple[Failure, ...] = ()
+    ignored: int = 0
+    restarted: bool = False
+
+
+class ReplyRejected(ReplyError):
+    """Raised by a ``handle`` callback for a reply it will never accept (an address that was not invited,
+    an unknown UID): the message is flagged and left in place like a broken one, and the run goes on."""
+
+
+def fetch_replies(host: str, port: int, user: str, password: str, *,
+                  handle: Callable[[Reply, str | None], object],
+                  mailbox: str = "INBOX", security: Security = "ssl",
+                  ssl_context: ssl.SSLContext | None = None,
+                  since_uid: int = 0, uidvalidity: int | None = None,
+                  move_to: tuple[str, ...] | None = PROCESSED_MAILBOX,
+                  timeout: float = 30.0) -> FetchResult:
+    """Read the office mailbox over IMAP and hand every calendar reply newer than the watermark to ``handle``.
+
+    The watermark is (``uidvalidity``, ``since_uid``) from the previous run's FetchResult; when the
+    server's UIDVALIDITY differs, UIDs were renumbered and the whole mailbox is read again
+    (``restarted``). Messages are fetched with BODY.PEEK[], so mail that is not a reply (newsletters,
+    out-of-office notices) stays unread and in place for people to read.
+
+    For each reply, ``handle(reply, message_id)`` is called once per answer in it; then the message is
+    marked \\Seen and moved to ``move_to`` (created if missing; None leaves it in place, seen). A
+    message whose calendar part is broken (ReplyError), or that ``handle`` refuses with ReplyError, is
+    logged, flagged \\Flagged, left where it is and listed in ``failures``; the others go on. Any other
+    exception from ``handle`` (the database is away) stops the run and propagates: that message and
+    the following ones stay in the mailbox and the next run, from the old watermark, tries them again.
+    Delivery to ``handle`` is therefore at least once; ``handle`` must be idempotent (an answer keyed
+    by UID, attendee and DTSTAMP is).
+
+    Raises imaplib.IMAP4.error on a refused login or a mailbox that does not exist, and OSError
+    when the server cannot be reached.
+    """
+    imap = _connect(host, port, security, ssl_context, timeout)
+    try:
+        imap.login(user, password)
+        # Servers announce MOVE and UIDPLUS only once logged in: ask again.
+        capabilities = set(b" ".join(_ok(imap.capability(), "capability")).upper().split())
+        _ok(imap.select(_quote(mailbox)), f"select {mailbox}")
+        current = int(_untagged(imap, "UIDVALIDITY"))
+        restarted = uidvalidity is not None and uidvalidity != current
+        if restarted:
+            log.warning("UIDVALIDITY of %s changed from %s to %s: reading the mailbox again",
+                        mailbox, uidvalidity, current)
+            since_uid = 0
+        uids = _uids_after(imap, since_uid)
+        target = _ensure_mailbox(imap, move_to) if move_to and uids else None
+        handled: list[str | None] = []
+        failures: list[Failure] = []
+        ignored = 0
+        last_uid = since_uid
+        for uid in uids:
+            message = _fetch(imap, uid)
+            message_id = _message_id(message)
+            try:
+                replies = _parse_fetched(message)
+                for reply in replies:
+                    handle(reply, message_id)
+            except ReplyError as exc:
+                log.warning("Calendar reply in %s UID %s (%s) left in place: %s", mailbox, uid, message_id, exc)
+                _ok(imap.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Flagged)"), "flag")
+                failures.append(Failure(uid=uid, message_id=message_id, error=str(exc)))
+            else:
+                if replies:
+                    _file(imap, uid, target, capabilities)
+                    handled.append(message_id)
+                else:
+                    ignored += 1
+            last_uid = uid
+        return FetchResult(uidvalidity=current, last_uid=last_uid, handled=tuple(handled),
+                           failures=tuple(failures), ignored=ignored, restarted=restarted)
+    finally:
+        _close(imap)
+
+
+def _connect(host: str, port: int, security: Security, context: ssl.SSLContext | None,
+             timeout: float) -> imaplib.IMAP4:
+    if security == "ssl":
+        return imaplib.IMAP4_SSL(host, port, ssl_context=context or ssl.create_default_context(), timeout=timeout)
+    if security not in ("starttls", "none"):
+        raise ValueError(f"security must be 'ssl', 'starttls' or 'none', not {security!r}")
+    imap = imaplib.IMAP4(host, port, timeout=timeout)
+    if security == "starttls":
+        try:
+            imap.starttls(ssl_context=context or ssl.create_default_context())
+        except BaseException:
+            with suppress(OSError):  # a failed handshake may have closed the socket already
+                imap.shutdown()
+            raise
+    return imap
+
+
+def _close(imap: imaplib.IMAP4) -> None:
+    try:
+        if imap.state == "SELECTED":
+            imap.close()
+        imap.logout()
+    except (imaplib.IMAP4.error, OSError):
+        imap.shutdown()
+
+
+def _ok(response: tuple[str, list], what: str) -> list:
+    status, data = response
+    if status != "OK":
+        detail = b" ".join(d for d in data if isinstance(d, bytes)).decode(errors="replace")
+        raise imaplib.IMAP4.error(f"IMAP {what} failed: {detail}")
+    return data
+
+
+def _untagged(imap: imaplib.IMAP4, name: str) -> str:
+    _, data = imap.response(name)
+    if not data or data[0] is None:
+        raise imaplib.IMAP4.error(f"the server sent no {name}")
+    return data[0].decode()
+
+
+def _uids_after(imap: imaplib.IMAP4, since_uid: int) -> list[int]:
+    data = _ok(imap.uid("SEARCH", None, f"UID {since_uid + 1}:*"), "search")
+    # "n:*" always matches the newest message, even when its UID is below n (RFC 3501 6.4.8).
+    return sorted(uid for uid in map(int, b" ".join(d for d in data if d).split()) if uid > since_uid)
+
+
+def _fetch(imap: imaplib.IMAP4, uid: int) -> Message:
+    data = _ok(imap.uid("FETCH", str(uid), "(BODY.PEEK[])"), "fetch")
+    raw = next((item[1] for item in data if isinstance(item, tuple)), None)
+    if raw is None:
+        raise imaplib.IMAP4.error(f"the server sent no body for UID {uid}")
+    return message_from_bytes(raw, policy=policy.compat32)
+
+
+def _parse_fetched(message: Message) -> tuple[Reply, ...]:
+    try:
+        return parse_replies(message)
+    except ReplyError:
+        raise
+    except Exception as exc:  # one unreadable message must not stop the others
+        raise ReplyError(f"The message cannot be read: {exc!r}") from exc
+
+
+def _message_id(message: Message) -> str | None:
+    value = " ".join(str(message.get("Message-ID") or "").split())
+    return value or None
+
+
+def _quote(name: str) -> str:
+    if not name.isascii():
+        raise ValueError(f"mailbox names must be ASCII here (no modified UTF-7): {name!r}")
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ensure_mailbox(imap: imaplib.IMAP4, segments: tuple[str, ...]) -> str:
+    """The processed-mail folder's full name with the server's separator, created (with parents) if missing."""
+    data = _ok(imap.list('""', '""'), "list")
+    match = re.search(rb'\([^)]*\) (?:"((?:[^"\\]|\\.)*)"|NIL)', data[0] or b"")
+    separator = match.group(1).decode().replace("\\\\", "\\") if match and match.group(1) else "/"
+    name = ""
+    for segment in segments:
+        name = f"{name}{separator}{segment}" if name else segment
+        status, found = imap.list('""', _quote(name))
+        if status == "OK" and any(found):
+            continue
+        status, data = imap.create(_quote(name))
+        # Another run may have created it meanwhile: ALREADYEXISTS (RFC 5530) is success here.
+        if status != "OK" and b"ALREADYEXISTS" not in b" ".join(d for d in data if isinstance(d, bytes)):
+            _ok((status, data), f"create {name}")
+    return name
+
+
+def _file(imap: imaplib.IMAP4, uid: int, target: str | None, capabilities: set[bytes]) -> None:
+    _ok(imap.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Seen)"), "mark seen")
+    if target is None:
+        return
+    if b"MOVE" in capabilities:
+        _ok(imap.uid("MOVE", str(uid), _quote(target)), "move")
+        return
+    _ok(imap.uid("COPY", str(uid), _quote(target)), "copy")
+    _ok(imap.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Deleted)"), "delete")
+    # Without UIDPLUS, EXPUNGE would also remove messages others marked \Deleted: leave those alone.
+    if b"UIDPLUS" in capabilities:
+        _ok(imap.uid("EXPUNGE", str(uid)), "expunge")
