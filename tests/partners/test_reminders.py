@@ -1,10 +1,12 @@
 """Follow-up reminders: which go out on which day, to whom, in which language, and never twice."""
 
+import threading
+import time
 from datetime import date, timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from kizuna.extensions import db
 from kizuna.models import OutboundMessage
@@ -122,3 +124,37 @@ def test_the_task_is_named_for_the_beat_commits_and_runs_twice_harmlessly(app, f
     db.session.expire_all()
     assert db.session.get(FollowUp, item.id).reminded_at is not None
     assert len(sent()) == 1
+
+
+def test_two_runs_at_once_send_one_reminder(app, committed, make_user):
+    """The second run reads the follow-up as unreminded while the first has claimed it but not committed; it
+    waits for the first one's row lock, then finds reminded_at set and sends nothing."""
+    owner = make_user("editor")
+    acme = services.create_organisation(kind="company", name="Acme", actor=None)
+    call = services.add_interaction(kind="call", occurred_on=MET, subject="Race", organisation_ids=[acme.id],
+                                    actor=None, today=TODAY)
+    services.add_follow_up(interaction_id=call.id, owner_id=owner.id, due_on=TODAY, text="Once", actor=None)
+    db.session.commit()
+    assert reminders.send_follow_up_reminders(TODAY) == 1  # the first run, its transaction still open
+    second: list[int] = []
+
+    def run_again():
+        with app.app_context():
+            second.append(reminders.send_follow_up_reminders(TODAY))
+            db.session.commit()
+
+    thread = threading.Thread(target=run_again)
+    thread.start()
+    # Wait (polling, bounded) until the second run is blocked on the first one's lock: the race is really run.
+    deadline = time.monotonic() + 20
+    with db.engine.connect() as watcher:
+        while thread.is_alive() and time.monotonic() < deadline:
+            blocked = watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                           "AND datname = current_database()")).scalar()
+            watcher.commit()
+            if blocked:
+                break
+    db.session.commit()
+    thread.join(timeout=30)
+    assert second == [0]
+    assert [m.subject for m in sent()] == ["Follow-up due on November 25, 2026: Race"]
