@@ -108,6 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
     store = RedisStore(app.config["REDIS_URL"]) if app.config["REDIS_URL"] else MemoryStore()
     app.extensions["kizuna.login_throttle"] = LoginThrottle(store, **app.config["LOGIN_THROTTLE"])
 
+    import meetings
     import network  # imported before the API blueprint is registered: it adds routes to it
     import partners
 
@@ -119,6 +120,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     network.init_app(app)
     partners.init_app(app)
+    meetings.init_app(app)
     cli.init_app(app)
     # Everything built so far (modules, the app, reference tables cached at import) lives as long as the
     # process: moved out of the collector's generations, a full collection no longer walks it during a
