@@ -364,6 +364,8 @@ def _fill_card(card: Card, component) -> None:
         family = _text_value(getattr(name, "family", ""))
         given = _text_value(getattr(name, "given", ""))
         prefix = _text_value(getattr(name, "prefix", ""))
+        if not (family or given):
+            continue  # N:;;;; — the name, if any, is in FN
         if script_of(family + given) in ("han", "kana", "hangul") or (latin is not None and language):
             local = local or (family, given)
         else:

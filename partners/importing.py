@@ -16,6 +16,7 @@ from kizuna.extensions import db
 from kizuna.mail import normalize_address
 from network.matching import Matcher, MatchStatus, RowMatch, match_rows
 from network.reference import fold
+from network.services import home_city
 from network.tabular import Issue, Row, Schema, Table, TableError, read_table
 
 from . import exchange, services
@@ -239,11 +240,15 @@ def match_contacts(table: Table, *, choices: dict[int, int] | None = None, resol
                    for r in table.rows])
     places = match_rows(place, matcher=Matcher(language), choices=choices, key_fields=("row",))
     organisations = _Organisations()
+    # A number written without its country code is read as dialled at home when the row names no country
+    # (address books on a Tokyo office's phones hold 03-5321-1111).
+    home = home_city()
+    home_region = home.country_code if home is not None else None
     results = []
     for row, where in zip(table.rows, places, strict=True):
         result = ContactMatch(row.number, country_code=where.country_code, city=where.city,
                               issues=[_relabel(table, row, issue) for issue in where.issues])
-        _match_row(table, row, result, organisations)
+        _match_row(table, row, result, organisations, home_region)
         result.resolution = resolutions.get(row.number)
         results.append(result)
     _mark_duplicates(table, results)
@@ -257,7 +262,8 @@ def _relabel(table: Table, row: Row, issue: Issue) -> Issue:
     return _issue(table, row, issue.field or "city", message)
 
 
-def _match_row(table: Table, row: Row, result: ContactMatch, organisations: _Organisations) -> None:
+def _match_row(table: Table, row: Row, result: ContactMatch, organisations: _Organisations,
+               home_region: str | None) -> None:
     issues = result.issues
     get = row.get
     if not any(get(n) for n in ("family_name", "given_name", "family_name_local", "given_name_local")):
@@ -270,7 +276,8 @@ def _match_row(table: Table, row: Row, result: ContactMatch, organisations: _Org
         except EmailNotValidError:
             issues.append(_issue(table, row, "emails", _("%(address)s is not a valid email address.",
                                                          address=address)))
-    region = result.city.candidates[0].country_code if result.city and result.city.city_id else result.country_code
+    region = (result.city.candidates[0].country_code if result.city and result.city.city_id
+              else result.country_code or (None if get("country") else home_region))
     phones = []
     for number in _split(get("phones")):
         try:

@@ -229,3 +229,16 @@ def test_an_ambiguous_city_is_chosen_on_the_preview_page(as_role):
     saved = client.post(preview_url, data={"csrf_token": token, "save": "1", "choice-2": str(city.candidates[1].id)})
     assert saved.status_code == 303
     assert db.session.scalar(select(Contact).where(Contact.given_name == "John")).city_id == city.candidates[1].id
+
+
+def test_a_shift_jis_vcard_21_from_a_phone_with_domestic_numbers(tmg, staff):
+    card = ("BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=SHIFT_JIS:山田;花子\r\nFN;CHARSET=SHIFT_JIS:山田 花子\r\n"
+            "TEL;HOME:03-5321-1111\r\nTEL;CELL;PREF:090-1234-5678\r\nEMAIL;INTERNET;PREF:hanako@example.jp\r\n"
+            "ORG;CHARSET=SHIFT_JIS:東京都庁;国際部\r\nX-GN:unknown\r\nEND:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nN:;;;;\r\nFN:Only Formatted\r\nEND:VCARD\r\n")
+    report = importing.commit(card.encode("cp932"), "phone.vcf", actor=staff)
+    assert report.created == 2
+    hanako = db.session.scalar(select(Contact).where(Contact.family_name_local == "山田"))
+    assert [p.number for p in hanako.phones] == ["+819012345678", "+81353211111"]  # the PREF one first
+    assert [(p.organisation_id, p.department) for p in hanako.positions] == [(tmg.id, "国際部")]
+    assert db.session.scalar(select(Contact).where(Contact.family_name == "Formatted")).given_name == "Only"
