@@ -74,15 +74,24 @@ def parse_replies(message: Message) -> tuple[Reply, ...]:
     encoding. Gmail sends the same calendar twice (inline and as invite.ics): the first readable REPLY
     wins. Parts inside an attached message (message/rfc822) are never read: they are someone else's.
 
-    Raises ReplyError when the only calendar REPLY is broken: not iCalendar, no UID, no DTSTAMP, no
-    attendee, or an answer that is not one of ACCEPTED, DECLINED, TENTATIVE, DELEGATED.
+    Raises ReplyError when no readable REPLY is found but a calendar part that says it is one (by its
+    method=REPLY parameter or its METHOD:REPLY line) is broken: not iCalendar, not in its charset, no
+    UID, no DTSTAMP, no attendee, or an answer that is not one of ACCEPTED, DECLINED, TENTATIVE,
+    DELEGATED.
     """
     first_error: ReplyError | None = None
     for part in _calendar_parts(message):
         try:
             calendar = _read_calendar(part)
-            if _method(calendar, part) != "REPLY":
-                continue
+        except ReplyError as exc:
+            # A broken part is an error only where it says it is a reply: a newsletter's broken
+            # event attachment is still just a newsletter.
+            if _claims_reply(part):
+                first_error = first_error or exc
+            continue
+        if _method(calendar, part) != "REPLY":
+            continue
+        try:
             return _replies(calendar, sender=_sender(message))
         except ReplyError as exc:
             first_error = first_error or exc
@@ -138,6 +147,14 @@ def _read_calendar(part: Message) -> Calendar:
     if calendar.name != "VCALENDAR":
         raise ReplyError(f"The calendar part holds a {calendar.name}, not a VCALENDAR.")
     return calendar
+
+
+def _claims_reply(part: Message) -> bool:
+    method = part.get_param("method")
+    if method:
+        return str(method).strip().upper() == "REPLY"
+    raw = part.get_payload(decode=True) or b""
+    return re.search(rb"^METHOD:REPLY\s*$", raw, re.IGNORECASE | re.MULTILINE) is not None
 
 
 def _method(calendar: Calendar, part: Message) -> str:
@@ -290,7 +307,7 @@ def fetch_replies(host: str, port: int, user: str, password: str, *,
                   ssl_context: ssl.SSLContext | None = None,
                   since_uid: int = 0, uidvalidity: int | None = None,
                   move_to: tuple[str, ...] | None = PROCESSED_MAILBOX,
-                  timeout: float = 30.0) -> FetchResult:
+                  limit: int | None = None, timeout: float = 30.0) -> FetchResult:
     """Read the office mailbox over IMAP and hand every calendar reply newer than the watermark to ``handle``.
 
     The watermark is (``uidvalidity``, ``since_uid``) from the previous run's FetchResult; when the
@@ -304,6 +321,8 @@ def fetch_replies(host: str, port: int, user: str, password: str, *,
     logged, flagged \\Flagged, left where it is and listed in ``failures``; the others go on. Any other
     exception from ``handle`` (the database is away) stops the run and propagates: that message and
     the following ones stay in the mailbox and the next run, from the old watermark, tries them again.
+    ``limit`` bounds how many messages one run reads (a beat task's run stays short); the rest wait
+    for the next run, above the returned watermark.
     Delivery to ``handle`` is therefore at least once; ``handle`` must be idempotent (an answer keyed
     by UID, attendee and DTSTAMP is).
 
@@ -322,7 +341,7 @@ def fetch_replies(host: str, port: int, user: str, password: str, *,
             log.warning("UIDVALIDITY of %s changed from %s to %s: reading the mailbox again",
                         mailbox, uidvalidity, current)
             since_uid = 0
-        uids = _uids_after(imap, since_uid)
+        uids = _uids_after(imap, since_uid)[:limit]
         target = _ensure_mailbox(imap, move_to) if move_to and uids else None
         handled: list[str | None] = []
         failures: list[Failure] = []

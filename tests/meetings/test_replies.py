@@ -231,6 +231,19 @@ def test_a_property_that_does_not_parse_is_named():
         parse_reply(reply_mail(ics))
 
 
+@pytest.mark.parametrize("method_param", ["PUBLISH", None])
+def test_a_broken_calendar_that_is_not_a_reply_is_just_mail(method_param):
+    """A partner's newsletter with a damaged event attachment is not our problem to flag."""
+    ics = b"BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\nBEGIN:VEVENT\r\nUID:fair@x\r\n"
+    assert parse_reply(reply_mail(ics, inline=False, filename="event.ics", method_param=method_param)) is None
+
+
+def test_a_broken_calendar_that_says_reply_only_in_its_text_is_an_error():
+    ics = b"BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:fair@x\r\n"
+    with pytest.raises(ReplyError, match="not iCalendar"):
+        parse_reply(reply_mail(ics, inline=False, filename="reply.ics", method_param=None))
+
+
 @pytest.mark.parametrize("ics, charset, error", [
     (b"", "utf-8", "The calendar part is empty."),
     (b"Hello, see you in Tokyo!", "utf-8", "not iCalendar"),
@@ -453,6 +466,15 @@ def test_a_changed_uidvalidity_reads_the_mailbox_from_the_start(dovecot):
     assert result.restarted
     assert [mid for _, mid in handled] == [GMAIL_ID, APPLE_ID]
     assert (result.uidvalidity, result.last_uid) == (first.uidvalidity, 3)
+
+
+def test_a_limited_run_reads_the_oldest_and_leaves_the_rest_above_its_watermark(dovecot):
+    user = dovecot.new_user()
+    dovecot.append(user, "outlook_accepted.eml", "newsletter.eml", "gmail_declined.eml")
+    first, handled = dovecot.fetch(user, limit=2)
+    assert ([mid for _, mid in handled], first.last_uid, first.ignored) == ([OUTLOOK_ID], 2, 1)
+    second, handled = dovecot.fetch(user, since_uid=first.last_uid, uidvalidity=first.uidvalidity, limit=2)
+    assert ([mid for _, mid in handled], second.last_uid) == ([GMAIL_ID], 3)
 
 
 def test_move_to_none_marks_replies_seen_where_they_are(dovecot):
