@@ -141,7 +141,8 @@ def merge_contacts(*, keep_id: int, other_id: int, actor, take: Iterable[str] = 
     of both is kept (the kept contact's main email and phone stay the main ones), every position and every
     interaction moves to the kept contact, and the other's account moves too unless both have one (refused).
     The result must still obey every contact rule (checked by update_contact). The audit log keeps the merge
-    under both ids. PartnersError for a contact merged with itself, an erased or missing one. Flushes only.
+    under both ids. PartnersError for a contact merged with itself, an erased or missing one, or a result that
+    breaks a rule; then nothing has changed. Flushes only.
     """
     if keep_id == other_id:
         raise PartnersError(_("A contact cannot be merged with itself; choose two different contacts."))
@@ -168,8 +169,9 @@ def merge_contacts(*, keep_id: int, other_id: int, actor, take: Iterable[str] = 
     held = {p.number for p in keep.phones}
     phones += [{"number": p.number, "label": p.label} for p in other.phones if p.number not in held]
     user_id = keep.user_id or other.user_id
-    other_user = other.user_id
-    if other_user is not None:
+    # In a savepoint: a merged record that breaks a rule (a consent without its date) leaves both as they were.
+    savepoint = db.session.begin_nested()
+    if other.user_id is not None:
         other.user_id = None
         db.session.flush()
     # Positions and interactions move in SQL: the rows keep their ids, and the interaction log its history.
@@ -197,8 +199,7 @@ def merge_contacts(*, keep_id: int, other_id: int, actor, take: Iterable[str] = 
         services.update_contact(contact_id=keep.id, actor=actor, today=today, **values, languages=languages,
                                 emails=emails, phones=phones, tags=tags, user_id=user_id)
     except PartnersError:
-        if other_user is not None:
-            other.user_id = other_user
+        savepoint.rollback()
         raise
     audit.record("contact.merge", actor=actor, object_type="contact", object_id=keep.id,
                  object_label=keep.display_name(),
@@ -208,6 +209,7 @@ def merge_contacts(*, keep_id: int, other_id: int, actor, take: Iterable[str] = 
                  object_label=merged_snapshot["label"], after={"merged_into_id": keep.id})
     db.session.delete(other)
     db.session.flush()
+    savepoint.commit()
     return keep
 
 

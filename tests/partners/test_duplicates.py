@@ -121,3 +121,18 @@ def test_viewer_cannot_merge(as_role, twins):
     response = client.post(url, data={"csrf_token": csrf_token(client, "/account")})
     assert response.status_code == 403
     assert db.session.get(Contact, other.id) is not None
+
+
+def test_a_merge_that_would_break_a_rule_changes_nothing(make_contact, staff):
+    keep = make_contact(family_name="Park", given_name="Jisoo", consent_date=date(2024, 1, 1), legal_basis="consent",
+                        emails=["jisoo@example.kr"])
+    other = make_contact(family_name="Park", given_name="Ji-soo", legal_basis="public_task",
+                         emails=["other@example.kr"])
+    services.add_interaction(kind="call", occurred_on=date(2025, 1, 1), subject="Call", actor=staff,
+                             contact_ids=[other.id])
+    keep_id, other_id = keep.id, other.id
+    with pytest.raises(services.PartnersError):  # consent taken without its date
+        duplicates.merge_contacts(keep_id=keep_id, other_id=other_id, actor=staff, take=["consent_date"])
+    other = db.session.get(Contact, other_id)
+    assert other is not None and [i.subject for i in other.interactions] == ["Call"]
+    assert [e.address for e in db.session.get(Contact, keep_id).emails] == ["jisoo@example.kr"]
