@@ -115,13 +115,16 @@ def interaction(interaction_id: int):
 # -- logging an interaction ---------------------------------------------------------------------------
 
 
-def _participant_choices(form: InteractionForm, extra: list[dict] = ()) -> None:
-    """Offer as boxes the participants ticked (or named in the query string) and the matches of a search."""
+def _participant_choices(form: InteractionForm, extra: list[dict] = (), held: Interaction | None = None) -> None:
+    """Offer as boxes the participants ticked (or named in the query string) and the matches of a search;
+    a contact erased since stays offered on the interaction they took part in (`held`)."""
     language = _language()
     contact_ids = list(dict.fromkeys(form.contact_ids.data or []))
     organisation_ids = list(dict.fromkeys(form.organisation_ids.data or []))
+    kept = [c.id for c in held.contacts] if held is not None else []
     contacts = {c.id: log.contact_label(c, language) for c in db.session.scalars(
-        select(Contact).where(Contact.id.in_(contact_ids), Contact.erased_at.is_(None)))}
+        select(Contact).where(Contact.id.in_(contact_ids),
+                              Contact.erased_at.is_(None) | Contact.id.in_(kept)))}
     organisations = {o.id: o.display_name(language) for o in db.session.scalars(
         select(Organisation).where(Organisation.id.in_(organisation_ids)))}
     for match in extra:
@@ -151,12 +154,7 @@ def interaction_new():
     _participant_choices(form)
     if form.validate_on_submit():
         try:
-            created = services.add_interaction(
-                kind=form.kind.data, occurred_on=form.occurred_on.data, subject=form.subject.data,
-                notes=form.notes.data or "", contact_ids=form.contact_ids.data or [],
-                organisation_ids=form.organisation_ids.data or [], staff_ids=form.staff_ids.data or [],
-                gift_description=form.gift_description.data, gift_value=form.gift_value.data,
-                gift_currency=form.gift_currency.data, actor=current_user)
+            created = services.add_interaction(actor=current_user, **_interaction_values(form))
         except services.PartnersError as exc:
             db.session.rollback()
             _attach(form, exc)
@@ -165,6 +163,49 @@ def interaction_new():
             flash(_("The interaction is logged."), "success")
             return redirect(url_for("partners.interaction", interaction_id=created.id))
     return _render("interaction_new", 422, form=form, matches=None)
+
+
+def _interaction_values(form: InteractionForm) -> dict:
+    return {"kind": form.kind.data, "occurred_on": form.occurred_on.data, "subject": form.subject.data,
+            "notes": form.notes.data or "", "contact_ids": form.contact_ids.data or [],
+            "organisation_ids": form.organisation_ids.data or [], "staff_ids": form.staff_ids.data or [],
+            "gift_description": form.gift_description.data, "gift_value": form.gift_value.data,
+            "gift_currency": form.gift_currency.data}
+
+
+@bp.route("/log/<int:interaction_id>/edit", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def interaction_edit(interaction_id: int):
+    found = log.interaction(interaction_id)
+    if found is None:
+        abort(404)
+    form = InteractionForm()
+    form.submit.label.text = _("Save the interaction")
+    if request.method == "GET":
+        form.process(obj=found)
+        form.kind.data = found.kind.value
+        form.gift_value.data = str(found.gift_value) if found.gift_value is not None else ""
+        form.contact_ids.data = [c.id for c in found.contacts]
+        form.organisation_ids.data = [o.id for o in found.organisations]
+        form.staff_ids.data = [u.id for u in found.staff]
+        _participant_choices(form, held=found)
+        return _render("interaction_edit", form=form, interaction=found, matches=None)
+    if form.search.data:
+        matches = log.lookup(form.find.data or "", language=_language(), limit=SEARCH_MATCHES)
+        _participant_choices(form, matches, held=found)
+        return _render("interaction_edit", form=form, interaction=found, matches=matches)
+    _participant_choices(form, held=found)
+    if form.validate_on_submit():
+        try:
+            log.update_interaction(interaction_id=found.id, actor=current_user, **_interaction_values(form))
+        except services.PartnersError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The interaction is saved."), "success")
+            return redirect(url_for("partners.interaction", interaction_id=found.id))
+    return _render("interaction_edit", 422, form=form, interaction=found, matches=None)
 
 
 @bp.get("/log/participants")

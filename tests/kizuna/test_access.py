@@ -138,6 +138,7 @@ ACCESS: dict[str, Rule] = {
     "partners.log": rule("/partners/log", STAFF, 200),
     "partners.interaction": rule(f"/partners/log/{MISSING}", STAFF, 404),
     "partners.interaction_new": rule("/partners/log/new", EDITORS, 200),
+    "partners.interaction_edit": rule(f"/partners/log/{MISSING}/edit", EDITORS, 404),
     "partners.participants": rule("/partners/log/participants?q=a", STAFF, 200),
     "partners.follow_up_new": rule(f"/partners/log/{MISSING}/follow-ups/new", EDITORS, 404),
     "partners.follow_up_done": rule(f"/partners/follow-ups/{MISSING}/done", EDITORS, 404),

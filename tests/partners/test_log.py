@@ -177,6 +177,29 @@ def test_a_refusal_lands_at_its_field_and_saves_nothing(as_role, book, overrides
     assert _count(Interaction) == before
 
 
+def test_an_editor_corrects_an_interaction(as_role, book):
+    client = as_role("editor")
+    path = f"/partners/log/{book['gift'].id}/edit"
+    form = _text(client.get(path))
+    assert "<h1>Edit the interaction</h1>" in form and "<title>Edit the interaction" in form
+    assert 'value="Edo kiriko glass"' in form and 'value="15000.00"' in form and 'value="JPY"' in form
+    assert re.search(rf'<input checked id="contact_ids-\d+" name="contact_ids" type="checkbox" '
+                     rf'value="{book["anne"].id}">', form)
+    data = {"csrf_token": csrf_token(client, path), "kind": "gift_given",
+            "occurred_on": book["gift"].occurred_on.isoformat(), "subject": "Gift to the mayor",
+            "gift_description": "Edo kiriko glass, a pair", "gift_value": "30000", "gift_currency": "JPY",
+            "contact_ids": [book["anne"].id], "organisation_ids": [book["paris"].id]}
+    refused = client.post(path, data={**data, "gift_currency": "YEN"})
+    assert refused.status_code == 422 and 'id="gift_currency-error"' in _text(refused)
+    db.session.expire_all()
+    assert db.session.get(Interaction, book["gift"].id).gift_description == "Edo kiriko glass"
+    saved = client.post(path, data=data)
+    assert saved.status_code == 302
+    page = _text(client.get(saved.location))
+    assert "The interaction is saved." in page and "¥30,000" in page and "Paris City Hall" in page
+    assert client.get("/partners/log/999999/edit").status_code == 404
+
+
 # -- follow-ups ---------------------------------------------------------------------------------------
 
 
@@ -235,6 +258,9 @@ def test_a_viewer_may_read_but_not_log_or_complete(as_role, book):
     token = csrf_token(client, "/partners/follow-ups")
     before = _count(Interaction)
     assert client.get("/partners/log/new").status_code == 403
+    assert client.post(f"/partners/log/{book['visit'].id}/edit", data={
+        "csrf_token": token, "kind": "call", "subject": "Changed", "occurred_on": local_today().isoformat(),
+        "contact_ids": [book["anne"].id]}).status_code == 403
     assert client.post("/partners/log/new", data={"csrf_token": token, "kind": "call", "subject": "X",
                                                   "occurred_on": local_today().isoformat(),
                                                   "contact_ids": [book["anne"].id]}).status_code == 403
@@ -244,6 +270,7 @@ def test_a_viewer_may_read_but_not_log_or_complete(as_role, book):
     assert client.post(f"/partners/follow-ups/{book['minutes'].id}/done",
                        data={"csrf_token": token}).status_code == 403
     assert _count(Interaction) == before
+    assert db.session.get(Interaction, book["visit"].id).subject == "Mayor's visit"
     assert db.session.get(FollowUp, book["minutes"].id).done_at is None
     assert len(db.session.get(Interaction, book["visit"].id).follow_ups) == 1
 
