@@ -76,7 +76,14 @@ def test_gmail_invite_ics_alone_is_read_when_the_inline_part_is_gone():
 
 
 def test_apple_tentative_for_one_occurrence_is_read_from_a_quoted_printable_attachment():
-    reply = parse_reply(load("apple_tentative.eml"))
+    message = load("apple_tentative.eml")
+    # Apple Mail's layout: the .ics sits in a multipart/mixed inside multipart/alternative, with
+    # neither method nor charset parameter, its CR LF encoded as =0D=0A.
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    assert (part.get_filename(), part.get_param("method"), part.get_param("charset")) == (
+        "iCal-20261125-113015.ics", None, None)
+
+    reply = parse_reply(message)
     assert reply.partstat is PartStat.TENTATIVE
     assert reply.uid == "series-7-working-level@kizuna.example.test"
     assert reply.recurrence_id == datetime(2027, 1, 20, 7, 0, tzinfo=UTC)  # 16:00 in Tokyo
@@ -85,10 +92,10 @@ def test_apple_tentative_for_one_occurrence_is_read_from_a_quoted_printable_atta
     assert reply.sequence == 0
 
 
-@pytest.mark.parametrize("name", ["newsletter.eml", "out_of_office.eml", "forwarded.eml"])
+@pytest.mark.parametrize("name", ["newsletter.eml", "out_of_office.eml", "forwarded.eml", "bounce.eml"])
 def test_mail_that_is_not_a_reply_gives_none(name):
     # forwarded.eml holds our REQUEST and, inside an attached message, Marie's REPLY: neither is an answer
-    # from the person who sent this email.
+    # from the person who sent this email. bounce.eml returns our own REQUEST inside message/rfc822.
     assert parse_reply(load(name)) is None
     assert parse_replies(load(name)) == ()
 
@@ -414,13 +421,14 @@ GMAIL_ID = "<calendar-5f1e6a9c-2b7d-4c0e-9a61-3d8f0b7e4c21@google.com>"
 APPLE_ID = "<E3A9C1F2-77B0-4D1E-8F5A-2C6B9D0E1F43@lyon.example.test>"
 BROKEN_ID = "<SG2P153MB0411A1B2C3D4E5F60718293A4B5C6D7E@SG2P153MB0411.APCP153.PROD.OUTLOOK.COM>"
 NEWSLETTER_ID = "<bulletin-2026-11@citynet.example.test>"
+BOUNCE_ID = "<20261125090041.3F2A81C0042@mx1.kizuna.example.test>"
 OOF_ID = "<AM9P192MB1234ABCD5678EF90A1B2C3D4E5F6A@AM9P192MB1234.EURP192.PROD.OUTLOOK.COM>"
 
 
 def test_replies_are_handled_once_filed_and_the_rest_left_alone(dovecot):
     user = dovecot.new_user()
     dovecot.append(user, "outlook_accepted.eml", "newsletter.eml", "gmail_declined.eml",
-                   "broken_truncated.eml", "apple_tentative.eml", "out_of_office.eml")
+                   "broken_truncated.eml", "apple_tentative.eml", "out_of_office.eml", "bounce.eml")
 
     result, handled = dovecot.fetch(user)
 
@@ -432,23 +440,24 @@ def test_replies_are_handled_once_filed_and_the_rest_left_alone(dovecot):
     assert result.handled == (OUTLOOK_ID, GMAIL_ID, APPLE_ID)
     assert [(f.uid, f.message_id) for f in result.failures] == [(4, BROKEN_ID)]
     assert "not iCalendar" in result.failures[0].error
-    assert (result.last_uid, result.ignored, result.restarted) == (6, 2, False)
+    assert (result.last_uid, result.ignored, result.restarted) == (7, 3, False)
 
     processed = dovecot.separator(user).join(PROCESSED_MAILBOX)
     assert dovecot.state(user, processed) == {OUTLOOK_ID: {"\\Seen"}, GMAIL_ID: {"\\Seen"}, APPLE_ID: {"\\Seen"}}
     # The broken reply stays for a person to look at, flagged and unread; other mail stays unread.
-    assert dovecot.state(user) == {BROKEN_ID: {"\\Flagged"}, NEWSLETTER_ID: set(), OOF_ID: set()}
+    assert dovecot.state(user) == {BROKEN_ID: {"\\Flagged"}, NEWSLETTER_ID: set(), OOF_ID: set(),
+                                   BOUNCE_ID: set()}
 
     again, handled_again = dovecot.fetch(user, since_uid=result.last_uid, uidvalidity=result.uidvalidity)
     assert handled_again == []
-    assert (again.last_uid, again.uidvalidity, again.failures, again.ignored) == (6, result.uidvalidity, (), 0)
+    assert (again.last_uid, again.uidvalidity, again.failures, again.ignored) == (7, result.uidvalidity, (), 0)
 
     late = (DATA / "outlook_accepted.eml").read_bytes().replace(
         b"PR3P192MB0714C2D1A8E94F3B9D0E6A51C4A92@", b"PR3P192MB0714C2D1A8E94F3B9D0E6A51C4A93@")
     dovecot.append(user, late)
     third, handled_third = dovecot.fetch(user, since_uid=again.last_uid, uidvalidity=again.uidvalidity)
     assert [mid for _, mid in handled_third] == [OUTLOOK_ID.replace("A92@", "A93@")]
-    assert third.last_uid == 7
+    assert third.last_uid == 8
     assert len(dovecot.state(user, processed)) == 4
 
 
