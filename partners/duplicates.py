@@ -126,6 +126,14 @@ def find_duplicates() -> list[Pair]:
     return sorted(pairs.values(), key=lambda p: (-p.score, p.first_id, p.second_id))
 
 
+def contacts_of(pairs: Iterable[Pair]) -> dict[int, Contact]:
+    """The contacts of `pairs` by id, in one query (what the duplicates page shows of each)."""
+    ids = {i for pair in pairs for i in (pair.first_id, pair.second_id)}
+    if not ids:
+        return {}
+    return {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(ids)))}
+
+
 def _within(ids: Iterable[int]) -> list[tuple[int, int]]:
     ids = sorted(set(ids))[:MAX_BLOCK]
     return [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]

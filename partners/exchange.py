@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import vobject
@@ -190,10 +190,6 @@ def contact_vcard(contact: Contact, version: str = "4.0") -> str:
 
 def _escape(text: str) -> str:
     return re.sub(r"([\\;,])", r"\\\1", text)
-
-
-def vcards(contacts: Iterable[Contact], version: str = "4.0") -> str:
-    return "".join(contact_vcard(c, version) for c in contacts)
 
 
 # -- reading vCards ------------------------------------------------------------------------------
