@@ -235,7 +235,8 @@ def match_contacts(table: Table, *, choices: dict[int, int] | None = None, resol
     # are different people, not repeats.
     place = Table(table.format, [c for c in ("country", "city") if c in table.columns],
                   {k: v for k, v in table.headers.items() if k in ("country", "city")},
-                  {k: v for k, v in table.letters.items() if k in ("country", "city")}, table.header_row,
+                  {k: v for k, v in table.letters.items() if k in ("country", "city")} if table.format != "vcard"
+                  else {k: "ADR" for k in ("country", "city")}, table.header_row,
                   [Row(r.number, {"country": r.get("country"), "city": r.get("city"), "row": str(r.number)})
                    for r in table.rows])
     places = match_rows(place, matcher=Matcher(language), choices=choices, key_fields=("row",))

@@ -242,3 +242,11 @@ def test_a_shift_jis_vcard_21_from_a_phone_with_domestic_numbers(tmg, staff):
     assert [p.number for p in hanako.phones] == ["+819012345678", "+81353211111"]  # the PREF one first
     assert [(p.organisation_id, p.department) for p in hanako.positions] == [(tmg.id, "国際部")]
     assert db.session.scalar(select(Contact).where(Contact.family_name == "Formatted")).given_name == "Only"
+
+
+def test_a_vcard_address_in_an_unknown_country_is_named_at_its_card(staff):
+    data = (b"BEGIN:VCARD\nVERSION:3.0\nN:Tumnus;Mr;;;\nADR;TYPE=WORK:;;1 Lamp-post;Cair Paravel;;;Narnia\n"
+            b"END:VCARD\n")
+    report = importing.preview(data, "x.vcf")
+    assert [str(i) for i in report.rows[0].issues] == [
+        'Card 1, ADR: "Narnia" is not a country code or name that the registry knows.']
