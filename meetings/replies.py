@@ -26,7 +26,7 @@ PROCESSED_MAILBOX = ("Kizuna", "Processed")
 
 
 class ReplyError(Exception):
-    """A message carries a calendar reply that cannot be read; the message says what is wrong."""
+    """A calendar reply that cannot be read or taken; the message says what is wrong, for staff."""
 
 
 class PartStat(StrEnum):
@@ -286,7 +286,11 @@ class Failure:
 
 @dataclass(frozen=True)
 class FetchResult:
-    """What one run did. Store ``uidvalidity`` and ``last_uid`` and pass them to the next run."""
+    """What one run did. Store ``uidvalidity`` and ``last_uid`` and pass them to the next run.
+
+    ``handled`` lists the Message-IDs of the replies handled and filed, ``failures`` the messages left
+    flagged, ``ignored`` counts mail that was not a reply; ``restarted`` says UIDVALIDITY had changed.
+    """
 
     uidvalidity: int
     last_uid: int
@@ -321,10 +325,13 @@ def fetch_replies(host: str, port: int, user: str, password: str, *,
     logged, flagged \\Flagged, left where it is and listed in ``failures``; the others go on. Any other
     exception from ``handle`` (the database is away) stops the run and propagates: that message and
     the following ones stay in the mailbox and the next run, from the old watermark, tries them again.
-    ``limit`` bounds how many messages one run reads (a beat task's run stays short); the rest wait
-    for the next run, above the returned watermark.
     Delivery to ``handle`` is therefore at least once; ``handle`` must be idempotent (an answer keyed
-    by UID, attendee and DTSTAMP is).
+    by UID, attendee and DTSTAMP is). Handled replies leave the mailbox, so reading it again after a
+    UIDVALIDITY change finds only what was never handled.
+
+    ``limit`` bounds how many messages one run reads (a beat task's run stays short); the rest wait
+    for the next run, above the returned watermark. Made to be called from a beat task that keeps the
+    returned (uidvalidity, last_uid) and passes them back next time.
 
     Raises imaplib.IMAP4.error on a refused login or a mailbox that does not exist, and OSError
     when the server cannot be reached.

@@ -52,6 +52,16 @@ def test_outlook_accept_is_read_from_the_base64_inline_calendar_part(mail_policy
     )
 
 
+def test_outlook_answer_to_one_occurrence_in_a_windows_zone_comes_out_in_utc():
+    message = load("outlook_accepted.eml")
+    ics = next(p for p in message.walk() if p.get_content_type() == "text/calendar").get_payload(decode=True)
+    ics = ics.replace(b"UID:meeting-42@", b"RECURRENCE-ID;TZID=Tokyo Standard Time:20270518T100000\r\nUID:meeting-42@")
+    assert parse_reply(reply_mail(ics)).recurrence_id == datetime(2027, 5, 18, 1, 0, tzinfo=UTC)
+    # Exchange names the zone in Windows' words even where it leaves its VTIMEZONE out.
+    bare = ics.replace(ics[ics.index(b"BEGIN:VTIMEZONE"):ics.index(b"BEGIN:VEVENT")], b"")
+    assert parse_reply(reply_mail(bare)).recurrence_id == datetime(2027, 5, 18, 1, 0, tzinfo=UTC)
+
+
 def test_gmail_decline_sent_inline_and_as_invite_ics_is_one_answer():
     message = load("gmail_declined.eml")
     calendars = [p for p in message.walk() if p.get_content_type() in ("text/calendar", "application/ics")]
