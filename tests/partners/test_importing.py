@@ -250,3 +250,19 @@ def test_a_vcard_address_in_an_unknown_country_is_named_at_its_card(staff):
     report = importing.preview(data, "x.vcf")
     assert [str(i) for i in report.rows[0].issues] == [
         'Card 1, ADR: "Narnia" is not a country code or name that the registry knows.']
+
+
+def test_google_and_outlook_csv_exports_are_read_by_their_own_headers(staff):
+    google = ("Name,Given Name,Additional Name,Family Name,Yomi Name,Group Membership,E-mail 1 - Type,"
+              "E-mail 1 - Value,E-mail 2 - Type,E-mail 2 - Value,Phone 1 - Type,Phone 1 - Value,Organization 1 - Name,"
+              "Organization 1 - Title\n"
+              "Ana Lee,Ana,,Lee,,* myContacts,* Work,ana@example.org,Home,ana.home@example.org,Mobile,"
+              "+1 202 555 0100,,\n")
+    report = importing.preview(google.encode(), "google.csv")
+    assert report.ok, report.lines()
+    assert report.rows[0].fields["emails"] == ["ana@example.org"]
+    outlook = ("First Name,Last Name,E-mail Address,Business Phone,Mobile Phone,Company,Job Title\n"
+               "Ben,Ode,ben@example.org,+44 20 7946 0000,+44 7700 900123,,\n")
+    report = importing.preview(outlook.encode(), "outlook.csv")
+    assert report.ok, report.lines()
+    assert report.rows[0].fields["phones"] == ["+442079460000"]
