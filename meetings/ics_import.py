@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from flask_babel import gettext as _
 from icalendar import Calendar, Component
 from icalendar.timezone import tzp
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
@@ -30,7 +31,8 @@ MEETING_HOSTS = re.compile(
 
 
 class IcsError(ValueError):
-    """An .ics file that cannot be imported; the message names the line or property at fault."""
+    """An .ics file that cannot be imported; the message names the line or property at fault. Messages (and the
+    notes of ImportedInvitation) are translated when made inside a request; outside one they are English."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ class _Source:
 
     def where(self, index: int, name: str) -> str:
         number = self.line_of(index, name)
-        return f"{name} (line {number})" if number else name
+        return _("%(property)s (line %(line)d)", property=name, line=number) if number else name
 
 
 def parse_invitation(data: bytes | str, *, floating_zone: str = "UTC") -> ImportedInvitation:
@@ -151,18 +153,21 @@ def parse_invitation(data: bytes | str, *, floating_zone: str = "UTC") -> Import
         raise ValueError(f"floating_zone must be an IANA zone, not {floating_zone!r}")
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     if len(raw) > MAX_BYTES:
-        raise IcsError(f"The file is {len(raw):,} bytes; an invitation may be at most {MAX_BYTES:,} bytes (1 MB).")
+        raise IcsError(_("The file is %(size)s bytes; an invitation may be at most %(most)s bytes (1 MB).",
+                         size=f"{len(raw):,}", most=f"{MAX_BYTES:,}"))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        raise IcsError(f"Line {line} is not UTF-8 text, as iCalendar requires (RFC 5545 3.1.4).") from None
+        raise IcsError(_("Line %(line)d is not UTF-8 text, as iCalendar requires (RFC 5545 3.1.4).",
+                         line=line)) from None
     source = _Source(text)
     if not source.lines:
-        raise IcsError("The file is empty.")
+        raise IcsError(_("The file is empty."))
     number, first = source.lines[0]
     if first.strip().upper() != "BEGIN:VCALENDAR":
-        raise IcsError(f"Line {number} is {first[:40]!r}, not BEGIN:VCALENDAR: this is not an iCalendar file.")
+        raise IcsError(_("Line %(line)d is '%(text)s', not BEGIN:VCALENDAR: this is not an iCalendar file.",
+                         line=number, text=first[:40]))
     try:
         with warnings.catch_warnings():
             # icalendar warns about guessed zone ids; every guess this module accepts is checked below instead.
@@ -171,10 +176,10 @@ def parse_invitation(data: bytes | str, *, floating_zone: str = "UTC") -> Import
     except ValueError as exc:
         raise IcsError(_parse_error(str(exc), source)) from None
     if not calendars:
-        raise IcsError("The calendar is not complete: END:VCALENDAR, or the END of a component inside it, is "
-                       "missing.")
+        raise IcsError(_("The calendar is not complete: END:VCALENDAR, or the END of a component inside it, is "
+                         "missing."))
     if len(calendars) != 1:
-        raise IcsError(f"The file holds {len(calendars)} calendars; an invitation holds one VCALENDAR.")
+        raise IcsError(_("The file holds %(n)d calendars; an invitation holds one VCALENDAR.", n=len(calendars)))
     return _Reader(calendars[0], source, floating_zone).read()
 
 
@@ -183,10 +188,10 @@ def _parse_error(message: str, source: _Source) -> str:
     if match:
         for number, line in source.lines:
             if match.group(1) and match.group(1) in line:
-                return f"Line {number} cannot be read as iCalendar ({line[:60]!r})."
+                return _("Line %(line)d cannot be read as iCalendar ('%(text)s').", line=number, text=line[:60])
     if "END:" in message or "no components" in message.lower():
-        return "The calendar is not closed: END:VCALENDAR or an END of a component is missing."
-    return f"The file cannot be read as iCalendar: {message[:200]}"
+        return _("The calendar is not complete: END:VCALENDAR, or the END of a component inside it, is missing.")
+    return _("The file cannot be read as iCalendar: %(reason)s", reason=message[:200])
 
 
 class _Reader:
@@ -205,36 +210,39 @@ class _Reader:
                     raise IcsError(_parse_error(str(message), self.source))
         method = str(calendar.get("METHOD", "PUBLISH")).strip().upper()
         if method == "REPLY":
-            raise IcsError("METHOD:REPLY is an answer to an invitation, not an invitation; it cannot be imported.")
+            raise IcsError(_("METHOD:REPLY is an answer to an invitation, not an invitation; it cannot be imported."))
         if method not in METHODS:
-            raise IcsError(f"METHOD:{method} is not supported: an invitation is METHOD:REQUEST, CANCEL or PUBLISH.")
+            raise IcsError(_("METHOD:%(method)s is not supported: an invitation is METHOD:REQUEST, CANCEL or PUBLISH.",
+                             method=method))
         events = [c for c in calendar.subcomponents if c.name == "VEVENT"]
         if not events:
             found = sorted({c.name for c in calendar.subcomponents if c.name != "VTIMEZONE"})
-            also = f" (it holds {', '.join(found)})" if found else ""
-            raise IcsError(f"The file holds no VEVENT{also}: there is no event to import.")
+            if found:
+                raise IcsError(_("The file holds no VEVENT (it holds %(found)s): there is no event to import.",
+                                 found=", ".join(found)))
+            raise IcsError(_("The file holds no VEVENT: there is no event to import."))
         for index, event in enumerate(events):
             if not str(event.get("UID", "")).strip():
-                raise IcsError(f"The VEVENT at line {self._event_line(index)} has no UID; an invitation needs one "
-                               "to be updated or cancelled later.")
+                raise IcsError(_("The VEVENT at line %(line)s has no UID; an invitation needs one to be updated or "
+                                 "cancelled later.", line=self._event_line(index)))
         uids = list(dict.fromkeys(str(e["UID"]).strip() for e in events))
         if len(uids) > 1:
-            raise IcsError(f"The file holds {len(uids)} different events (UIDs {', '.join(uids[:5])}); import "
-                           "one invitation at a time.")
+            raise IcsError(_("The file holds %(n)d different events (UIDs %(uids)s); import one invitation at a "
+                             "time.", n=len(uids), uids=", ".join(uids[:5])))
         read = [self._event(event, index, method) for index, event in enumerate(events)]
         masters = [e for e in read if e.recurrence_id is None]
         occurrences = tuple(sorted((e for e in read if e.recurrence_id is not None), key=_sort_key))
         if len(masters) > 1:
             lines = ", ".join(str(self._event_line(i)) for i, e in enumerate(read) if e.recurrence_id is None)
-            raise IcsError(f"UID {uids[0]} appears in {len(masters)} VEVENTs without RECURRENCE-ID (lines {lines}); "
-                           "only one can be the event.")
+            raise IcsError(_("UID %(uid)s appears in %(n)d VEVENTs without RECURRENCE-ID (lines %(lines)s); only "
+                             "one can be the event.", uid=uids[0], n=len(masters), lines=lines))
         if masters:
             event, exceptions = masters[0], occurrences
         elif len(occurrences) == 1:
             event, exceptions = occurrences[0], ()
         else:
-            raise IcsError(f"The file holds {len(occurrences)} occurrences of a series (RECURRENCE-ID) without the "
-                           "series itself; import the whole series instead.")
+            raise IcsError(_("The file holds %(n)d occurrences of a series (RECURRENCE-ID) without the series "
+                             "itself; import the whole series instead.", n=len(occurrences)))
         prodid = str(calendar["PRODID"]).strip() if "PRODID" in calendar else None
         return ImportedInvitation(method=method, uid=uids[0], prodid=prodid, event=event, exceptions=exceptions,
                                   notes=tuple(dict.fromkeys(self.notes)))
@@ -248,28 +256,31 @@ class _Reader:
             if name is None:  # a content line icalendar could not split into name, parameters and value
                 raise IcsError(_parse_error(str(message), self.source))
             if name.upper() in ESSENTIAL:
-                raise IcsError(f"{self.source.where(index, name.upper())} cannot be read: {message}")
+                raise IcsError(_("%(property)s cannot be read: %(reason)s",
+                                 property=self.source.where(index, name.upper()), reason=message))
         if "DTSTART" not in event:
-            raise IcsError(f"The VEVENT at line {self._event_line(index)} has no DTSTART.")
+            raise IcsError(_("The VEVENT at line %(line)s has no DTSTART.", line=self._event_line(index)))
         start = self._moment(event["DTSTART"], index, "DTSTART")
         if "DTEND" in event:
             end = self._moment(event["DTEND"], index, "DTEND")
         elif "DURATION" in event:
             duration = event["DURATION"].dt
             if not isinstance(duration, timedelta) or duration < timedelta(0):
-                raise IcsError(f"{self.source.where(index, 'DURATION')} must be a positive duration.")
+                raise IcsError(_("%(property)s must be a positive duration.",
+                                 property=self.source.where(index, "DURATION")))
             end = _add(start, duration)
         else:
             # RFC 5545 3.6.1: a date lasts one day, a date-time is an instant.
             end = start + timedelta(days=1) if not isinstance(start, datetime) else start
         if isinstance(start, datetime) != isinstance(end, datetime):
-            raise IcsError(f"{self.source.where(index, 'DTSTART')} and {self.source.where(index, 'DTEND')} must "
-                           "both be dates (all day) or both date-times.")
+            raise IcsError(_("%(start)s and %(end)s must both be dates (all day) or both date-times.",
+                             start=self.source.where(index, "DTSTART"), end=self.source.where(index, "DTEND")))
         if _all_day_by_flag(event, start, end):
             start, end = start.date(), end.date()  # Exchange may write all-day events as midnight to midnight
         if end < start:
-            raise IcsError(f"{self.source.where(index, 'DTEND')} is before {self.source.where(index, 'DTSTART')} "
-                           f"({_show(end)} < {_show(start)}).")
+            raise IcsError(_("%(end)s is before %(start)s (%(end_value)s < %(start_value)s).",
+                             end=self.source.where(index, "DTEND"), start=self.source.where(index, "DTSTART"),
+                             end_value=_show(end), start_value=_show(start)))
         all_day = not isinstance(start, datetime)
         floating = isinstance(start, datetime) and "TZID" not in event["DTSTART"].params \
             and event["DTSTART"].dt.tzinfo is None
@@ -305,16 +316,17 @@ class _Reader:
                 try:
                     value = int(str(event[name]).strip())
                 except ValueError:
-                    raise IcsError(f"{self.source.where(index, name)} must be a whole number.") from None
+                    raise IcsError(_("%(property)s must be a whole number.",
+                                     property=self.source.where(index, name))) from None
                 if value < 0:
-                    raise IcsError(f"{self.source.where(index, name)} must not be negative.")
+                    raise IcsError(_("%(property)s must not be negative.", property=self.source.where(index, name)))
                 return value
         return 0
 
     def _moment(self, prop, index: int, name: str, tzid: str | None = None) -> datetime | date:
         value = prop.dt
         if not isinstance(value, date):
-            raise IcsError(f"{self.source.where(index, name)} must be a date or a date-time.")
+            raise IcsError(_("%(property)s must be a date or a date-time.", property=self.source.where(index, name)))
         if not isinstance(value, datetime):
             return value
         tzid = tzid or prop.params.get("TZID")
@@ -341,14 +353,16 @@ class _Reader:
             if match:
                 found = (ZoneInfo(match), match)
                 if by_name:
-                    self.notes.append(f"The VTIMEZONE {clean!r} does not follow {by_name}; its own rules were "
-                                      f"used and match {match}.")
+                    self.notes.append(_("The VTIMEZONE '%(tzid)s' does not follow %(named)s; its own rules were used "
+                                        "and match %(zone)s.", tzid=clean, named=by_name, zone=match))
             else:
                 found = (defined, None)
-                self.notes.append(f"The time zone {clean!r} matches no IANA zone; its times are given in UTC.")
+                self.notes.append(_("The time zone '%(tzid)s' matches no IANA zone; its times are given in UTC.",
+                                    tzid=clean))
         else:
-            raise IcsError(f"{self.source.where(index, name)} uses the time zone {clean!r}, which is neither an "
-                           "IANA nor a Windows zone name, and the file holds no VTIMEZONE that defines it.")
+            raise IcsError(_("%(property)s uses the time zone '%(tzid)s', which is neither an IANA nor a Windows "
+                             "zone name, and the file holds no VTIMEZONE that defines it.",
+                             property=self.source.where(index, name), tzid=clean))
         self.zones[clean] = found
         return found
 

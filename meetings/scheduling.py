@@ -10,13 +10,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from flask_babel import gettext as _
+
 MAX_DAYS = 31
 MAX_DURATION = timedelta(hours=24)
 MIN_STEP = timedelta(minutes=5)
 
 
 class SchedulingError(ValueError):
-    """Input the assistant cannot work with; `field` names the offending input (for forms and the API)."""
+    """Input the assistant cannot work with; `field` names the offending input (for forms and the API). The message
+    is translated when raised inside a request; outside one it is English."""
 
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
@@ -92,18 +95,19 @@ def _zone_names() -> frozenset[str]:
 def load_zone(name: str, field: str) -> ZoneInfo:
     """The IANA zone `name`, or a SchedulingError naming `field`."""
     if not isinstance(name, str) or name not in _zone_names():
-        raise SchedulingError(f"Unknown time zone {name!r}: use an IANA name such as 'Asia/Tokyo'.", field)
+        raise SchedulingError(_("Unknown time zone '%(zone)s': use an IANA name such as Asia/Tokyo.", zone=name), field)
     return ZoneInfo(name)
 
 
 def _check_hours(hours: WorkingHours, field: str) -> WorkingHours:
     if not isinstance(hours.start, time) or not isinstance(hours.end, time):
-        raise SchedulingError("Working hours must be times of day.", field)
+        raise SchedulingError(_("Working hours must be times of day."), field)
     if hours.start.tzinfo is not None or hours.end.tzinfo is not None:
-        raise SchedulingError("Working hours are local wall-clock times and carry no zone.", field)
+        raise SchedulingError(_("Working hours are local wall-clock times and carry no zone."), field)
     if hours.start >= hours.end:
         raise SchedulingError(
-            f"Working hours must start before they end (got {hours.start:%H:%M}–{hours.end:%H:%M}).", field)
+            _("Working hours must start before they end (got %(start)s–%(end)s).", start=f"{hours.start:%H:%M}",
+                end=f"{hours.end:%H:%M}"), field)
     return hours
 
 
@@ -149,47 +153,49 @@ def propose_slots(
     Pure and deterministic; raises SchedulingError(message, field) on bad input.
     """
     if not cities:
-        raise SchedulingError("Choose at least one city.", "cities")
+        raise SchedulingError(_("Choose at least one city."), "cities")
     prepared: list[_Prepared] = []
     seen: set[str] = set()
     for index, city in enumerate(cities):
         where = f"cities[{index}]"
         if not isinstance(city, City):
-            raise SchedulingError("Each city must be a City(name, zone).", where)
+            raise SchedulingError(_("Each city must be a City(name, zone)."), where)
         if not city.name or not city.name.strip():
-            raise SchedulingError("Each city needs a name.", f"{where}.name")
+            raise SchedulingError(_("Each city needs a name."), f"{where}.name")
         if city.name in seen:
-            raise SchedulingError(f"{city.name} is listed twice.", f"{where}.name")
+            raise SchedulingError(_("%(city)s is listed twice.", city=city.name), f"{where}.name")
         seen.add(city.name)
         tz = load_zone(city.zone, f"{where}.zone")
         weight = city.weight
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) \
                 or weight <= 0:
-            raise SchedulingError(f"The weight of {city.name} must be a positive number.", f"{where}.weight")
+            raise SchedulingError(_("The weight of %(city)s must be a positive number.", city=city.name),
+                                  f"{where}.weight")
         city_hours = _check_hours(city.hours, f"{where}.hours") if city.hours is not None else None
         prepared.append(_Prepared(city, tz, city_hours or _check_hours(hours, "hours")))
     host = load_zone(host_zone, "host_zone") if host_zone is not None else prepared[0].tz
 
     if not isinstance(first_day, date) or isinstance(first_day, datetime):
-        raise SchedulingError("The first day must be a date.", "first_day")
+        raise SchedulingError(_("The first day must be a date."), "first_day")
     if not isinstance(last_day, date) or isinstance(last_day, datetime):
-        raise SchedulingError("The last day must be a date.", "last_day")
+        raise SchedulingError(_("The last day must be a date."), "last_day")
     if last_day < first_day:
-        raise SchedulingError("The last day comes before the first day.", "last_day")
+        raise SchedulingError(_("The last day comes before the first day."), "last_day")
     days = (last_day - first_day).days + 1
     if days > MAX_DAYS:
-        raise SchedulingError(f"The date range covers {days} days; choose at most {MAX_DAYS}.", "last_day")
+        raise SchedulingError(_("The date range covers %(days)d days; choose at most %(most)d.", days=days,
+                                most=MAX_DAYS), "last_day")
     if not isinstance(duration, timedelta) or duration <= timedelta(0):
-        raise SchedulingError("The meeting must last longer than zero minutes.", "duration")
+        raise SchedulingError(_("The meeting must last longer than zero minutes."), "duration")
     if duration > MAX_DURATION:
-        raise SchedulingError("The meeting can last at most 24 hours.", "duration")
+        raise SchedulingError(_("The meeting can last at most 24 hours."), "duration")
     if not isinstance(step, timedelta) or step < MIN_STEP or step > MAX_DURATION:
-        raise SchedulingError("The step must be between 5 minutes and 24 hours.", "step")
+        raise SchedulingError(_("The step must be between 5 minutes and 24 hours."), "step")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise SchedulingError("The limit must be a positive whole number.", "limit")
+        raise SchedulingError(_("The limit must be a positive whole number."), "limit")
 
-    span_start, _ = _day_bounds(first_day, host)
-    _, span_end = _day_bounds(last_day, host)
+    span_start = _day_bounds(first_day, host)[0]
+    span_end = _day_bounds(last_day, host)[1]
     for entry in prepared:
         # Windows on every local day the candidates can touch, plus a day either side for the nearest-window distance.
         lo = span_start.astimezone(entry.tz).date() - timedelta(days=2)

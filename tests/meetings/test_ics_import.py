@@ -162,6 +162,19 @@ def test_an_outlook_display_name_tzid_finds_the_city_it_names():
     assert event.start == datetime(2026, 12, 10, 14, tzinfo=TOKYO)
 
 
+def test_the_same_custom_tzid_in_two_files_follows_each_files_own_vtimezone():
+    """icalendar and vobject remember a TZID's first definition process-wide; each upload must use its own."""
+    pacific = read("outlook_custom_zone.ics").event
+    berlin_rules = fixture("outlook_custom_zone.ics").decode().replace("-0700", "+0200").replace("-0800", "+0100")
+    berlin_rules = berlin_rules.replace("BYDAY=1SU;BYMONTH=11", "BYDAY=-1SU;BYMONTH=10").replace(
+        "BYDAY=2SU;BYMONTH=3", "BYDAY=-1SU;BYMONTH=3")
+    europe = parse_invitation(berlin_rules).event
+    assert pacific.zone == "America/Los_Angeles" and utc(pacific.start) == "2027-03-17T23:30:00.000Z"
+    assert europe.start.utcoffset().total_seconds() == 3600  # 17 March is before Europe's change (28 March)
+    assert utc(europe.start) == "2027-03-17T15:30:00.000Z"
+    assert ZoneInfo(europe.zone).utcoffset(datetime(2027, 7, 1)).total_seconds() == 7200
+
+
 def test_a_vtimezone_that_contradicts_its_windows_name_wins_and_is_noted():
     """The sender's program computed the times with the VTIMEZONE it sent, so that is what the times mean."""
     text = fixture("outlook_request_tokyo.ics").decode().replace("TZOFFSETFROM:+0900\r\nTZOFFSETTO:+0900",
