@@ -219,6 +219,25 @@ def test_google_all_day_event_gives_dates_and_no_zone():
     assert [a.cutype for a in event.attendees] == ["INDIVIDUAL", "GROUP"]
 
 
+def test_all_day_dates_agree_with_icaljs():
+    js = icaljs(DATA / "google_all_day.ics")["events"][0]
+    assert js["start"] == {"utc": "2027-05-12T00:00:00.000Z", "date_only": True, "tzid": None, "value": "2027-05-12"}
+    assert js["end"]["value"] == "2027-05-15"
+
+
+def test_outlook_appt_sequence_stands_in_for_a_missing_sequence():
+    text = fixture("outlook_cancel_eastern.ics").decode().replace("SEQUENCE:1\r\nLOCATION", "LOCATION")
+    assert "\r\nSEQUENCE:" not in text
+    assert parse_invitation(text).event.sequence == 1  # from X-MICROSOFT-CDO-APPT-SEQUENCE:1
+
+
+def test_rfc7986_conference_property_gives_the_link():
+    text = fixture("google_all_day.ics").decode().replace(
+        "SUMMARY:U20", "CONFERENCE;VALUE=URI;FEATURE=AUDIO,VIDEO;LABEL=Join:https://meet.jit.si/u20-sherpas-2027\r\n"
+        "SUMMARY:U20")
+    assert parse_invitation(text).event.online_link == "https://meet.jit.si/u20-sherpas-2027"
+
+
 def test_an_all_day_date_without_dtend_lasts_one_day():
     text = fixture("google_all_day.ics").decode().replace("DTEND;VALUE=DATE:20270515\r\n", "")
     event = parse_invitation(text).event
