@@ -149,6 +149,10 @@ class Contact(db.Model):
     interaction log and the audit trail keep their references.
     """
 
+    # A trigram index serves the search box's LIKE '%…%' on PostgreSQL (pg_trgm); elsewhere a plain index.
+    __table_args__ = (Index("ix_contact_search_key", "search_key", postgresql_using="gin",
+                            postgresql_ops={"search_key": "gin_trgm_ops"}),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     family_name: Mapped[str] = mapped_column(String(200), default="")  # in Latin script
     given_name: Mapped[str] = mapped_column(String(200), default="")
@@ -175,6 +179,8 @@ class Contact(db.Model):
     # Every way of writing the name, folded (network.reference.fold), kept by contact_search_key on each
     # flush: the search box matches any script and either order with one LIKE.
     search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Family name then given name, folded, in Latin script where known: the list's order.
+    sort_key: Mapped[str] = mapped_column(String(401), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -390,6 +396,12 @@ def name_search_key(family_name: str = "", given_name: str = "", family_name_loc
     return "|".join(dict.fromkeys(key for key in (fold(v) for v in variants) if key))
 
 
+def name_sort_key(family_name: str = "", given_name: str = "", family_name_local: str = "",
+                  given_name_local: str = "") -> str:
+    """Family name then given name, folded, each in Latin script where known (Contact.sort_key)."""
+    return fold(f"{family_name or family_name_local or ''} {given_name or given_name_local or ''}")[:401]
+
+
 def contact_search_key(contact: Contact) -> str:
     return name_search_key(contact.family_name, contact.given_name, contact.family_name_local,
                            contact.given_name_local)
@@ -399,7 +411,9 @@ def contact_search_key(contact: Contact) -> str:
 @event.listens_for(Contact, "before_update")
 def _keep_search_key(mapper, connection, contact: Contact) -> None:
     # On every write, whichever code changed the names (services, imports, a merge, an erasure).
-    contact.search_key = contact_search_key(contact)
+    names = (contact.family_name, contact.given_name, contact.family_name_local, contact.given_name_local)
+    contact.search_key = name_search_key(*names)
+    contact.sort_key = name_sort_key(*names)
 
 
 class SavedSearch(db.Model):

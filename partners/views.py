@@ -256,8 +256,9 @@ def contacts():
     save_form = SaveSearchForm(formdata=None, data={"query": query_string})
     tag_form = TagContactsForm(formdata=None, data={"back": request.full_path if request.query_string
                                                     else request.path})
-    return _render("contacts", page=page, args=args, countries=_country_choices(),
-                   organisations=queries.organisation_options(), languages=queries.language_options(),
+    organisation_ = db.session.get(Organisation, int(args["organisation"])) if args["organisation"] else None
+    return _render("contacts", page=page, args=args, countries=_country_choices(), organisation=organisation_,
+                   languages=queries.language_options(),
                    tags=queries.tag_options(), saved=queries.saved_searches(current_user.id),
                    query_string=query_string, save_form=save_form, tag_form=tag_form, confirm=ConfirmForm())
 

@@ -57,6 +57,7 @@ def test_a_query_that_matches_nobody_says_so(as_role, people):
 def test_filters_by_organisation_country_language_tag_and_email(as_role, people):
     client = as_role("viewer")
     assert listed(client, organisation=people["embassy"].id) == ["KIM Minjun"]
+    assert listed(client, org="republic of KOREA") == ["KIM Minjun"] and listed(client, org="trading") == []
     assert listed(client, country="jp") == ["YAMADA Taro"]
     assert listed(client, language="fr") == ["Zoë Lefèvre"]  # fr-CA speaks French
     assert listed(client, language="en") == ["YAMADA Taro"]
