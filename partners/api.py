@@ -45,6 +45,7 @@ from network.api import (
     _parse_int,
     _writes,
 )
+from network.reference import fold
 
 from . import log, services
 from .models import (
@@ -239,7 +240,8 @@ def organisations():
     if (parent_id := _arg_int("parent_id")) is not None:
         query = query.where(Organisation.parent_id == parent_id)
     if q := request.args.get("q", "").strip():
-        query = query.where(or_(func.lower(Organisation.name).contains(q.lower(), autoescape=True),
+        # as the organisation list searches: the Latin name folded, or the name in the local script
+        query = query.where(or_(Organisation.search_key.contains(fold(q), autoescape=True),
                                 func.lower(Organisation.name_local).contains(q.lower(), autoescape=True)))
     return jsonify(_page(query, organisation_json))
 
@@ -319,9 +321,8 @@ def _contacts_query():
 def contacts():
     query = _contacts_query().where(Contact.erased_at.is_(None)).order_by(
         Contact.family_name, Contact.given_name, Contact.family_name_local, Contact.id)
-    for word in request.args.get("q", "").split():
-        query = query.where(or_(*[func.lower(column).contains(word.lower(), autoescape=True) for column in (
-            Contact.family_name, Contact.given_name, Contact.family_name_local, Contact.given_name_local)]))
+    if q := request.args.get("q", "").strip():  # as the contact list searches: any script, either order
+        query = query.where(Contact.search_key.contains(fold(q), autoescape=True))
     if (organisation_id := _arg_int("organisation_id")) is not None:
         query = query.where(Contact.positions.any((Position.organisation_id == organisation_id)
                                                   & Position.ended_on.is_(None)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from kizuna import audit
@@ -14,14 +14,13 @@ from kizuna.extensions import db
 from kizuna.models import STAFF_ROLES, User
 from network.services import local_today
 
-from . import services
+from . import queries, services
 from .models import (
     Contact,
     FollowUp,
     Interaction,
     InteractionKind,
     Organisation,
-    Position,
     interaction_contact,
     interaction_organisation,
     interaction_staff,
@@ -77,30 +76,18 @@ def follow_ups(*, owner_id: int | None = None, done: bool | None = None, due_by:
     return query
 
 
-def _contains(column, text: str):
-    return func.lower(column).contains(text.lower(), autoescape=True)
-
-
 def lookup(q: str, *, language: str, limit: int = LOOKUP_LIMIT) -> list[dict]:
-    """Contacts and organisations whose name (Latin or local script) contains `q`, case-insensitively, as
-    {type, id, label} for the participant picker: contacts first, then organisations, each by name.
+    """Contacts and organisations named by `q` as the contact and organisation lists find them (any script,
+    either order, case- and accent-insensitive), as {type, id, label} for the participant picker: contacts
+    first, then organisations, each by name.
 
     Erased contacts are never offered: they cannot take part in anything new.
     """
     q = " ".join(q.split())[:MAX_LOOKUP]
     if not q:
         return []
-    words = q.split()
-    names = (Contact.family_name, Contact.given_name, Contact.family_name_local, Contact.given_name_local)
-    # every word in some name: "anne hidalgo" and "hidalgo anne" find her alike
-    contacts = db.session.scalars(
-        select(Contact).where(Contact.erased_at.is_(None),
-                              *[or_(*[_contains(n, word) for n in names]) for word in words])
-        .options(selectinload(Contact.positions).selectinload(Position.organisation))
-        .order_by(Contact.family_name, Contact.given_name, Contact.id).limit(limit)).all()
-    organisations = db.session.scalars(
-        select(Organisation).where(or_(_contains(Organisation.name, q), _contains(Organisation.name_local, q)))
-        .order_by(Organisation.name, Organisation.id).limit(limit)).all()
+    contacts = db.session.scalars(queries.contacts({"q": q})[0].limit(limit)).all()
+    organisations = db.session.scalars(queries.organisations({"q": q})[0].limit(limit)).all()
     found = [{"type": "contact", "id": c.id, "label": contact_label(c, language)} for c in contacts]
     found += [{"type": "organisation", "id": o.id, "label": o.display_name(language)} for o in organisations]
     return found[:limit]

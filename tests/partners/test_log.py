@@ -149,6 +149,8 @@ def test_the_lookup_finds_contacts_and_organisations_for_the_combobox(as_role, b
     assert items == [{"type": "organisation", "id": book["paris"].id, "label": "Paris City Hall"}]
     items = client.get("/partners/log/participants?q=hidalgo anne").json["items"]
     assert items == [{"type": "contact", "id": book["anne"].id, "label": "Anne Hidalgo (Paris City Hall)"}]
+    assert client.get("/partners/log/participants?q=HIDALGÓ").json["items"][0]["id"] == book["anne"].id
+    assert [i["label"] for i in client.get("/partners/log/participants?q=山田太郎").json["items"]] == ["YAMADA Taro"]
     assert client.get("/partners/log/participants?q=").json["items"] == []
 
 
