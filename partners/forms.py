@@ -55,7 +55,7 @@ ORGANISATION_LINKS = {
     "none": _l("Not linked"),
 }
 # Rows a contact form shows beyond those filled; "Add another" gives one more, up to the maximum.
-REACH_MAX = 20
+REACH_MAX = 50
 
 OPTIONAL_NAME = [Optional(), Length(max=200)]
 
@@ -145,7 +145,7 @@ class _ReachForm(FlaskForm):
         with an empty email and phone row more."""
         return {**{name: fields[name] or "" for name in ("family_name", "given_name", "family_name_local",
                                                          "given_name_local")},
-                "emails": [*fields["emails"], {}], "phones": [*fields["phones"], {}],
+                "emails": [*fields["emails"], {}][:REACH_MAX], "phones": [*fields["phones"], {}][:REACH_MAX],
                 "languages": ", ".join(fields["languages"]), "preferred_language": fields["preferred_language"] or ""}
 
     def reach_fields(self) -> dict:

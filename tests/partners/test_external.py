@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from kizuna.extensions import db
-from kizuna.models import OutboundMessage, Role, User
+from kizuna.models import AuditEvent, OutboundMessage, Role, User
 from partners import services
 from tests.conftest import csrf_token, login
 from tests.network.test_views import count, error_at, post
@@ -63,6 +63,10 @@ def test_a_contact_at_an_embassy_is_invited_as_its_liaison_in_their_language(as_
     assert user.language == "ja" and not user.has_password
     message = invitation_to("claire.martin@example.fr")
     assert message is not None and subject_of(message) == "Kizunaへのご招待"
+    linked = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "contact.update",
+                                                        AuditEvent.object_id == str(contact.id))
+                               .order_by(AuditEvent.id.desc()))
+    assert linked.after == {"user_id": user.id} and linked.actor_id == client.user.id
     html = client.get(f"/partners/contacts/{contact.id}").get_data(as_text=True)
     assert "claire.martin@example.fr" in html and "has not been accepted yet" in html
 
