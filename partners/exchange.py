@@ -104,8 +104,10 @@ def _local_fn(contact: Contact) -> str:
 def _script_language(contact: Contact) -> str:
     from .models import script_of
 
-    return {"kana": "ja", "han": "zh", "hangul": "ko"}.get(
-        script_of(contact.family_name_local + contact.given_name_local) or "", "und")
+    script = script_of(contact.family_name_local + contact.given_name_local) or ""
+    if script == "han" and contact.country_code == "JP":  # 山田太郎 has no kana to tell it is Japanese
+        return "ja"
+    return {"kana": "ja", "han": "zh", "hangul": "ko"}.get(script, "und")
 
 
 def contact_vcard(contact: Contact, version: str = "4.0") -> str:
@@ -128,9 +130,13 @@ def contact_vcard(contact: Contact, version: str = "4.0") -> str:
                                     prefix=contact.honorific or "")
     fn = card.add("fn")
     fn.value = _latin_fn(contact) if latin else _local_fn(contact)
-    local_language = contact.preferred_language if has_local and contact.preferred_language and \
-        _script_language(contact) != "und" and contact.preferred_language.split("-")[0] in ("ja", "zh", "ko") \
-        else _script_language(contact)
+    # The own-script name's language: the preferred one where it is written in that script (zh-Hant for 王小明),
+    # else the script's own (ja for kana, ko for hangul).
+    local_language = _script_language(contact)
+    preferred = contact.preferred_language or ""
+    if preferred.split("-")[0] in ("ja", "zh", "ko") and (local_language == "zh" or
+                                                          preferred.split("-")[0] == local_language):
+        local_language = preferred
     if has_local and latin:
         if four:
             for prop in (name, fn):
@@ -196,7 +202,6 @@ def _escape(text: str) -> str:
 
 _CARD = re.compile(r"^BEGIN:VCARD\s*$(.*?)^END:VCARD\s*$", re.I | re.M | re.S)
 _QP_PARAMS = re.compile(r"^[^:]*QUOTED-PRINTABLE[^:]*:", re.I)
-_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")  # Apple's built-in labels: _$!<Mobile>!$_
 
 
 _READ = frozenset({"BEGIN", "END", "VERSION", "N", "FN", "EMAIL", "TEL", "ORG", "TITLE", "ROLE", "LANG", "TZ", "NOTE",
