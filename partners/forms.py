@@ -228,7 +228,7 @@ class EndPositionForm(FlaskForm):
 
 class TagContactsForm(FlaskForm):
     contact_ids = SelectMultipleField(_l("Contacts"), coerce=int, validate_choice=False)
-    tag = StringField(_l("Tag"), validators=[DataRequired(), Length(max=64)])
+    tag = StringField(_l("Tag to add or remove"), validators=[DataRequired(), Length(max=64)])
     action = RadioField(_l("Action"), choices=choices([("add", _l("Add the tag")), ("remove", _l("Remove the tag"))]),
                         default="add")
     back = HiddenField()
