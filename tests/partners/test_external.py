@@ -183,3 +183,18 @@ def test_an_external_user_without_a_record_is_told_so(as_role):
 
 def test_staff_have_no_own_profile_page(as_role):
     assert as_role("editor").get("/partners/me").status_code == 403
+
+
+def test_the_own_profile_service_refuses_what_the_office_keeps(liaison):
+    with pytest.raises(services.PartnersError) as caught:
+        services.update_own_profile(user=liaison["user"], notes="mine now", protocol_rank=1)
+    assert caught.value.field == "notes"
+    db.session.refresh(liaison["own"])
+    assert (liaison["own"].notes, liaison["own"].protocol_rank) == ("Office notes", 30)
+
+
+def test_a_staff_account_has_no_own_contact(make_contact, staff):
+    make_contact()
+    assert services.own_contact(staff) is None
+    with pytest.raises(services.PartnersError):
+        services.update_own_profile(user=staff, family_name="Staff")
