@@ -75,9 +75,12 @@ def contacts_export(fmt: str):
     elif fmt == "vcf":
         # Streamed card by card: thousands of contacts take seconds to write, and the download starts at once.
         version = "3.0" if request.args.get("version") == "3.0" else "4.0"
-        cards = (exchange.contact_vcard(c, version).encode("utf-8")
-                 for c in db.session.scalars(exchange.contacts_query()))
-        response = Response(stream_with_context(cards), mimetype="text/vcard")
+
+        def cards():  # queries inside: the view's own session is closed by the time the body is sent
+            for contact in db.session.scalars(exchange.contacts_query()):
+                yield exchange.contact_vcard(contact, version).encode("utf-8")
+
+        response = Response(stream_with_context(cards()), mimetype="text/vcard")
         response.headers.update(_attachment(b"", fmt, "contacts")[2])
         return response
     else:
