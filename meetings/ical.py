@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -10,7 +11,17 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Conference, Event, Timezone, vCalAddress, vDuration
+from icalendar import (
+    Calendar,
+    Conference,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vDuration,
+    vRecur,
+)
 
 from kizuna.mail import normalize_address
 
@@ -256,26 +267,124 @@ def _event(occ: Occurrence, *, stamp: datetime, attendee: Attendee | None = None
     return event
 
 
-@lru_cache(maxsize=256)
-def _vtimezone(zone: str, first_year: int, last_year: int) -> Timezone:
-    """The zone's VTIMEZONE from the system's tz database, with the transitions of those years.
+@dataclass(frozen=True)
+class _Transition:
+    at: datetime  # the UTC instant the offset changes
+    before: timedelta
+    after: timedelta
+    name: str  # the abbreviation in force after it (CEST)
 
-    Cached: a series feed repeats the same zones. icalendar lists the later transitions of an
-    observance as one multi-valued RDATE after its DTSTART. ical.js 2 (Thunderbird) reads only the
-    first value of such a line, and like older libical it ignores DTSTART once there is an RDATE, so
-    it got the first and the later years' summer time wrong. Every onset, DTSTART's included, goes
-    on its own RDATE line (as tzurl.org's zones do), which every reader understands.
+    @property
+    def onset(self) -> datetime:
+        """The wall-clock time just before the change, as RFC 5545 wants an observance's DTSTART."""
+        return (self.at + self.before).replace(tzinfo=None)
+
+    @property
+    def rule(self) -> tuple:
+        """(month, n-th weekday of the month or -1 for the last, weekday, time, offsets): what repeats yearly."""
+        onset = self.onset
+        days_in_month = calendar.monthrange(onset.year, onset.month)[1]
+        nth = -1 if onset.day + 7 > days_in_month else (onset.day - 1) // 7 + 1
+        return onset.month, nth, onset.weekday(), onset.time(), self.before, self.after
+
+
+def _transitions(zone: ZoneInfo, first_year: int, last_year: int) -> list[_Transition]:
+    found = []
+    t, end = datetime(first_year, 1, 1, tzinfo=UTC), datetime(last_year + 1, 1, 1, tzinfo=UTC)
+    offset = t.astimezone(zone).utcoffset()
+    while t < end:
+        nxt = t + timedelta(days=1)
+        if (new := nxt.astimezone(zone).utcoffset()) != offset:
+            lo, hi = int(t.timestamp()), int(nxt.timestamp())  # it changes in (lo, hi]: halve to the second
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if datetime.fromtimestamp(mid, zone).utcoffset() == offset else (lo, mid)
+            at = datetime.fromtimestamp(hi, UTC)
+            found.append(_Transition(at, offset, new, at.astimezone(zone).tzname() or zone.key))
+            offset = new
+        t = nxt
+    return found
+
+
+def _observance(kind: type, onset: datetime, before: timedelta, after: timedelta, name: str,
+                rule: tuple | None = None) -> TimezoneStandard | TimezoneDaylight:
+    observance = kind()
+    observance.add("dtstart", onset)
+    if rule is not None:
+        month, nth, weekday, *_ = rule
+        observance.add("rrule", vRecur(freq="YEARLY", bymonth=month, byday=f"{nth}{_WEEKDAYS[weekday]}"))
+    observance.add("tzname", name)
+    observance.add("tzoffsetfrom", before)
+    observance.add("tzoffsetto", after)
+    return observance
+
+
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def _yearly_vtimezone(name: str, first_year: int, last_year: int) -> Timezone | None:
+    """The zone as Outlook and Google write it: one STANDARD and one DAYLIGHT with yearly RRULEs.
+
+    None when the zone's rule changes within those years (or it has more than two changes a year):
+    a yearly rule cannot describe it.
     """
-    tz = Timezone.from_tzid(zone, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1))
-    for observance in tz.subcomponents:
-        if "RDATE" not in observance:
-            continue
-        lists = observance.pop("RDATE")
-        onsets = [observance.decoded("DTSTART")]
-        onsets += [d.dt for rdate in (lists if isinstance(lists, list) else [lists]) for d in rdate.dts]
-        for onset in onsets:
-            observance.add("RDATE", onset)
+    zone = ZoneInfo(name)
+    # From the year before, so the first event's year is fully covered by the rule's onsets.
+    changes = _transitions(zone, first_year - 1, last_year)
+    tz = Timezone()
+    tz.add("tzid", name)
+    if not changes:
+        jan = datetime(first_year - 1, 1, 1, tzinfo=UTC).astimezone(zone)
+        tz.add_component(_observance(TimezoneStandard, datetime(first_year - 1, 1, 1), jan.utcoffset(),
+                                     jan.utcoffset(), jan.tzname() or name))
+        return tz
+    years = range(first_year - 1, last_year + 1)
+    forward = [c for c in changes if c.after > c.before]
+    back = [c for c in changes if c.after < c.before]
+    for kind, group in ((TimezoneDaylight, forward), (TimezoneStandard, back)):
+        if [c.at.year for c in group] != list(years) or len({c.rule for c in group}) != 1:
+            return None
+        tz.add_component(_observance(kind, group[0].onset, group[0].before, group[0].after, group[0].name,
+                                     group[0].rule))
     return tz
+
+
+def _listed_vtimezone(name: str, first_year: int, last_year: int) -> Timezone:
+    """The zone with every change of those years listed, for zones no yearly rule describes.
+
+    Built from the same transitions as the yearly form rather than icalendar's Timezone.from_tzid,
+    which dropped Casablanca's Ramadan changes and writes each observance's onsets as one
+    multi-valued RDATE after its DTSTART: ical.js 2 (Thunderbird) reads only the first value of such
+    a line and, like older libical, ignores DTSTART once there is an RDATE. So every onset, DTSTART's
+    included, goes on its own RDATE line, as tzurl.org's zones do.
+    """
+    zone = ZoneInfo(name)
+    tz = Timezone()
+    tz.add("tzid", name)
+    first = datetime(first_year - 1, 1, 1, tzinfo=UTC).astimezone(zone)
+    tz.add_component(_observance(TimezoneStandard, first.replace(tzinfo=None), first.utcoffset(),
+                                 first.utcoffset(), first.tzname() or name))
+    groups: dict[tuple[timedelta, timedelta, str], list[datetime]] = {}
+    for change in _transitions(zone, first_year - 1, last_year):
+        groups.setdefault((change.before, change.after, change.name), []).append(change.onset)
+    for (before, after, abbreviation), onsets in groups.items():
+        observance = _observance(TimezoneDaylight if after > before else TimezoneStandard, onsets[0], before,
+                                 after, abbreviation)
+        for onset in onsets:
+            observance.add("rdate", onset)
+        tz.add_component(observance)
+    return tz
+
+
+@lru_cache(maxsize=256)
+def _vtimezone(name: str, first_year: int, last_year: int) -> Timezone:
+    """The zone's VTIMEZONE from the system's tz database, right for every event in those years.
+
+    Outlook reads a VTIMEZONE's first STANDARD and DAYLIGHT and their RRULEs, and puts events an hour
+    off when the changes are listed as RDATEs; so zones whose rule held steady over those years get
+    the RRULE form Outlook and Google write themselves. Cached: a series feed repeats its zones.
+    """
+    return _yearly_vtimezone(name, first_year, last_year) or _listed_vtimezone(name, first_year, last_year)
 
 
 def _calendar(method: str, events: Sequence[tuple[Occurrence, Event]]) -> Calendar:
