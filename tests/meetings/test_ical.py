@@ -62,11 +62,16 @@ def make_occurrence(organizer):
     return make
 
 
-def icaljs(ics: bytes, tmp_path: Path, zone: str | None = None) -> dict:
-    """What Mozilla's ical.js reads from `ics` (check-ics.mjs); fails, never skips, when it is not installed."""
+def node_binary() -> str:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed: apt-get install nodejs, then `npm ci --prefix tests/e2e/node`")
+    return node
+
+
+def icaljs(ics: bytes, tmp_path: Path, zone: str | None = None) -> dict:
+    """What Mozilla's ical.js reads from `ics` (check-ics.mjs); fails, never skips, when it is not installed."""
+    node = node_binary()
     if not (NODE_DIR / "node_modules" / "ical.js").is_dir():
         pytest.fail("ical.js is missing from tests/e2e/node/node_modules: run `npm ci --prefix tests/e2e/node`")
     path = tmp_path / f"cal-{len(list(tmp_path.glob('cal-*.ics')))}.ics"
@@ -517,3 +522,27 @@ def test_meeting_uid_refuses_what_would_not_be_stable(meeting_id, host):
 def test_meeting_uid_is_stable():
     assert meeting_uid(7, "kizuna.example.test") == meeting_uid(7, "kizuna.example.test") == \
         "meeting-7@kizuna.example.test"
+
+
+# -- the ical.js harness itself ----------------------------------------------------------------------
+
+
+def test_check_ics_refuses_a_tzid_without_its_vtimezone(make_occurrence, attendee, tmp_path):
+    ics = request(make_occurrence(), attendee)
+    start, end = ics.index(b"BEGIN:VTIMEZONE"), ics.index(b"END:VTIMEZONE\r\n") + len(b"END:VTIMEZONE\r\n")
+    path = tmp_path / "no-vtimezone.ics"
+    path.write_bytes(ics[:start] + ics[end:])
+    result = subprocess.run([node_binary(), str(NODE_DIR / "check-ics.mjs"), str(path)], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 1
+    assert "uses TZID Asia/Tokyo without a VTIMEZONE" in result.stderr
+
+
+def test_check_ics_says_how_to_install_ical_js_when_it_is_missing(tmp_path):
+    lonely = tmp_path / "check-ics.mjs"  # a copy with no node_modules beside it
+    shutil.copy(NODE_DIR / "check-ics.mjs", lonely)
+    (tmp_path / "x.ics").write_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    result = subprocess.run([node_binary(), str(lonely), str(tmp_path / "x.ics")], capture_output=True,
+                            text=True, timeout=30, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "npm ci --prefix tests/e2e/node" in result.stderr
