@@ -393,15 +393,17 @@ def _calendar(method: str, events: Sequence[tuple[Occurrence, Event]]) -> Calend
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", method)
-    years: dict[str, list[int]] = {}
-    for occ, _ in events:
-        if not occ.all_day and occ.zone not in ("UTC", "Etc/UTC"):
-            years.setdefault(occ.zone, []).extend((occ.local_start.year, occ.local_end.year))
-    # VTIMEZONEs first: RFC 5545 lets them come anywhere, but some readers resolve TZIDs in one pass.
-    for zone in sorted(years):
-        cal.add_component(_vtimezone(zone, min(years[zone]), max(years[zone])))
     for _occ, event in events:
         cal.add_component(event)
+    years: dict[str, list[int]] = {}
+    for occ, _event in events:
+        if not occ.all_day:
+            years.setdefault(occ.zone, []).extend((occ.local_start.year, occ.local_end.year))
+    # Only the TZIDs icalendar wrote (UTC-like zones come out as "Z"), and VTIMEZONEs first: RFC 5545
+    # lets them come anywhere, but some readers resolve TZIDs in one pass.
+    used = cal.get_used_tzids()
+    zones = [_vtimezone(zone, min(years[zone]), max(years[zone])) for zone in sorted(years) if zone in used]
+    cal.subcomponents[:0] = zones
     return cal
 
 

@@ -264,6 +264,14 @@ def test_a_long_series_reads_back_the_same_instants_in_every_year(make_occurrenc
     assert [utc(v.dtstart.value) for v in vcal.vevent_list] == [utc(e.start) for e in events]
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "GMT", "Zulu", "Etc/GMT+5", "Europe/London"])
+def test_every_tzid_used_has_its_vtimezone_and_no_other_is_written(make_occurrence, attendee, tmp_path, zone):
+    occ = make_occurrence(zone=zone, start=datetime(2027, 6, 1, 12, tzinfo=ZoneInfo(zone)))
+    cal = icalendar.Calendar.from_ical(request(occ, attendee))
+    assert {tz.tz_name for tz in cal.timezones} == cal.get_used_tzids()
+    assert icaljs(request(occ, attendee), tmp_path)["events"][0]["start"]["utc"] == iso_utc(occ.start)
+
+
 def test_a_zone_no_yearly_rule_describes_lists_each_change_on_its_own_line(make_occurrence):
     # Casablanca leaves and rejoins summer time around Ramadan: no RRULE fits, so the changes are listed.
     casablanca = ZoneInfo("Africa/Casablanca")
