@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from email_validator import EmailNotValidError
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kizuna.extensions import db
 from kizuna.mail import normalize_address
+from network import tabular
 from network.matching import Matcher, MatchStatus, RowMatch, match_rows
 from network.reference import fold
 from network.services import home_city
@@ -130,12 +132,23 @@ def read(data: bytes, filename: str) -> Table:
     return read_table(data, filename, schema=SCHEMA)
 
 
+def _limit(name: str, default: int) -> int:
+    return int(current_app.config.get(name, default)) if has_app_context() else default
+
+
 def _vcard_table(data: bytes) -> Table:
+    """The cards of a .vcf file as rows, with the same limits as a spreadsheet's (IMPORT_MAX_BYTES and _ROWS)."""
+    max_bytes, max_rows = _limit("IMPORT_MAX_BYTES", tabular.MAX_BYTES), _limit("IMPORT_MAX_ROWS", tabular.MAX_ROWS)
+    if len(data) > max_bytes:
+        raise TableError(_("The file is %(size)s; files of at most %(limit)s can be imported.",
+                           size=f"{len(data) / 1024 / 1024:.1f} MB", limit=f"{max_bytes / 1024 / 1024:.1f} MB"))
     if not data.strip():
         raise TableError(_("The file is empty."))
     cards = exchange.read_vcards(data)
     if not cards:
         raise TableError(_("The file holds no vCard (BEGIN:VCARD … END:VCARD)."))
+    if len(cards) > max_rows:
+        raise TableError(_("The file has more than %(limit)d rows; split it into smaller files.", limit=max_rows))
     columns = [name for name in SCHEMA.fields if any(c.values.get(name) for c in cards)]
     table = Table("vcard", columns, {name: exchange.VCARD_PROPERTIES.get(name, name.upper()) for name in columns},
                   {}, 0, [Row(c.number, {name: c.values.get(name, "") or "" for name in columns}) for c in cards])

@@ -266,3 +266,15 @@ def test_google_and_outlook_csv_exports_are_read_by_their_own_headers(staff):
     report = importing.preview(outlook.encode(), "outlook.csv")
     assert report.ok, report.lines()
     assert report.rows[0].fields["phones"] == ["+442079460000"]
+
+
+def test_a_vcard_file_over_the_row_limit_is_refused_whole(app, db_session):
+    from network.tabular import TableError
+
+    data = b"BEGIN:VCARD\nVERSION:3.0\nFN:A B\nEND:VCARD\n" * 3
+    app.config["IMPORT_MAX_ROWS"] = 2
+    try:
+        with pytest.raises(TableError, match="more than 2 rows"):
+            importing.preview(data, "x.vcf")
+    finally:
+        del app.config["IMPORT_MAX_ROWS"]
