@@ -179,7 +179,7 @@ class Occurrence:
     online_url: str | None = None
     status: Status = Status.CONFIRMED
     url: str | None = None
-    language: str | None = None  # the language title, description and location are written in
+    language: str | None = None  # BCP 47 tag of the language the title and description are written in
 
     def __post_init__(self) -> None:
         _one_line(self.uid, "the UID")
