@@ -51,7 +51,6 @@ class Answer(enum.StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     TENTATIVE = "tentative"
-    DELEGATED = "delegated"
 
 
 class RegistrationStatus(enum.StrEnum):
@@ -280,7 +279,9 @@ class Registration(db.Model):
     decided_at: Mapped[datetime | None]
     is_sample: Mapped[bool] = mapped_column(default=False)
 
+    meeting: Mapped[Meeting] = relationship()
     delegation: Mapped[Delegation | None] = relationship(back_populates="registrations")
+    invitation: Mapped[Invitation | None] = relationship()
 
 
 class CalendarFeed(db.Model):

@@ -132,7 +132,7 @@ def upgrade():
     sa.Column('name', sa.String(length=300), nullable=False),
     sa.Column('language', sa.String(length=16), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=True),
-    sa.Column('answer', sa.Enum('needs_action', 'accepted', 'declined', 'tentative', 'delegated', name='answer', native_enum=False, length=16), nullable=False),
+    sa.Column('answer', sa.Enum('needs_action', 'accepted', 'declined', 'tentative', name='answer', native_enum=False, length=16), nullable=False),
     sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('answered_via', sa.String(length=16), nullable=False),
     sa.Column('comment', sa.Text(), nullable=False),

@@ -1,0 +1,103 @@
+"""The meetings' emails, each in its reader's language with every time in the host city's zone and in the
+reader's own: invitations and their updates and cancellations (iMIP, with the calendar part), and the
+notices of a registration's changes."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+
+from kizuna.mail import build_message
+from kizuna.urls import external_url
+
+from .invitation_mail import invitation_message
+from .models import Invitation, Meeting, Registration
+
+
+def when(meeting: Meeting, zone: str | None) -> dict[str, str]:
+    """The meeting's start and end as the host city reads them, and as a reader in `zone` does."""
+    def span(tz: str) -> str:
+        start, end = meeting.starts_at.astimezone(ZoneInfo(tz)), meeting.ends_at.astimezone(ZoneInfo(tz))
+        locale = get_locale() or "en"
+        last = "HH:mm zzzz" if start.date() == end.date() else "medium"
+        return (f"{format_datetime(start, 'full', tzinfo=ZoneInfo(tz), locale=locale)} – "
+                f"{format_datetime(end, last, tzinfo=ZoneInfo(tz), locale=locale)}")
+    out = {"host": span(meeting.timezone)}
+    if zone and zone != meeting.timezone:
+        out["reader"] = span(zone)
+    return out
+
+
+def _zone_of(person: Invitation | Registration) -> str | None:
+    return getattr(person, "timezone", None)
+
+
+def _answer_link(person: Invitation | Registration) -> str | None:
+    from .services import invitation_token
+
+    invitation = person if isinstance(person, Invitation) else person.invitation
+    if invitation is None or "meetings.answer" not in current_app.view_functions:
+        return None
+    return external_url("meetings.answer", token=invitation_token(invitation))
+
+
+def invitation(meeting: Meeting, person: Invitation | Registration, calendar: bytes, *,
+               update: bool) -> EmailMessage:
+    with force_locale(person.language):
+        title = meeting.title(person.language)
+        subject = (_("Updated: %(title)s", title=title) if update else _("Invitation: %(title)s", title=title))
+        context = {"meeting": meeting, "title": title, "person": person, "update": update, "subject": subject,
+                   "when": when(meeting, _zone_of(person)), "link": _answer_link(person),
+                   "description": meeting.description(person.language)}
+        return invitation_message(
+            sender=current_app.config["MAIL_FROM"], to=person.email, subject=subject,
+            text=render_template("email/meeting_invitation.txt", **context),
+            html=render_template("email/meeting_invitation.html", **context), calendar=calendar, method="REQUEST")
+
+
+def cancellation(meeting: Meeting, person: Invitation | Registration, calendar: bytes, *, reason: str,
+                 uninvited: bool) -> EmailMessage:
+    with force_locale(person.language):
+        title = meeting.title(person.language)
+        subject = (_("No longer invited: %(title)s", title=title) if uninvited
+                   else _("Cancelled: %(title)s", title=title))
+        context = {"meeting": meeting, "title": title, "person": person, "reason": reason, "uninvited": uninvited,
+                   "subject": subject, "when": when(meeting, _zone_of(person))}
+        return invitation_message(
+            sender=current_app.config["MAIL_FROM"], to=person.email, subject=subject,
+            text=render_template("email/meeting_cancellation.txt", **context),
+            html=render_template("email/meeting_cancellation.html", **context), calendar=calendar, method="CANCEL")
+
+
+def registration_notice(registration: Registration, what: str) -> EmailMessage:
+    """what: registered, confirmed, offered, lapsed, cancelled, declined."""
+    from .models import RegistrationStatus
+
+    meeting = registration.meeting
+    with force_locale(registration.language):
+        title = meeting.title(registration.language)
+        subjects = {
+            "registered": (_("Registered: %(title)s", title=title)
+                           if registration.status != RegistrationStatus.WAITLISTED
+                           else _("On the waiting list: %(title)s", title=title)),
+            "confirmed": _("Your place is confirmed: %(title)s", title=title),
+            "offered": _("A place is free for you: %(title)s", title=title),
+            "lapsed": _("The place offered has lapsed: %(title)s", title=title),
+            "cancelled": _("Registration cancelled: %(title)s", title=title),
+            "declined": _("Registration declined: %(title)s", title=title),
+        }
+        offer_until = (format_datetime(registration.offer_expires_at, "full",
+                                       tzinfo=ZoneInfo(meeting.timezone), locale=get_locale() or "en")
+                       if registration.offer_expires_at else None)
+        context = {"meeting": meeting, "title": title, "registration": registration, "what": what,
+                   "subject": subjects[what], "when": when(meeting, None), "offer_until": offer_until,
+                   "link": _answer_link(registration)}
+        return build_message(sender=current_app.config["MAIL_FROM"], to=registration.email, subject=subjects[what],
+                             text=render_template("email/meeting_registration.txt", **context),
+                             html=render_template("email/meeting_registration.html", **context))
+

@@ -1,0 +1,638 @@
+"""The meetings' verbs: plan a meeting, invite people (an iTIP REQUEST through the outbox), record their
+answers, register delegations within capacity and limits with a waiting list, and tell everyone concerned
+of every change (updated REQUESTs with a raised SEQUENCE, CANCELs).
+
+Every function flushes and never commits; each raises MeetingError(message, field) for bad input before
+it changes anything. Registration takes a lock on the meeting's row (SELECT … FOR UPDATE on PostgreSQL;
+SQLite serialises writers), so concurrent registrations never exceed capacity or a delegation's limit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from kizuna import audit, outbox
+from kizuna.extensions import db, utcnow
+from kizuna.mail import normalize_address
+from network.models import NetworkEvent, Partner
+
+from . import ical
+from .models import (
+    Answer,
+    DelegateRole,
+    Delegation,
+    Invitation,
+    Meeting,
+    MeetingFormat,
+    MeetingSeries,
+    MeetingStatus,
+    Registration,
+    RegistrationStatus,
+    Tier,
+)
+
+OFFER_HOURS = 48  # a place offered from the waiting list is held this long
+LINK_SALT = "meeting-invitation"
+HOLDS_A_PLACE = (RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING, RegistrationStatus.OFFERED)
+PARTSTAT = {Answer.NEEDS_ACTION: ical.PartStat.NEEDS_ACTION, Answer.ACCEPTED: ical.PartStat.ACCEPTED,
+            Answer.DECLINED: ical.PartStat.DECLINED, Answer.TENTATIVE: ical.PartStat.TENTATIVE}
+# What a calendar shows of a meeting: a change to any of these raises SEQUENCE and is sent to everyone.
+TIME_AND_PLACE = ("starts_at", "ends_at", "timezone", "venue", "room", "address", "online_url", "format")
+
+
+class MeetingError(Exception):
+    """Input a meeting service refuses; `field` names the form or API field it concerns."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+def _choice(enum_type, value, field: str):
+    try:
+        return value if isinstance(value, enum_type) else enum_type(value)
+    except ValueError:
+        raise MeetingError(_("Choose one of the options offered."), field) from None
+
+
+def _zone(name: str | None, field: str = "timezone") -> str:
+    try:
+        ZoneInfo(name or "")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise MeetingError(_("%(zone)s is not a time zone; use a name such as Asia/Tokyo.", zone=name or "—"),
+                           field) from None
+    return name
+
+
+def to_utc(value: datetime | None, zone: str, field: str) -> datetime | None:
+    """An aware datetime as UTC; a naive one read as wall-clock time in `zone`. A time that the clocks skip
+    (a daylight-saving gap) is refused rather than moved."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    tz = ZoneInfo(zone)
+    local = value.replace(tzinfo=tz)
+    if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != value:
+        raise MeetingError(_("%(time)s does not exist in %(zone)s: the clocks skip it.",
+                             time=value.strftime("%Y-%m-%d %H:%M"), zone=zone), field)
+    return local.astimezone(UTC)
+
+
+def _texts(values: Mapping[str, str] | None, field: str, *, required: bool, limit: int) -> dict[str, str]:
+    out = {}
+    for language, text in (values or {}).items():
+        text = (text or "").strip()
+        if len(text) > limit:
+            raise MeetingError(_("At most %(n)d characters.", n=limit), f"{field}-{language}")
+        if text:
+            out[str(language)] = text
+    if required and not out:
+        raise MeetingError(_("Give the title in at least one language."), field)
+    return out
+
+
+def _count(value, field: str, *, minimum: int = 1) -> int | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise MeetingError(_("A whole number from %(n)d.", n=minimum), field)
+    return value
+
+
+def _url(value: str | None, field: str) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.lower().startswith("https://") or len(value) > 1000:
+        raise MeetingError(_("Give the link as a full https:// address."), field)
+    return value
+
+
+def _meeting_values(*, titles, tier, format, timezone, starts_at, ends_at, descriptions=None,
+                    default_language="en", series_id=None, venue="", room="", address="", online_url=None,
+                    city_id=None, registration_opens_at=None, registration_closes_at=None, capacity=None,
+                    delegation_limit=None, interpretation_languages=(), accreditation_required=False,
+                    approval_required=False, network_event_id=None, is_sample=False) -> dict:
+    """Every rule of a meeting's fields, checked before anything is written; naive times are read in its zone."""
+    timezone = _zone(timezone)
+    meeting_format = _choice(MeetingFormat, format, "format")
+    values = {
+        "titles": _texts(titles, "titles", required=True, limit=300),
+        "descriptions": _texts(descriptions, "descriptions", required=False, limit=20000),
+        "default_language": default_language or "en", "tier": _choice(Tier, tier, "tier"),
+        "format": meeting_format, "timezone": timezone,
+        "venue": (venue or "").strip()[:300], "room": (room or "").strip()[:200],
+        "address": (address or "").strip()[:500], "online_url": _url(online_url, "online_url"),
+        "city_id": city_id, "capacity": _count(capacity, "capacity"),
+        "delegation_limit": _count(delegation_limit, "delegation_limit"),
+        "interpretation_languages": sorted({str(code).strip() for code in interpretation_languages if code}),
+        "accreditation_required": bool(accreditation_required), "approval_required": bool(approval_required),
+        "is_sample": bool(is_sample),
+    }
+    if starts_at is None:
+        raise MeetingError(_("Give the start."), "starts_at")
+    if ends_at is None:
+        raise MeetingError(_("Give the end."), "ends_at")
+    values["starts_at"] = to_utc(starts_at, timezone, "starts_at")
+    values["ends_at"] = to_utc(ends_at, timezone, "ends_at")
+    if values["ends_at"] <= values["starts_at"]:
+        raise MeetingError(_("The meeting must end after it starts."), "ends_at")
+    if meeting_format != MeetingFormat.IN_PERSON and not values["online_url"]:
+        raise MeetingError(_("An online or hybrid meeting needs its link."), "online_url")
+    if meeting_format != MeetingFormat.ONLINE and not values["venue"]:
+        raise MeetingError(_("A meeting in person needs its venue."), "venue")
+    opens = to_utc(registration_opens_at, timezone, "registration_opens_at")
+    closes = to_utc(registration_closes_at, timezone, "registration_closes_at")
+    if opens and closes and closes <= opens:
+        raise MeetingError(_("Registration must close after it opens."), "registration_closes_at")
+    if closes and closes > values["ends_at"]:
+        raise MeetingError(_("Registration must close before the meeting ends."), "registration_closes_at")
+    values["registration_opens_at"], values["registration_closes_at"] = opens, closes
+    if values["capacity"] and values["delegation_limit"] and values["delegation_limit"] > values["capacity"]:
+        raise MeetingError(_("A delegation cannot be larger than the meeting."), "delegation_limit")
+    if series_id is not None and db.session.get(MeetingSeries, series_id) is None:
+        raise MeetingError(_("That series no longer exists; reload the page."), "series_id")
+    if network_event_id is not None and db.session.get(NetworkEvent, network_event_id) is None:
+        raise MeetingError(_("That network event no longer exists; reload the page."), "network_event_id")
+    values["series_id"], values["network_event_id"] = series_id, network_event_id
+    return values
+
+
+def _snapshot(meeting: Meeting) -> dict:
+    out = {}
+    for name in ("titles", "tier", "format", "status", "timezone", "venue", "room", "address", "online_url",
+                 "capacity", "delegation_limit", "sequence", "starts_at", "ends_at"):
+        value = getattr(meeting, name)
+        out[name] = value.isoformat() if isinstance(value, datetime) else getattr(value, "value", value)
+    return out
+
+
+def _host() -> str:
+    return parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "kizuna.invalid"
+
+
+# -- series and meetings ----------------------------------------------------------------------
+
+
+def create_series(*, titles, tier, actor, rrule: str = "", descriptions=None, default_language="en",
+                  default_format=MeetingFormat.IN_PERSON, default_delegation_limit=None, invitable_ranks=(),
+                  accreditation_required=False, is_sample=False) -> MeetingSeries:
+    series = MeetingSeries(
+        uid=f"series-{secrets.token_hex(8)}@{_host()}", titles=_texts(titles, "titles", required=True, limit=300),
+        descriptions=_texts(descriptions, "descriptions", required=False, limit=20000),
+        default_language=default_language, tier=_choice(Tier, tier, "tier"), rrule=_rrule(rrule),
+        default_format=_choice(MeetingFormat, default_format, "default_format"),
+        default_delegation_limit=_count(default_delegation_limit, "default_delegation_limit"),
+        invitable_ranks=[str(r) for r in invitable_ranks], accreditation_required=bool(accreditation_required),
+        is_sample=is_sample)
+    db.session.add(series)
+    db.session.flush()
+    audit.record("meeting_series.create", actor=actor, object_type="meeting_series", object_id=series.id,
+                 object_label=series.title(default_language), after={"titles": series.titles, "tier": series.tier.value,
+                                                                     "rrule": series.rrule})
+    return series
+
+
+def _rrule(text: str) -> str:
+    """An RFC 5545 RRULE such as FREQ=YEARLY;INTERVAL=2 (checked by icalendar), or ""."""
+    from icalendar.prop import vRecur
+
+    text = (text or "").strip().removeprefix("RRULE:")
+    if not text:
+        return ""
+    try:
+        rule = vRecur.from_ical(text)
+    except (ValueError, TypeError):
+        raise MeetingError(_("Write the recurrence as an RRULE, such as FREQ=YEARLY;INTERVAL=2."), "rrule") from None
+    if "FREQ" not in rule:
+        raise MeetingError(_("Write the recurrence as an RRULE, such as FREQ=YEARLY;INTERVAL=2."), "rrule")
+    return vRecur(rule).to_ical().decode()
+
+
+def create_meeting(*, actor, uid: str | None = None, **fields) -> Meeting:
+    """Plan a meeting (a draft until scheduled); the series' defaults fill what is not given."""
+    series = db.session.get(MeetingSeries, fields["series_id"]) if fields.get("series_id") else None
+    if series is not None:
+        fields.setdefault("tier", series.tier)
+        fields.setdefault("format", series.default_format)
+        fields.setdefault("delegation_limit", series.default_delegation_limit)
+        fields.setdefault("accreditation_required", series.accreditation_required)
+    values = _meeting_values(**fields)
+    if uid is not None and db.session.scalar(select(Meeting.id).where(Meeting.uid == uid)) is not None:
+        raise MeetingError(_("A meeting with this UID is already recorded."), "uid")
+    name, email = parseaddr(current_app.config["MAIL_FROM"])
+    meeting = Meeting(**values, uid=uid or f"meeting-{secrets.token_hex(10)}@{_host()}", sequence=0,
+                      status=MeetingStatus.DRAFT, organizer_name=name, organizer_email=email,
+                      created_by_id=actor.id if actor is not None else None)
+    db.session.add(meeting)
+    db.session.flush()
+    audit.record("meeting.create", actor=actor, object_type="meeting", object_id=meeting.id,
+                 object_label=meeting.title(meeting.default_language), after=_snapshot(meeting))
+    return meeting
+
+
+def _live(meeting_id: int, field: str | None = None) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise MeetingError(_("That meeting no longer exists; reload the page."), field)
+    return meeting
+
+
+def update_meeting(*, meeting_id: int, actor, **fields) -> Meeting:
+    """Change a meeting. A change of time or place of a scheduled meeting raises its SEQUENCE and sends an
+    updated REQUEST to everyone invited or registered, so their calendars move the entry they hold."""
+    meeting = _live(meeting_id)
+    if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.HELD):
+        raise MeetingError(_("A cancelled or past meeting cannot be changed."), "status")
+    fields.setdefault("series_id", meeting.series_id)
+    values = _meeting_values(**fields)
+    before = _snapshot(meeting)
+    moved = any(getattr(meeting, name) != values[name] for name in TIME_AND_PLACE)
+    for name, value in values.items():
+        setattr(meeting, name, value)
+    if moved and meeting.status != MeetingStatus.DRAFT:
+        meeting.sequence += 1
+    db.session.flush()
+    audit.record("meeting.update", actor=actor, object_type="meeting", object_id=meeting.id,
+                 object_label=meeting.title(meeting.default_language), before=before, after=_snapshot(meeting))
+    if moved and meeting.status != MeetingStatus.DRAFT:
+        for person in _everyone(meeting):
+            _send_request(meeting, person, update=True)
+    return meeting
+
+
+def schedule_meeting(*, meeting_id: int, actor) -> Meeting:
+    """A draft becomes scheduled: from now on people can be invited and register."""
+    meeting = _live(meeting_id)
+    if meeting.status not in (MeetingStatus.DRAFT, MeetingStatus.POSTPONED):
+        raise MeetingError(_("Only a draft or a postponed meeting can be scheduled."), "status")
+    before = meeting.status.value
+    meeting.status = MeetingStatus.SCHEDULED
+    db.session.flush()
+    audit.record("meeting.schedule", actor=actor, object_type="meeting", object_id=meeting.id,
+                 object_label=meeting.title(meeting.default_language), before={"status": before},
+                 after={"status": meeting.status.value})
+    return meeting
+
+
+def cancel_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
+    """Call a meeting off: SEQUENCE raised, a CANCEL with the meeting's UID to everyone invited or registered."""
+    meeting = _live(meeting_id)
+    if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.HELD):
+        raise MeetingError(_("This meeting is cancelled or over already."), "status")
+    reason = (reason or "").strip()
+    if not reason:
+        raise MeetingError(_("Say why the meeting is cancelled: the people invited are told."), "reason")
+    was_draft = meeting.status == MeetingStatus.DRAFT
+    meeting.status = MeetingStatus.CANCELLED
+    meeting.sequence += 1
+    db.session.flush()
+    audit.record("meeting.cancel", actor=actor, object_type="meeting", object_id=meeting.id,
+                 object_label=meeting.title(meeting.default_language), after={"reason": reason})
+    if not was_draft:
+        for person in _everyone(meeting):
+            _send_cancel(meeting, person, reason=reason)
+    return meeting
+
+
+# -- who is told: invitees and registered people ------------------------------------------------
+
+
+def _everyone(meeting: Meeting) -> list[Invitation | Registration]:
+    """Each address that holds a copy of the meeting once: the live invitations, then registered people who
+    were not invited themselves (delegation members)."""
+    invited = [i for i in meeting.invitations if i.removed_at is None]
+    addresses = {i.email for i in invited}
+    registered = db.session.scalars(select(Registration).where(
+        Registration.meeting_id == meeting.id, Registration.status.in_((*HOLDS_A_PLACE, RegistrationStatus.WAITLISTED)),
+        Registration.email.not_in(addresses))).all()
+    return [*invited, *registered]
+
+
+def occurrence(meeting: Meeting, language: str) -> ical.Occurrence:
+    """The meeting as a calendar shows it, written in `language`."""
+    location = ", ".join(p for p in (meeting.venue, meeting.room, meeting.address) if p) or None
+    return ical.Occurrence(
+        uid=meeting.uid, sequence=meeting.sequence, title=meeting.title(language), start=meeting.starts_at,
+        end=meeting.ends_at, zone=meeting.timezone,
+        organizer=ical.Organizer(meeting.organizer_name or "Kizuna", meeting.organizer_email),
+        last_modified=meeting.updated_at or utcnow(), description=meeting.description(language),
+        location=location, online_url=meeting.online_url,
+        status=ical.Status.CANCELLED if meeting.status == MeetingStatus.CANCELLED else ical.Status.CONFIRMED,
+        language=language)
+
+
+def _attendee(person: Invitation | Registration) -> ical.Attendee:
+    partstat = PARTSTAT[person.answer] if isinstance(person, Invitation) else ical.PartStat.ACCEPTED
+    return ical.Attendee(name=person.name or person.email, email=person.email, partstat=partstat,
+                         rsvp=isinstance(person, Invitation), language=person.language or None)
+
+
+def _send_request(meeting: Meeting, person: Invitation | Registration, *, update: bool = False) -> None:
+    from . import emails
+
+    calendar = ical.request(occurrence(meeting, person.language), _attendee(person), stamp=utcnow())
+    outbox.queue(emails.invitation(meeting, person, calendar, update=update), category="meeting.invitation",
+                 ref_type="meeting", ref_id=meeting.id)
+    if isinstance(person, Invitation):
+        person.sequence_sent = meeting.sequence
+
+
+def _send_cancel(meeting: Meeting, person: Invitation | Registration, *, reason: str,
+                 uninvited: bool = False) -> None:
+    from . import emails
+
+    calendar = ical.cancel(occurrence(meeting, person.language), _attendee(person), uninvited=uninvited,
+                           stamp=utcnow())
+    outbox.queue(emails.cancellation(meeting, person, calendar, reason=reason, uninvited=uninvited),
+                 category="meeting.cancellation", ref_type="meeting", ref_id=meeting.id)
+
+
+# -- invitations --------------------------------------------------------------------------------
+
+
+def invite(*, meeting_id: int, email: str, actor, name: str = "", language: str = "en",
+           partner_id: int | None = None, contact_id: int | None = None, timezone: str | None = None) -> Invitation:
+    """Invite a person (the head of a partner city's delegation when partner_id is given): their REQUEST goes
+    through the outbox in their language, with signed links to answer and to register."""
+    meeting = _live(meeting_id)
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise MeetingError(_("Schedule the meeting before inviting anyone."), "status")
+    address = normalize_address(email or "")
+    if not address:
+        raise MeetingError(_("Give a valid email address."), "email")
+    if address == normalize_address(meeting.organizer_email):
+        raise MeetingError(_("This is the office's own address: it organizes the meeting."), "email")
+    if partner_id is not None and db.session.get(Partner, partner_id) is None:
+        raise MeetingError(_("That partner no longer exists; reload the page."), "partner_id")
+    existing = db.session.scalar(select(Invitation).where(Invitation.meeting_id == meeting.id,
+                                                          Invitation.email == address))
+    if existing is not None and existing.removed_at is None:
+        raise MeetingError(_("%(email)s is invited already.", email=address), "email")
+    if timezone:
+        _zone(timezone, "timezone")
+    invitation = existing or Invitation(meeting=meeting, email=address)
+    invitation.name, invitation.language, invitation.timezone = (name or "").strip()[:300], language or "en", timezone
+    invitation.partner_id, invitation.contact_id = partner_id, contact_id
+    invitation.answer, invitation.answered_at, invitation.removed_at = Answer.NEEDS_ACTION, None, None
+    invitation.link_stamp = secrets.token_hex(16)
+    invitation.invited_by_id = actor.id if actor is not None else None
+    db.session.add(invitation)
+    db.session.flush()
+    if partner_id is not None:
+        delegation = db.session.scalar(select(Delegation).where(Delegation.meeting_id == meeting.id,
+                                                                Delegation.partner_id == partner_id))
+        if delegation is None:
+            db.session.add(Delegation(meeting_id=meeting.id, partner_id=partner_id, invitation_id=invitation.id))
+        else:
+            delegation.invitation_id = invitation.id
+    _send_request(meeting, invitation)
+    audit.record("meeting.invite", actor=actor, object_type="meeting", object_id=meeting.id,
+                 object_label=meeting.title(meeting.default_language),
+                 after={"email": address, "partner_id": partner_id, "language": invitation.language})
+    return invitation
+
+
+def uninvite(*, invitation_id: int, actor, reason: str = "") -> Invitation:
+    """Take a person off a meeting: their copy gets a CANCEL (the meeting goes on for the others) and their
+    links stop working."""
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.removed_at is not None:
+        raise MeetingError(_("That invitation no longer exists; reload the page."))
+    meeting = invitation.meeting
+    invitation.removed_at = utcnow()
+    invitation.link_stamp = secrets.token_hex(16)
+    meeting.sequence += 1
+    db.session.flush()
+    if meeting.status == MeetingStatus.SCHEDULED:
+        _send_cancel(meeting, invitation, reason=reason, uninvited=True)
+    audit.record("meeting.uninvite", actor=actor, object_type="meeting", object_id=meeting.id,
+                 object_label=meeting.title(meeting.default_language), after={"email": invitation.email})
+    return invitation
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The signed part of an invitation's links (answer, register): voided by a new link_stamp."""
+    return _serializer().dumps([invitation.id, invitation.link_stamp])
+
+
+def invitation_for(token: str) -> Invitation:
+    """The invitation a link stands for; MeetingError when the link is tampered, outdated or replaced."""
+    try:
+        invitation_id, stamp = _serializer().loads(token, max_age=400 * 86400)
+    except SignatureExpired:
+        raise MeetingError(_("This link has expired.")) from None
+    except (BadSignature, ValueError, TypeError):
+        raise MeetingError(_("This link is not valid. Use the link in the latest email.")) from None
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.link_stamp != stamp or invitation.removed_at is not None:
+        raise MeetingError(_("This link is no longer valid. Use the link in the latest email."))
+    if invitation.meeting.status == MeetingStatus.CANCELLED:
+        raise MeetingError(_("This meeting is cancelled."))
+    return invitation
+
+
+def record_answer(*, invitation: Invitation, answer, via: str, comment: str = "", actor=None) -> Invitation:
+    """Accepted, declined or tentative: from the link, from the person's mail program (an iTIP REPLY) or
+    entered by staff."""
+    answer = _choice(Answer, answer, "answer")
+    if answer == Answer.NEEDS_ACTION:
+        raise MeetingError(_("Choose to accept, decline or say maybe."), "answer")
+    if invitation.removed_at is not None:
+        raise MeetingError(_("This invitation was withdrawn."))
+    before = invitation.answer.value
+    invitation.answer, invitation.answered_at, invitation.answered_via = answer, utcnow(), via
+    invitation.comment = (comment or "").strip()[:2000]
+    db.session.flush()
+    audit.record("meeting.answer", actor=actor, object_type="meeting", object_id=invitation.meeting_id,
+                 object_label=invitation.email, before={"answer": before},
+                 after={"answer": answer.value, "via": via})
+    return invitation
+
+
+# -- registration -------------------------------------------------------------------------------
+
+
+def _locked(meeting_id: int) -> Meeting:
+    """The meeting's row, locked until commit: registrations for one meeting are decided one at a time."""
+    meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id)
+                                .with_for_update().execution_options(populate_existing=True))
+    if meeting is None:
+        raise MeetingError(_("That meeting no longer exists; reload the page."))
+    return meeting
+
+
+def places_taken(meeting_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.meeting_id == meeting_id, Registration.status.in_(HOLDS_A_PLACE)))
+
+
+def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole.MEMBER, title: str = "",
+             language: str | None = None, arrival_at: datetime | None = None,
+             departure_at: datetime | None = None, dietary: str = "", accessibility: str = "",
+             interpretation_language: str = "", protocol_rank: int | None = None, contact_id: int | None = None,
+             actor=None, now: datetime | None = None) -> Registration:
+    """Register one person on an invitation (the invitee or a member of their city's delegation): a place
+    when there is one (pending when staff approve registrations), else the waiting list. Refused after the
+    window, beyond the delegation's limit, or twice for one address."""
+    now = now or utcnow()
+    meeting = _locked(invitation.meeting_id)
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise MeetingError(_("Registration is closed: the meeting is not scheduled."))
+    if meeting.registration_opens_at and now < meeting.registration_opens_at:
+        raise MeetingError(_("Registration has not opened yet."))
+    if now > (meeting.registration_closes_at or meeting.starts_at):
+        raise MeetingError(_("Registration has closed."))
+    address = normalize_address(email or "")
+    if not address:
+        raise MeetingError(_("Give a valid email address."), "email")
+    name = (name or "").strip()
+    if not name:
+        raise MeetingError(_("Give the person's name."), "name")
+    if arrival_at and departure_at and departure_at < arrival_at:
+        raise MeetingError(_("Departure cannot come before arrival."), "departure_at")
+    if db.session.scalar(select(Registration.id).where(
+            Registration.meeting_id == meeting.id, Registration.email == address,
+            Registration.status != RegistrationStatus.CANCELLED)) is not None:
+        raise MeetingError(_("%(email)s is registered already.", email=address), "email")
+    delegation = db.session.scalar(select(Delegation).where(Delegation.invitation_id == invitation.id))
+    if delegation is not None:
+        limit = delegation.size_limit or meeting.delegation_limit
+        members = db.session.scalar(select(func.count()).select_from(Registration).where(
+            Registration.delegation_id == delegation.id, Registration.status != RegistrationStatus.CANCELLED))
+        if limit is not None and members >= limit:
+            raise MeetingError(_("The delegation is full: at most %(n)d people per city.", n=limit))
+    elif address != invitation.email:
+        raise MeetingError(_("An invitation in your own name registers only you."), "email")
+    if meeting.capacity is not None and places_taken(meeting.id) >= meeting.capacity:
+        status = RegistrationStatus.WAITLISTED
+    else:
+        status = RegistrationStatus.PENDING if meeting.approval_required else RegistrationStatus.CONFIRMED
+    registration = Registration(
+        meeting_id=meeting.id, delegation_id=delegation.id if delegation else None, invitation_id=invitation.id,
+        contact_id=contact_id, name=name[:300], email=address, language=language or invitation.language,
+        role=_choice(DelegateRole, role, "role"), title=(title or "").strip()[:300], protocol_rank=protocol_rank,
+        arrival_at=arrival_at, departure_at=departure_at, dietary=(dietary or "").strip()[:500],
+        accessibility=(accessibility or "").strip()[:500], interpretation_language=interpretation_language or "",
+        status=status, registered_at=now)
+    db.session.add(registration)
+    db.session.flush()
+    audit.record("meeting.register", actor=actor, object_type="meeting", object_id=meeting.id,
+                 object_label=address, after={"status": status.value, "delegation_id": registration.delegation_id})
+    _notify(registration, "registered")
+    return registration
+
+
+def cancel_registration(*, registration_id: int, actor=None, now: datetime | None = None) -> Registration:
+    """The person will not come: their place goes to the first on the waiting list, as an offer."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise MeetingError(_("That registration no longer exists; reload the page."))
+    meeting = _locked(registration.meeting_id)
+    if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED):
+        raise MeetingError(_("This registration is cancelled already."))
+    held = registration.status in HOLDS_A_PLACE
+    registration.status = RegistrationStatus.CANCELLED
+    db.session.flush()
+    audit.record("meeting.registration_cancel", actor=actor, object_type="meeting", object_id=meeting.id,
+                 object_label=registration.email, after={"status": "cancelled"})
+    _notify(registration, "cancelled")
+    if held:
+        promote(meeting=meeting, now=now)
+    return registration
+
+
+def promote(*, meeting: Meeting, now: datetime | None = None) -> list[Registration]:
+    """Offer the free places to the waiting list, first come first served; an offer holds the place for
+    OFFER_HOURS. The caller holds the meeting's lock (_locked)."""
+    now = now or utcnow()
+    if meeting.capacity is None:
+        free = None
+    else:
+        free = meeting.capacity - places_taken(meeting.id)
+        if free <= 0:
+            return []
+    waiting = db.session.scalars(select(Registration).where(
+        Registration.meeting_id == meeting.id, Registration.status == RegistrationStatus.WAITLISTED)
+        .order_by(Registration.registered_at, Registration.id).limit(free)).all()
+    for registration in waiting:
+        registration.status = RegistrationStatus.OFFERED
+        registration.offer_expires_at = now + timedelta(hours=OFFER_HOURS)
+        _notify(registration, "offered")
+    db.session.flush()
+    return list(waiting)
+
+
+def accept_offer(*, registration_id: int, now: datetime | None = None) -> Registration:
+    now = now or utcnow()
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise MeetingError(_("That registration no longer exists; reload the page."))
+    _locked(registration.meeting_id)
+    if registration.status != RegistrationStatus.OFFERED:
+        raise MeetingError(_("There is no place offered to you for this meeting."))
+    if registration.offer_expires_at and now > registration.offer_expires_at:
+        raise MeetingError(_("The offer has lapsed."))
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.offer_expires_at = None
+    db.session.flush()
+    _notify(registration, "confirmed")
+    return registration
+
+
+def expire_offers(*, now: datetime | None = None) -> int:
+    """Lapse offers past their time and offer those places on (a beat task calls it)."""
+    now = now or utcnow()
+    lapsed = db.session.scalars(select(Registration).where(
+        Registration.status == RegistrationStatus.OFFERED, Registration.offer_expires_at < now)).all()
+    for meeting_id in sorted({r.meeting_id for r in lapsed}):
+        meeting = _locked(meeting_id)
+        for registration in (r for r in lapsed if r.meeting_id == meeting_id):
+            registration.status = RegistrationStatus.CANCELLED
+            _notify(registration, "lapsed")
+        db.session.flush()
+        promote(meeting=meeting, now=now)
+    return len(lapsed)
+
+
+def decide(*, registration_id: int, approve: bool, actor) -> Registration:
+    """Staff approve or decline a pending registration; a declined one frees its place."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise MeetingError(_("That registration no longer exists; reload the page."))
+    meeting = _locked(registration.meeting_id)
+    if registration.status != RegistrationStatus.PENDING:
+        raise MeetingError(_("Only a pending registration can be approved or declined."))
+    registration.status = RegistrationStatus.CONFIRMED if approve else RegistrationStatus.DECLINED
+    registration.decided_by_id, registration.decided_at = actor.id if actor else None, utcnow()
+    db.session.flush()
+    audit.record("meeting.registration_decide", actor=actor, object_type="meeting", object_id=meeting.id,
+                 object_label=registration.email, after={"status": registration.status.value})
+    _notify(registration, "confirmed" if approve else "declined")
+    if not approve:
+        promote(meeting=meeting)
+    return registration
+
+
+def _notify(registration: Registration, what: str) -> None:
+    from . import emails
+
+    outbox.queue(emails.registration_notice(registration, what), category="meeting.registration",
+                 ref_type="meeting", ref_id=registration.meeting_id)
