@@ -25,6 +25,7 @@ from .models import (
     interaction_contact,
     interaction_organisation,
     name_search_key,
+    name_sort_key,
 )
 from .services import PartnersError
 
@@ -80,8 +81,8 @@ def seed_scale(*, seed: int = 20261125, today: date | None = None, **sizes) -> d
                        given_name_local=given_local, name_order=NameOrder.FAMILY_FIRST, preferred_language=culture)
         contacts.append(row)
     for row in contacts:  # the ORM's before_insert hook does not see bulk inserts
-        row["search_key"] = name_search_key(row["family_name"], row["given_name"], row["family_name_local"],
-                                            row["given_name_local"])
+        names = (row["family_name"], row["given_name"], row["family_name_local"], row["given_name_local"])
+        row["search_key"], row["sort_key"] = name_search_key(*names), name_sort_key(*names)
     contact_ids = _insert_ids(Contact, contacts)
     emails, phones, positions = [], [], []
     for n, (cid, row) in enumerate(zip(contact_ids, contacts, strict=True)):

@@ -17,11 +17,11 @@ def nav_links(tab) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("role", "expected"), [
-    (Role.ADMIN, ["Home", "Network", "Cities", "Outbox", "Users", "Audit log"]),
-    (Role.EDITOR, ["Home", "Network", "Cities", "Outbox"]),
-    (Role.VIEWER, ["Home", "Network", "Cities", "Outbox"]),
-    (Role.DELEGATE, ["Home"]),
-    (Role.LIAISON, ["Home"]),
+    (Role.ADMIN, ["Home", "Network", "Cities", "Contacts", "Outbox", "Users", "Audit log"]),
+    (Role.EDITOR, ["Home", "Network", "Cities", "Contacts", "Outbox"]),
+    (Role.VIEWER, ["Home", "Network", "Cities", "Contacts", "Outbox"]),
+    (Role.DELEGATE, ["Home", "My profile"]),
+    (Role.LIAISON, ["Home", "My profile"]),
 ])
 def test_every_page_in_the_navigation_passes_axe(tab, make_user, role, expected):
     user = make_user(role)  # a delegate or a liaison gets a partner or an embassy to be bound to

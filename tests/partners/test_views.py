@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from kizuna.extensions import db
@@ -389,3 +390,20 @@ def test_a_search_without_a_name_is_not_saved(as_role):
     assert response.status_code == 303
     assert count(SavedSearch) == 0
     assert "Give the search a name." in client.get("/partners/contacts").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor", "admin"])
+def test_each_role_sees_the_partners_pages_it_may_use(as_role, make_contact, role):
+    person = make_contact(family_name="Yamada", given_name="Taro")
+    db.session.commit()
+    client = as_role(role)
+    listing = client.get("/partners/contacts").get_data(as_text=True)
+    section = listing.split('<nav aria-label="Partners"')[1].split("</nav>")[0]
+    assert all(f'href="{path}"' in section for path in ("/partners/contacts", "/partners/organisations",
+                                                          "/partners/log", "/partners/follow-ups"))
+    assert 'href="/partners/contacts" aria-current="page"' in section
+    for path in ("/partners/import", "/partners/export", "/partners/duplicates"):
+        assert (f'href="{path}"' in section) == (role != "viewer"), path
+    page = client.get(f"/partners/contacts/{person.id}").get_data(as_text=True)
+    assert (f'href="/partners/contacts/{person.id}/vcard"' in page) == (role != "viewer")
+    assert (f'href="/partners/contacts/{person.id}/erase"' in page) == (role == "admin")
