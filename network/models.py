@@ -154,6 +154,8 @@ class Relationship(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     is_sample: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Moves on a correction of the record (kind, start, source): the home page's caches follow it.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     partner: Mapped[Partner] = relationship(back_populates="relationships")
     history: Mapped[list[RelationshipStatusChange]] = relationship(

@@ -181,13 +181,15 @@ class Anniversary:
 
 def ties_version() -> tuple:
     """A fingerprint of the ties as the map and the anniversaries show them, read in one round trip of
-    aggregates over small tables: it changes whenever a tie is added or changes status and whenever a
-    partner is added or edited. What is derived from all ties (the map, the anniversaries to come) is kept
-    per fingerprint and recomputed only when it changes, in whichever process serves the page."""
+    aggregates over small tables: it changes whenever a tie is added, changes status or is corrected (its
+    start date or kind), and whenever a partner is added or edited. What is derived from all ties (the map, the
+    anniversaries to come) is kept per fingerprint and recomputed only when it changes, in whichever process
+    serves the page."""
     values = db.session.execute(select(
         select(func.count(Relationship.id)).scalar_subquery(), select(func.max(Relationship.id)).scalar_subquery(),
         select(func.max(RelationshipStatusChange.id)).scalar_subquery(),
         select(func.count(Partner.id)).scalar_subquery(), select(func.max(Partner.updated_at)).scalar_subquery(),
+        select(func.max(Relationship.updated_at)).scalar_subquery(),
     )).one()
     return (db.session.get_bind().engine.url.render_as_string(hide_password=True), *values)
 
