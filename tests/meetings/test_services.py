@@ -89,7 +89,7 @@ def test_an_invitation_is_an_imip_request_in_the_readers_language_with_both_time
     services.invite(meeting_id=meeting.id, email="protocol@nyc.example", name="Jane Doe", language="en",
                     timezone="America/New_York", actor=None)
     seoul, nyc = sent("meeting.invitation")
-    assert seoul["To"] == "mayor.office@seoul.example" and seoul["Subject"] == "Invitation: 高級実務者会議"
+    assert seoul["To"] == "mayor.office@seoul.example" and seoul["Subject"] == "招待：高級実務者会議"
     assert seoul.get_content_type() == "multipart/mixed"
     [alternative] = [p for p in seoul.iter_parts() if p.get_content_type() == "multipart/alternative"]
     assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html", "text/calendar"]
