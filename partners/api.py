@@ -501,7 +501,7 @@ def update_interaction(interaction_id: int):
     db.get_or_404(Interaction, interaction_id)
     values = {"kind": None, "occurred_on": None, "subject": "",
               **_body(INTERACTION_BODY, required=("kind", "occurred_on", "subject"))}
-    return _write(lambda actor: log.update_interaction(interaction_id=interaction_id, actor=actor, **values),
+    return _write(lambda actor: services.update_interaction(interaction_id=interaction_id, actor=actor, **values),
                   interaction_json, field="kind", status=200)
 
 

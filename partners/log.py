@@ -5,22 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import gettext as _
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from kizuna import audit
 from kizuna.extensions import db
 from kizuna.models import STAFF_ROLES, User
-from network.services import local_today
 
-from . import queries, services
+from . import queries
 from .models import (
     Contact,
     FollowUp,
     Interaction,
     InteractionKind,
-    Organisation,
     interaction_contact,
     interaction_organisation,
     interaction_staff,
@@ -104,88 +100,3 @@ def staff_accounts() -> list[User]:
     """The active staff accounts, by name: who may take part in an interaction or own a follow-up."""
     return list(db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True))
                                    .order_by(User.name, User.email, User.id)))
-
-
-# -- changing a logged interaction --------------------------------------------------------------------
-
-INTERACTION_FIELDS = ("kind", "occurred_on", "subject", "notes", "gift_description", "gift_value", "gift_currency")
-
-
-def _interaction_snapshot(interaction: Interaction) -> dict:
-    return {**services._snapshot(interaction, *INTERACTION_FIELDS),
-            "contact_ids": [c.id for c in interaction.contacts], "staff_ids": [u.id for u in interaction.staff],
-            "organisation_ids": [o.id for o in interaction.organisations]}
-
-
-def update_interaction(*, interaction_id: int, kind, occurred_on: date, subject: str, actor, notes: str = "",
-                       contact_ids=(), staff_ids=(), organisation_ids=(), gift_description: str | None = None,
-                       gift_value=None, gift_currency: str | None = None,
-                       today: date | None = None) -> Interaction:
-    """Replace a logged interaction's fields and participants (flushed, not committed); audits what changed.
-
-    The same rules as services.add_interaction, checked with its helpers, except that a contact erased since
-    stays among the participants (the log keeps that they took part). PartnersError at the field at fault.
-    Its follow-ups stay as they are.
-
-    (Belongs in services.py beside add_interaction, with the checks of both in one _interaction_values, once
-    that file's owner takes it; it lives here only because this change was made without that file.)
-    """
-    interaction = services._get(Interaction, interaction_id)
-    today = today or local_today()
-    kind = services._choice(InteractionKind, kind, "kind")
-    if occurred_on is None:
-        raise services.PartnersError(_("This field is required."), "occurred_on")
-    services._past(occurred_on, "occurred_on", today)
-    late = [f for f in interaction.follow_ups if f.due_on < occurred_on]
-    if late:
-        raise services.PartnersError(_("A follow-up is due on %(date)s, before this date; change it first.",
-                                       date=late[0].due_on.isoformat()), "occurred_on")
-    subject = services._text(subject, "subject", limit=300, required=True)
-    gift = {"gift_description": (gift_description or "").strip(), "gift_value": gift_value,
-            "gift_currency": (gift_currency or "").strip()}
-    if not kind.is_gift:
-        for field, value in gift.items():
-            if value not in (None, ""):
-                raise services.PartnersError(_("Gift details go only with a gift given or received."), field)
-        gift = {field: None for field in gift}
-    else:
-        gift["gift_description"] = services._text(gift["gift_description"], "gift_description", limit=500,
-                                                  required=True)
-        if gift["gift_value"] not in (None, ""):
-            gift["gift_value"] = services._money(gift["gift_value"], "gift_value")
-            gift["gift_currency"] = services._currency(gift["gift_currency"], "gift_currency")
-        else:
-            gift["gift_value"] = None
-            gift["gift_currency"] = (services._currency(gift["gift_currency"], "gift_currency")
-                                     if gift["gift_currency"] else None)
-    held = {c.id for c in interaction.contacts}
-    contacts = []
-    for contact_id in dict.fromkeys(contact_ids or ()):
-        contact = db.session.get(Contact, contact_id)
-        if contact is None or (contact.erased_at is not None and contact.id not in held):
-            raise services.PartnersError(_("No contact has the id %(id)s.", id=contact_id), "contact_ids")
-        contacts.append(contact)
-    organisations = []
-    for organisation_id in dict.fromkeys(organisation_ids or ()):
-        organisation = db.session.get(Organisation, organisation_id)
-        if organisation is None:
-            raise services.PartnersError(_("No organisation has the id %(id)s.", id=organisation_id),
-                                         "organisation_ids")
-        organisations.append(organisation)
-    if not contacts and not organisations:
-        raise services.PartnersError(_("Name at least one contact or organisation who took part."), "contact_ids")
-    staff = services._staff(staff_ids, "staff_ids")
-    notes = services._text(notes, "notes", limit=20000)
-    before = _interaction_snapshot(interaction)
-    values = {"kind": kind, "occurred_on": occurred_on, "subject": subject, "notes": notes, **gift}
-    for field, value in values.items():
-        setattr(interaction, field, value)
-    interaction.contacts = sorted(contacts, key=lambda c: c.id)  # in the relationships' order
-    interaction.staff = sorted(staff, key=lambda u: u.id)
-    interaction.organisations = sorted(organisations, key=lambda o: o.name)
-    db.session.flush()
-    old, new = audit.changes(before, _interaction_snapshot(interaction))
-    if new:
-        audit.record("interaction.update", actor=actor, object_type="interaction", object_id=interaction.id,
-                     object_label=interaction.subject, before=old, after=new)
-    return interaction

@@ -585,20 +585,23 @@ def _staff(user_ids, field: str) -> list[User]:
     return users
 
 
-def add_interaction(*, kind, occurred_on: date, subject: str, actor, notes: str = "", contact_ids=(),
-                    staff_ids=(), organisation_ids=(), gift_description: str | None = None, gift_value=None,
-                    gift_currency: str | None = None, today: date | None = None) -> Interaction:
-    """Log a visit, call, meeting, letter, email or gift that happened (flushed, not committed).
+INTERACTION_FIELDS = ("kind", "occurred_on", "subject", "notes", "gift_description", "gift_value", "gift_currency")
 
-    At least one contact or organisation takes part; gift details go with gifts only, and a value
-    needs its currency.
+
+def _interaction_values(*, kind, occurred_on: date, subject: str, notes: str = "", contact_ids=(), staff_ids=(),
+                        organisation_ids=(), gift_description: str | None = None, gift_value=None,
+                        gift_currency: str | None = None, today: date, kept_contacts: frozenset[int] = frozenset(),
+                        ) -> dict:
+    """Every rule of a logged interaction's fields and participants, checked before anything is written.
+
+    At least one contact or organisation takes part; gift details go with gifts only, and a value needs its
+    currency. A contact erased since stays among the participants of an interaction they were in
+    (`kept_contacts`): the log keeps that they took part.
     """
-    today = today or local_today()
     kind = _choice(InteractionKind, kind, "kind")
     if occurred_on is None:
         raise PartnersError(_("This field is required."), "occurred_on")
     _past(occurred_on, "occurred_on", today)
-    subject = _text(subject, "subject", limit=300, required=True)
     gift = {"gift_description": (gift_description or "").strip(), "gift_value": gift_value,
             "gift_currency": (gift_currency or "").strip()}
     if not kind.is_gift:
@@ -611,15 +614,13 @@ def add_interaction(*, kind, occurred_on: date, subject: str, actor, notes: str 
         if gift["gift_value"] not in (None, ""):
             gift["gift_value"] = _money(gift["gift_value"], "gift_value")
             gift["gift_currency"] = _currency(gift["gift_currency"], "gift_currency")
-        elif gift["gift_currency"]:
-            gift["gift_currency"] = _currency(gift["gift_currency"], "gift_currency")
-            gift["gift_value"] = None
         else:
-            gift["gift_value"] = gift["gift_currency"] = None
+            gift["gift_value"] = None
+            gift["gift_currency"] = _currency(gift["gift_currency"], "gift_currency") if gift["gift_currency"] else None
     contacts = []
     for contact_id in dict.fromkeys(contact_ids or ()):
         contact = db.session.get(Contact, contact_id)
-        if contact is None or contact.erased_at is not None:
+        if contact is None or (contact.erased_at is not None and contact.id not in kept_contacts):
             raise PartnersError(_("No contact has the id %(id)s.", id=contact_id), "contact_ids")
         contacts.append(contact)
     organisations = []
@@ -630,18 +631,49 @@ def add_interaction(*, kind, occurred_on: date, subject: str, actor, notes: str 
         organisations.append(organisation)
     if not contacts and not organisations:
         raise PartnersError(_("Name at least one contact or organisation who took part."), "contact_ids")
-    interaction = Interaction(kind=kind, occurred_on=occurred_on, subject=subject,
-                              notes=_text(notes, "notes", limit=20000), **gift, contacts=contacts,
-                              staff=_staff(staff_ids, "staff_ids"), organisations=organisations,
-                              created_by_id=_id(actor))
+    return {"kind": kind, "occurred_on": occurred_on, "subject": _text(subject, "subject", limit=300, required=True),
+            "notes": _text(notes, "notes", limit=20000), **gift, "contacts": contacts,
+            "staff": _staff(staff_ids, "staff_ids"), "organisations": organisations}
+
+
+def _interaction_snapshot(interaction: Interaction) -> dict:
+    return {**_snapshot(interaction, *INTERACTION_FIELDS),
+            "contact_ids": [c.id for c in interaction.contacts], "staff_ids": [u.id for u in interaction.staff],
+            "organisation_ids": [o.id for o in interaction.organisations]}
+
+
+def add_interaction(*, actor, today: date | None = None, **fields) -> Interaction:
+    """Log a visit, call, meeting, letter, email or gift that happened (flushed, not committed)."""
+    values = _interaction_values(**fields, today=today or local_today())
+    interaction = Interaction(**values, created_by_id=_id(actor))
     db.session.add(interaction)
     db.session.flush()
     audit.record("interaction.create", actor=actor, object_type="interaction", object_id=interaction.id,
-                 object_label=subject,
-                 after={**_snapshot(interaction, "kind", "occurred_on", "gift_description", "gift_value",
-                                    "gift_currency"),
-                        "contact_ids": [c.id for c in contacts], "staff_ids": [u.id for u in interaction.staff],
-                        "organisation_ids": [o.id for o in organisations]})
+                 object_label=interaction.subject, after=_interaction_snapshot(interaction))
+    return interaction
+
+
+def update_interaction(*, interaction_id: int, actor, today: date | None = None, **fields) -> Interaction:
+    """Replace a logged interaction's fields and participants (flushed, not committed), with add_interaction's
+    rules; its follow-ups stay as they are, so it may not move after one of them falls due. Audits what changed."""
+    interaction = _get(Interaction, interaction_id)
+    values = _interaction_values(**fields, today=today or local_today(),
+                                 kept_contacts=frozenset(c.id for c in interaction.contacts))
+    late = [f for f in interaction.follow_ups if f.due_on < values["occurred_on"]]
+    if late:
+        raise PartnersError(_("A follow-up is due on %(date)s, before this date; change it first.",
+                              date=late[0].due_on.isoformat()), "occurred_on")
+    before = _interaction_snapshot(interaction)
+    values["contacts"] = sorted(values["contacts"], key=lambda c: c.id)  # in the relationships' order
+    values["staff"] = sorted(values["staff"], key=lambda u: u.id)
+    values["organisations"] = sorted(values["organisations"], key=lambda o: o.name)
+    for field, value in values.items():
+        setattr(interaction, field, value)
+    db.session.flush()
+    old, new = audit.changes(before, _interaction_snapshot(interaction))
+    if new:
+        audit.record("interaction.update", actor=actor, object_type="interaction", object_id=interaction.id,
+                     object_label=interaction.subject, before=old, after=new)
     return interaction
 
 

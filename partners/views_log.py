@@ -197,7 +197,7 @@ def interaction_edit(interaction_id: int):
     _participant_choices(form, held=found)
     if form.validate_on_submit():
         try:
-            log.update_interaction(interaction_id=found.id, actor=current_user, **_interaction_values(form))
+            services.update_interaction(interaction_id=found.id, actor=current_user, **_interaction_values(form))
         except services.PartnersError as exc:
             db.session.rollback()
             _attach(form, exc)
