@@ -17,9 +17,9 @@ def nav_links(tab) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("role", "expected"), [
-    (Role.ADMIN, ["Home", "Network", "Cities", "Contacts", "Outbox", "Users", "Audit log"]),
-    (Role.EDITOR, ["Home", "Network", "Cities", "Contacts", "Outbox"]),
-    (Role.VIEWER, ["Home", "Network", "Cities", "Contacts", "Outbox"]),
+    (Role.ADMIN, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox", "Users", "Audit log"]),
+    (Role.EDITOR, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox"]),
+    (Role.VIEWER, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox"]),
     (Role.DELEGATE, ["Home", "My profile"]),
     (Role.LIAISON, ["Home", "My profile"]),
 ])

@@ -1,0 +1,169 @@
+"""Read queries of the staff's meeting pages: the planning board's counts, invitations with their delivery
+state, the registrations list and its waiting line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from sqlalchemy import Select, case, extract, func, select
+from sqlalchemy.orm import selectinload
+
+from kizuna.extensions import db
+from kizuna.models import OutboundMessage
+from network.models import Partner
+
+from .models import (
+    Answer,
+    Delegation,
+    Invitation,
+    Meeting,
+    MeetingSeries,
+    MeetingStatus,
+    Registration,
+    RegistrationStatus,
+    Tier,
+)
+from .services import HOLDS_A_PLACE
+
+
+@dataclass
+class Counts:
+    invited: int = 0
+    accepted: int = 0
+    registered: int = 0  # holding a place: confirmed, pending or offered
+    waiting: int = 0
+
+
+def board(*, tier: str = "", year: int | None = None, status: str = "") -> list[Meeting]:
+    """Meetings for the planning board, oldest year first, filtered by tier, year (in UTC) and status."""
+    query = select(Meeting).options(selectinload(Meeting.series)).order_by(Meeting.starts_at, Meeting.id)
+    if tier in Tier._value2member_map_:
+        query = query.where(Meeting.tier == Tier(tier))
+    if status in MeetingStatus._value2member_map_:
+        query = query.where(Meeting.status == MeetingStatus(status))
+    if year:
+        query = query.where(extract("year", Meeting.starts_at) == year)
+    return list(db.session.scalars(query))
+
+
+def years() -> list[int]:
+    rows = db.session.scalars(select(extract("year", Meeting.starts_at)).distinct())
+    return sorted(int(y) for y in rows if y is not None)
+
+
+def counts(meeting_ids: list[int]) -> dict[int, Counts]:
+    """Per meeting: live invitations, accepted ones, places held and the waiting list, in two grouped queries."""
+    out = {mid: Counts() for mid in meeting_ids}
+    if not meeting_ids:
+        return out
+    for mid, invited, accepted in db.session.execute(
+            select(Invitation.meeting_id, func.count(),
+                   func.count(case((Invitation.answer == Answer.ACCEPTED, 1))))
+            .where(Invitation.meeting_id.in_(meeting_ids), Invitation.removed_at.is_(None))
+            .group_by(Invitation.meeting_id)):
+        out[mid].invited, out[mid].accepted = invited, accepted
+    for mid, registered, waiting in db.session.execute(
+            select(Registration.meeting_id,
+                   func.count(case((Registration.status.in_(HOLDS_A_PLACE), 1))),
+                   func.count(case((Registration.status == RegistrationStatus.WAITLISTED, 1))))
+            .where(Registration.meeting_id.in_(meeting_ids)).group_by(Registration.meeting_id)):
+        out[mid].registered, out[mid].waiting = registered, waiting
+    return out
+
+
+def series_list() -> list[MeetingSeries]:
+    return list(db.session.scalars(select(MeetingSeries).order_by(MeetingSeries.tier, MeetingSeries.id)))
+
+
+def told_of_changes(meeting: Meeting) -> int:
+    """How many addresses a change of time or place is sent to: the live invitations, and the registered
+    people who were not invited themselves (as services.update_meeting counts them)."""
+    invited = set(db.session.scalars(select(Invitation.email).where(
+        Invitation.meeting_id == meeting.id, Invitation.removed_at.is_(None))))
+    registered = set(db.session.scalars(select(Registration.email).where(
+        Registration.meeting_id == meeting.id,
+        Registration.status.in_((*HOLDS_A_PLACE, RegistrationStatus.WAITLISTED)))))
+    return len(invited | registered)
+
+
+def latest_messages(meeting_id: int) -> dict[str, OutboundMessage]:
+    """The latest outbox message about the meeting, per recipient address (lower-cased)."""
+    latest: dict[str, OutboundMessage] = {}
+    rows = db.session.scalars(select(OutboundMessage).where(
+        OutboundMessage.ref_type == "meeting", OutboundMessage.ref_id == meeting_id).order_by(OutboundMessage.id))
+    for row in rows:
+        latest[parseaddr(row.recipient)[1].lower()] = row
+    return latest
+
+
+def invitations(meeting_id: int) -> list[Invitation]:
+    return list(db.session.scalars(select(Invitation).where(
+        Invitation.meeting_id == meeting_id, Invitation.removed_at.is_(None)).order_by(Invitation.id)))
+
+
+def partner_names(ids) -> dict[int, Partner]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.scalars(select(Partner).options(selectinload(Partner.city))
+                                                .where(Partner.id.in_(ids)))}
+
+
+def registrations_query(meeting_id: int, *, status: str = "", partner_id: int | None = None,
+                        role: str = "") -> Select:
+    query = (select(Registration).options(selectinload(Registration.delegation))
+             .where(Registration.meeting_id == meeting_id).order_by(Registration.registered_at, Registration.id))
+    if status in RegistrationStatus._value2member_map_:
+        query = query.where(Registration.status == RegistrationStatus(status))
+    if partner_id:
+        query = query.join(Delegation, Registration.delegation_id == Delegation.id).where(
+            Delegation.partner_id == partner_id)
+    if role:
+        query = query.where(Registration.role == role)
+    return query
+
+
+def waiting_list(meeting_id: int) -> list[Registration]:
+    """The waiting list in the order places are offered (services.promote)."""
+    return list(db.session.scalars(select(Registration).where(
+        Registration.meeting_id == meeting_id, Registration.status == RegistrationStatus.WAITLISTED)
+        .order_by(Registration.registered_at, Registration.id)))
+
+
+def delegation_partners(meeting_id: int) -> list[Partner]:
+    return list(db.session.scalars(select(Partner).join(Delegation, Delegation.partner_id == Partner.id)
+                                   .where(Delegation.meeting_id == meeting_id).order_by(Partner.name)))
+
+
+def find_contact(text: str):
+    """The contact that `text` names: one of their email addresses, or a name matching exactly one contact.
+    Returns (contact, None) or (None, the reason for the reader)."""
+    from flask_babel import gettext as _
+
+    from kizuna.mail import normalize_address
+    from network.reference import fold
+    from partners.models import Contact, ContactEmail
+
+    text = (text or "").strip()
+    if "@" in text:
+        try:
+            address = normalize_address(text)
+        except ValueError:
+            address = text.lower()
+        contact = db.session.scalar(select(Contact).join(ContactEmail, ContactEmail.contact_id == Contact.id)
+                                    .where(ContactEmail.address == address, Contact.erased_at.is_(None)).limit(1))
+        if contact is None:
+            return None, _("No contact has the address %(email)s.", email=text)
+    else:
+        key = fold(text)
+        found = list(db.session.scalars(select(Contact).where(
+            Contact.erased_at.is_(None), Contact.search_key.contains(key, autoescape=True)).limit(2))) if key else []
+        if not found:
+            return None, _("No contact is called %(name)s.", name=text)
+        if len(found) > 1:
+            return None, _("Several contacts match %(name)s: give the contact's email address.", name=text)
+        contact = found[0]
+    if not contact.primary_email:
+        return None, _("%(name)s has no email address recorded.", name=contact.display_name())
+    return contact, None
