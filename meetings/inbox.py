@@ -1,0 +1,128 @@
+"""Answers from mail programs: each iTIP REPLY read from the office's mailbox (replies.fetch_replies) is matched
+to our meeting by UID and to a live invitation by the attendee's address, and recorded as that person's answer.
+
+REPLIES_IMAP_URL names the mailbox: imap:// (plain, for a server on the same host), imap+starttls:// or
+imaps://, with user:password and the mailbox as the path (INBOX when none). The reader keeps its place in
+MailboxWatermark, so every message is read once (and again only after the server renumbers the mailbox).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+
+from kizuna.extensions import db, utcnow
+from kizuna.mail import normalize_address
+
+from . import services
+from .models import Answer, Invitation, MailboxWatermark, Meeting, MeetingStatus
+from .replies import PartStat, Reply, ReplyRejected, fetch_replies
+
+log = logging.getLogger(__name__)
+
+ANSWERS = {PartStat.ACCEPTED: Answer.ACCEPTED, PartStat.DECLINED: Answer.DECLINED,
+           PartStat.TENTATIVE: Answer.TENTATIVE}
+SECURITY = {"imap": "none", "imap+starttls": "starttls", "imaps": "ssl"}
+DEFAULT_PORTS = {"imap": 143, "imap+starttls": 143, "imaps": 993}
+BATCH = 200  # messages one run reads at most; the rest wait for the next run
+
+
+def _address(value: str) -> str:
+    try:
+        return normalize_address(value or "")
+    except ValueError:
+        return ""
+
+
+def handle_reply(reply: Reply, message_id: str | None) -> Invitation | None:
+    """Record one attendee's answer; returns the invitation, or None when the reply is older than what we sent
+    (a REPLY to a REQUEST since replaced). Raises ReplyRejected, changing nothing, for an unknown meeting or an
+    address that is not (or no longer) invited."""
+    meeting = db.session.scalar(select(Meeting).where(Meeting.uid == reply.uid))
+    if meeting is None:
+        raise ReplyRejected(f"No meeting has the UID {reply.uid} (message {message_id}).")
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise ReplyRejected(f"The meeting {reply.uid} is cancelled: the answer of {reply.attendee_email} is not "
+                            f"recorded (message {message_id}).")
+    address = _address(reply.attendee_email)
+    invitation = db.session.scalar(select(Invitation).where(
+        Invitation.meeting_id == meeting.id, Invitation.email == address)) if address else None
+    if invitation is None or invitation.removed_at is not None:
+        raise ReplyRejected(f"{reply.attendee_email} is not invited to {reply.uid} (message {message_id}).")
+    sent = invitation.sequence_sent if invitation.sequence_sent is not None else meeting.sequence
+    if reply.sequence < sent:
+        log.info("Reply of %s to %s at SEQUENCE %s is older than the REQUEST sent (%s): ignored (%s)",
+                 address, reply.uid, reply.sequence, sent, message_id)
+        return None
+    answer = ANSWERS.get(reply.partstat)
+    if answer is None:
+        raise ReplyRejected(f"{reply.attendee_email} delegated {reply.uid} to {reply.delegated_to or 'someone'}: "
+                            f"invite that person from the meeting's page (message {message_id}).")
+    if invitation.answered_at is not None and invitation.answered_via != "mail" \
+            and invitation.answered_at > reply.dtstamp:
+        log.info("Reply of %s to %s written before their answer on the page: ignored (%s)",
+                 address, reply.uid, message_id)
+        return None
+    services.record_answer(invitation=invitation, answer=answer, via="mail", comment=reply.comment or "")
+    return invitation
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    host: str
+    port: int
+    user: str
+    password: str
+    mailbox: str
+    security: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.user}@{self.host}/{self.mailbox}"[:300]
+
+
+def mailbox_from_url(url: str) -> Mailbox:
+    """REPLIES_IMAP_URL's parts (kizuna.config has checked its scheme, host and port)."""
+    parts = urlsplit(url)
+    return Mailbox(host=parts.hostname, port=parts.port or DEFAULT_PORTS[parts.scheme],
+                   user=unquote(parts.username or ""), password=unquote(parts.password or ""),
+                   mailbox=unquote(parts.path.lstrip("/")) or "INBOX", security=SECURITY[parts.scheme])
+
+
+def _handle_and_commit(reply: Reply, message_id: str | None) -> None:
+    """Each answer is committed before fetch_replies files its message away, so none is lost to a crash."""
+    try:
+        handle_reply(reply, message_id)
+    except ReplyRejected:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def read_replies(*, limit: int = BATCH) -> dict | None:
+    """One run of the beat task: read the new replies and move the watermark. None when REPLIES_IMAP_URL is
+    not set (said in the log)."""
+    url = current_app.config.get("REPLIES_IMAP_URL")
+    if not url:
+        log.info("REPLIES_IMAP_URL is not set: answers sent from mail programs are not read.")
+        return None
+    box = mailbox_from_url(url)
+    mark = db.session.get(MailboxWatermark, box.key)
+    result = fetch_replies(box.host, box.port, box.user, box.password, handle=_handle_and_commit,
+                           mailbox=box.mailbox, security=box.security,
+                           since_uid=mark.last_uid if mark else 0, uidvalidity=mark.uidvalidity if mark else None,
+                           limit=limit)
+    mark = db.session.get(MailboxWatermark, box.key)
+    if mark is None:
+        mark = MailboxWatermark(mailbox=box.key, uidvalidity=result.uidvalidity)
+        db.session.add(mark)
+    mark.uidvalidity, mark.last_uid, mark.read_at = result.uidvalidity, result.last_uid, utcnow()
+    db.session.commit()
+    for failure in result.failures:
+        log.warning("Reply left in %s (UID %s, %s): %s", box.mailbox, failure.uid, failure.message_id, failure.error)
+    return {"handled": len(result.handled), "failures": len(result.failures), "ignored": result.ignored,
+            "last_uid": result.last_uid}

@@ -1,0 +1,246 @@
+"""The invitee's page, reached by the signed link of the invitation email: answer, register the delegation,
+cancel, accept a place offered, download the calendar file; and what a bad link gets."""
+
+from __future__ import annotations
+
+import email
+import re
+from datetime import UTC, datetime
+from email import policy
+from urllib.parse import urlsplit
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import func, select
+
+from kizuna.extensions import db
+from kizuna.models import OutboundMessage
+from meetings import services
+from meetings.models import Answer, Invitation, Registration, RegistrationStatus
+from tests.conftest import csrf_token
+
+TOKYO = "Asia/Tokyo"
+
+
+def plan(**overrides):
+    fields = {"titles": {"en": "Senior officials meeting", "ja": "高級実務者会議"}, "tier": "senior_officials",
+              "format": "hybrid", "timezone": TOKYO, "starts_at": datetime(2027, 3, 4, 10, 0),
+              "ends_at": datetime(2027, 3, 4, 17, 0), "venue": "Tokyo Metropolitan Government Building",
+              "online_url": "https://meet.example.org/som", **overrides}
+    meeting = services.create_meeting(actor=None, **fields)
+    return services.schedule_meeting(meeting_id=meeting.id, actor=None)
+
+
+@pytest.fixture
+def meeting(db_session):
+    return plan(capacity=3, delegation_limit=2, interpretation_languages=["en", "ja"])
+
+
+@pytest.fixture
+def head(meeting, make_partner):
+    """The head of Seoul's delegation, invited in English with her own zone."""
+    return services.invite(meeting_id=meeting.id, email="head@seoul.example", name="Kim Min-jun", language="en",
+                           timezone="Asia/Seoul", partner_id=make_partner(name="Seoul").id, actor=None)
+
+
+def link(invitation: Invitation) -> str:
+    """The page's address; what the test set up is committed first, as a real invitation would be (a refused
+    request rolls back to there)."""
+    db.session.commit()
+    return f"/meetings/answer/{services.invitation_token(invitation)}"
+
+
+def page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response.get_data(as_text=True)
+
+
+def registrations(meeting) -> list[Registration]:
+    return list(db.session.scalars(select(Registration).where(Registration.meeting_id == meeting.id)
+                                   .order_by(Registration.id)))
+
+
+def member(**overrides) -> dict:
+    return {"name": "Lee Ji-ho", "email": "lee@seoul.example", "role": "adviser", "title": "Director",
+            "arrival_at": "2027-03-03T15:30", "departure_at": "2027-03-05T11:00", "dietary": "Vegetarian",
+            "accessibility": "", "interpretation_language": "ja", **overrides}
+
+
+def test_the_link_in_the_email_opens_the_page_with_both_times_place_and_answer(client, meeting, head):
+    [row] = db.session.scalars(select(OutboundMessage).where(OutboundMessage.category == "meeting.invitation"))
+    text = email.message_from_bytes(row.raw, policy=policy.default).get_body(("plain",)).get_content()
+    url = re.search(r"https?://\S+/meetings/answer/\S+", text).group(0)
+    html = page(client, urlsplit(url).path)
+    assert "<h1>Senior officials meeting</h1>" in html
+    assert "Thursday, March 4, 2027" in html and "10:00" in html  # the host's zone
+    assert "Your time: Thursday, March 4, 2027" in html and "17:00" in html.split("Your time:")[1]  # Seoul's: an hour on
+    assert "Tokyo Metropolitan Government Building" in html and 'href="https://meet.example.org/som"' in html
+    assert 'id="current-answer">Not answered yet<' in html
+    assert "Your delegation" in html and "0 of at most 2 people registered." in html
+
+
+def test_the_title_and_the_page_are_in_the_invitees_language(client, meeting, make_partner):
+    invitation = services.invite(meeting_id=meeting.id, email="office@osaka.example", language="ja", actor=None,
+                                 partner_id=make_partner().id)
+    html = page(client, link(invitation))
+    assert "<h1>高級実務者会議</h1>" in html
+
+
+def test_accepting_records_the_answer_from_the_link(client, meeting, head):
+    url = link(head)
+    response = client.post(url, data={"answer": "accepted", "comment": "With pleasure.",
+                                      "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 303
+    db.session.refresh(head)
+    assert (head.answer, head.answered_via, head.comment) == (Answer.ACCEPTED, "link", "With pleasure.")
+    html = page(client, url)
+    assert "Thank you: your answer is recorded." in html and 'id="current-answer">Accepted<' in html
+    client.post(url, data={"answer": "declined", "csrf_token": csrf_token(client, url)})
+    db.session.refresh(head)
+    assert head.answer == Answer.DECLINED
+
+
+def test_a_post_without_csrf_or_with_a_made_up_answer_changes_nothing(client, meeting, head):
+    url = link(head)
+    assert client.post(url, data={"answer": "accepted"}).status_code == 400
+    assert client.post(url, data={"answer": "needs_action", "csrf_token": csrf_token(client, url)}).status_code == 422
+    db.session.refresh(head)
+    assert head.answer == Answer.NEEDS_ACTION and head.answered_at is None
+
+
+def test_a_tampered_link_is_404_and_an_outdated_or_withdrawn_one_410_and_nothing_changes(client, meeting, head,
+                                                                                          make_partner):
+    token = services.invitation_token(head)
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    response = client.get(f"/meetings/answer/{tampered}")
+    assert response.status_code == 404 and "This link cannot be used" in response.get_data(as_text=True)
+    form_token = csrf_token(client, link(head))
+    assert client.post(f"/meetings/answer/{tampered}", data={"answer": "accepted",
+                                                             "csrf_token": form_token}).status_code == 404
+    assert client.post(f"/meetings/answer/{tampered}/register",
+                       data={**member(), "csrf_token": form_token}).status_code == 404
+    other = services.invite(meeting_id=meeting.id, email="x@lyon.example", actor=None, partner_id=make_partner().id)
+    services.uninvite(invitation_id=other.id, actor=None)
+    withdrawn = client.get(f"/meetings/answer/{services.invitation_token(other)}")
+    assert withdrawn.status_code == 410
+    assert "This link is no longer valid. Use the link in the latest email." in withdrawn.get_data(as_text=True)
+    old = link(head)
+    services.cancel_meeting(meeting_id=meeting.id, reason="Postponed sine die.", actor=None)
+    cancelled = client.post(old, data={"answer": "accepted", "csrf_token": form_token})
+    assert cancelled.status_code == 410 and "This meeting is cancelled." in cancelled.get_data(as_text=True)
+    assert client.get(f"{old}/invite.ics").status_code == 410
+    db.session.refresh(head)
+    assert head.answer == Answer.NEEDS_ACTION
+    assert registrations(meeting) == []
+
+
+def test_the_head_registers_members_within_the_limit_and_sees_their_status(client, meeting, head):
+    url = link(head)
+    response = client.post(f"{url}/register", data={**member(), "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 303
+    [lee] = registrations(meeting)
+    assert (lee.name, lee.email, lee.role.value, lee.title, lee.status) == (
+        "Lee Ji-ho", "lee@seoul.example", "adviser", "Director", RegistrationStatus.CONFIRMED)
+    assert lee.arrival_at == datetime(2027, 3, 3, 6, 30, tzinfo=UTC)  # 15:30 in Tokyo
+    assert (lee.dietary, lee.interpretation_language, lee.delegation_id is not None) == ("Vegetarian", "ja", True)
+    html = page(client, url)
+    assert "Lee Ji-ho is registered: the place is confirmed." in html
+    assert "1 of at most 2 people registered." in html and "Confirmed" in html
+
+    client.post(f"{url}/register", data={**member(name="Park", email="park@seoul.example"),
+                                         "csrf_token": csrf_token(client, url)})
+    full = client.post(f"{url}/register", data={**member(name="Choi", email="choi@seoul.example"),
+                                                "csrf_token": csrf_token(client, url)})
+    assert full.status_code == 422
+    assert "The delegation is full: at most 2 people per city." in full.get_data(as_text=True)
+    assert [r.name for r in registrations(meeting)] == ["Lee Ji-ho", "Park"]
+
+
+def test_bad_fields_are_answered_at_the_field_and_nothing_is_saved(client, meeting, head):
+    url = link(head)
+    response = client.post(f"{url}/register", data={**member(name="", departure_at="2027-03-01T10:00"),
+                                                    "csrf_token": csrf_token(client, url)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'id="name"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="name"', html)
+    assert "Give the person&#39;s name." in html or "Give the person's name." in html
+    response = client.post(f"{url}/register", data={**member(departure_at="2027-03-01T10:00"),
+                                                    "csrf_token": csrf_token(client, url)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="departure_at-error"' in html
+    assert "Departure cannot come before arrival." in html
+    assert registrations(meeting) == []
+
+
+def test_registration_after_the_window_shows_the_services_message(client, head, meeting):
+    meeting.registration_closes_at = datetime(2026, 1, 1, tzinfo=UTC)  # long past
+    db.session.flush()
+    url = link(head)
+    response = client.post(f"{url}/register", data={**member(), "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 422 and "Registration has closed." in response.get_data(as_text=True)
+    assert registrations(meeting) == []
+
+
+def test_cancel_frees_a_place_that_is_offered_and_accepted_on_the_page(client, meeting, head, make_partner):
+    url = link(head)
+    for n in range(2):
+        client.post(f"{url}/register", data={**member(name=f"Seoul {n}", email=f"s{n}@seoul.example"),
+                                             "csrf_token": csrf_token(client, url)})
+    paris = services.invite(meeting_id=meeting.id, email="head@paris.example", partner_id=make_partner().id,
+                            actor=None)
+    paris_url = link(paris)
+    for n in range(2):  # one place left of 3: the second goes on the waiting list
+        client.post(f"{paris_url}/register", data={**member(name=f"Paris {n}", email=f"p{n}@paris.example"),
+                                                   "csrf_token": csrf_token(client, paris_url)})
+    seoul0, _, _, waiting = registrations(meeting)
+    assert waiting.status == RegistrationStatus.WAITLISTED
+    assert "On the waiting list" in page(client, paris_url)
+
+    # Paris cannot cancel Seoul's member.
+    assert client.post(f"{paris_url}/registrations/{seoul0.id}/cancel",
+                       data={"csrf_token": csrf_token(client, paris_url)}).status_code == 404
+    response = client.post(f"{url}/registrations/{seoul0.id}/cancel", data={"csrf_token": csrf_token(client, url)})
+    assert response.status_code == 303
+    db.session.refresh(seoul0)
+    db.session.refresh(waiting)
+    assert (seoul0.status, waiting.status) == (RegistrationStatus.CANCELLED, RegistrationStatus.OFFERED)
+    html = page(client, paris_url)
+    assert "A place is offered" in html and "Accept by" in html and "Accept the place" in html
+    response = client.post(f"{paris_url}/registrations/{waiting.id}/accept",
+                           data={"csrf_token": csrf_token(client, paris_url)})
+    assert response.status_code == 303
+    db.session.refresh(waiting)
+    assert waiting.status == RegistrationStatus.CONFIRMED and waiting.offer_expires_at is None
+    assert "The place of Paris 1 is confirmed." in page(client, paris_url)
+
+
+def test_an_invitee_in_their_own_name_registers_only_themselves(client, meeting):
+    invitation = services.invite(meeting_id=meeting.id, email="ambassador@embassy.example", name="H.E. Ambassador",
+                                 actor=None)
+    url = link(invitation)
+    html = page(client, url)
+    assert "Register yourself" in html and 'value="ambassador@embassy.example"' in html
+    response = client.post(f"{url}/register", data={**member(), "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 422 and "An invitation in your own name registers only you." in \
+        response.get_data(as_text=True)
+    client.post(f"{url}/register", data={**member(name="H.E. Ambassador", email="ambassador@embassy.example"),
+                                         "csrf_token": csrf_token(client, url)})
+    assert [r.email for r in registrations(meeting)] == ["ambassador@embassy.example"]
+
+
+def test_the_invitee_downloads_the_meetings_calendar_file(client, meeting, head):
+    response = client.get(f"{link(head)}/invite.ics")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    event = Calendar.from_ical(response.data).walk("VEVENT")[0]
+    assert str(event["UID"]) == meeting.uid and str(event["SUMMARY"]) == "Senior officials meeting"
+    assert event.decoded("DTSTART") == datetime(2027, 3, 4, 1, 0, tzinfo=UTC)
+    assert f'href="{link(head)}/invite.ics"' in page(client, link(head))
+
+
+def test_nothing_is_registered_twice_for_one_address(client, meeting, head):
+    url = link(head)
+    client.post(f"{url}/register", data={**member(), "csrf_token": csrf_token(client, url)})
+    again = client.post(f"{url}/register", data={**member(), "csrf_token": csrf_token(client, url)})
+    assert again.status_code == 422 and "lee@seoul.example is registered already." in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
