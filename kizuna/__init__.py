@@ -72,6 +72,10 @@ def celery_config(cfg: dict) -> dict:
             # Daily; each follow-up due by then is reminded once, a missed day caught up by the next run.
             "follow-up-reminders": {"task": "partners.send_follow_up_reminders", "schedule": 24 * 3600.0,
                                     "options": {"expires": 12 * 3600}},
+            # Calendar answers from mail programs; a run not started within its interval is dropped.
+            "meeting-replies": {"task": "meetings.read_replies", "schedule": 300.0, "options": {"expires": 300}},
+            # Hourly; offers from the waiting list past their time lapse and the places go to the next in line.
+            "meeting-offers": {"task": "meetings.expire_offers", "schedule": 3600.0, "options": {"expires": 1800}},
         },
     }
 

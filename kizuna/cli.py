@@ -173,7 +173,7 @@ class _ImportKind(click.Choice):
         from network.importing import KINDS
         from partners.importing import KINDS as PARTNER_KINDS
 
-        return (*KINDS, *PARTNER_KINDS)
+        return (*KINDS, *PARTNER_KINDS, "ics")
 
     @choices.setter
     def choices(self, _value):
@@ -192,7 +192,11 @@ class _ImportKind(click.Choice):
 @with_appcontext
 def import_file(kind, file, dry_run, choices, resolutions):
     """Import KIND from FILE (CSV in UTF-8 or Shift_JIS, or XLSX; contacts also vCard): every row is matched to
-    reference cities and countries; all rows are saved, or none. Exits with 1 when a row needs attention."""
+    reference cities and countries; all rows are saved, or none. Exits with 1 when a row needs attention.
+    ics: a calendar invitation received from outside creates or updates the meeting with its UID, or cancels it."""
+    if kind == "ics":
+        _import_ics(file, dry_run)
+        return
     from network import importing
     from network.tabular import TableError
     from partners import importing as contacts
@@ -224,6 +228,21 @@ def import_file(kind, file, dry_run, choices, resolutions):
     click.echo("\n".join(report.lines()))
     if not report.ok:
         sys.exit(1)
+
+
+def _import_ics(file: Path, dry_run: bool) -> None:
+    from meetings import importing
+
+    try:
+        plan = importing.plan(file.read_bytes()) if dry_run else importing.apply(file.read_bytes(), actor=None)
+    except (importing.IcsError, importing.ImportRefused) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    if not dry_run:
+        db.session.commit()
+    click.echo("\n".join(plan.lines))
+    if plan.meeting is not None and not dry_run:
+        click.echo(f"meeting {plan.meeting.id}: {plan.meeting.uid} ({plan.meeting.status.value})")
 
 
 @cli.command("seed-scale")

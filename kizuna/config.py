@@ -18,9 +18,10 @@ from .mail import normalize_address
 
 ENV_SETTINGS = (
     "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMTP_URL", "MAIL_FROM", "BASE_URL", "HOME_CITY",
-    "INSTANCE_PATH",
+    "INSTANCE_PATH", "REPLIES_IMAP_URL",
 )
 SMTP_SCHEMES = {"smtp", "smtp+starttls", "smtps"}
+IMAP_SCHEMES = {"imap", "imap+starttls", "imaps"}
 
 
 class ConfigError(Exception):
@@ -99,6 +100,13 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
     if smtp_url := get("SMTP_URL"):
         _check_url("SMTP_URL", smtp_url, SMTP_SCHEMES, "smtp+starttls://user:password@mail.example.org:587")
     cfg["SMTP_URL"] = smtp_url
+
+    # The office mailbox that calendar answers (iTIP REPLY) land in, read by the meetings.read_replies task.
+    if imap_url := get("REPLIES_IMAP_URL"):
+        _check_url("REPLIES_IMAP_URL", imap_url, IMAP_SCHEMES, "imaps://user:password@mail.example.org:993/INBOX")
+        if not urlsplit(imap_url).username:
+            raise ConfigError("REPLIES_IMAP_URL", "names no user; write it as imaps://user:password@host/INBOX")
+    cfg["REPLIES_IMAP_URL"] = imap_url
 
     mail_from = get("MAIL_FROM") or "Kizuna <noreply@kizuna.test>"
     try:

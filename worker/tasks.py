@@ -49,3 +49,25 @@ def send_follow_up_reminders() -> int:
     queued = partner_reminders.send_follow_up_reminders()
     db.session.commit()
     return queued
+
+
+@shared_task(name="meetings.read_replies", ignore_result=True)
+def read_replies() -> dict | None:
+    """Read the calendar answers (iTIP REPLY) that mail programs sent to the office mailbox of REPLIES_IMAP_URL
+    and record them (beat, every 5 minutes). Each answer is committed before its message is filed away; the
+    mailbox's watermark is kept, so a second run reads nothing twice. Does nothing, and logs so, without the
+    setting."""
+    from meetings import inbox
+
+    return inbox.read_replies()
+
+
+@shared_task(name="meetings.expire_offers", ignore_result=True)
+def expire_offers() -> int:
+    """Lapse the places offered from a waiting list past their time and offer them on (beat, hourly); commits
+    with the notices. Idempotent: a lapsed offer is cancelled once. Returns how many lapsed."""
+    from meetings import services
+
+    lapsed = services.expire_offers()
+    db.session.commit()
+    return lapsed

@@ -74,7 +74,8 @@ def test_the_link_in_the_email_opens_the_page_with_both_times_place_and_answer(c
     html = page(client, urlsplit(url).path)
     assert "<h1>Senior officials meeting</h1>" in html
     assert "Thursday, March 4, 2027" in html and "10:00" in html  # the host's zone
-    assert "Your time: Thursday, March 4, 2027" in html and "17:00" in html.split("Your time:")[1]  # Seoul's: an hour on
+    # Seoul's zone: an hour on
+    assert "Your time: Thursday, March 4, 2027" in html and "17:00" in html.split("Your time:")[1]
     assert "Tokyo Metropolitan Government Building" in html and 'href="https://meet.example.org/som"' in html
     assert 'id="current-answer">Not answered yet<' in html
     assert "Your delegation" in html and "0 of at most 2 people registered." in html
