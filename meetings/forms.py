@@ -60,7 +60,8 @@ DELIVERY = {"queued": _l("Queued"), "sending": _l("Sending"), "retrying": _l("Re
 # The languages whose title and description the meeting form always offers; others go in "another language".
 FORM_LANGUAGES = ("en", "ja")
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-LOCAL = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+# What <input type="datetime-local"> sends: minutes, or seconds when the browser adds them.
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
 def _choices(labels: dict) -> list[SelectChoice]:
@@ -86,6 +87,7 @@ class LanguageTag:
 
 
 TEXT = [Optional(), Length(max=300)]
+OPTIONAL = [Optional()]
 
 
 class SeriesForm(FlaskForm):
@@ -127,12 +129,12 @@ class MeetingForm(FlaskForm):
                           description=_l("A full https:// address; required for online and hybrid meetings."))
     timezone = SelectField(_l("Time zone of the meeting"), choices=timezone_choices, validate_choice=False,
                            description=_l("Start, end and the registration window are read in this zone."))
-    starts_at = DateTimeLocalField(_l("Starts"), format=LOCAL, validators=[Optional()])
-    ends_at = DateTimeLocalField(_l("Ends"), format=LOCAL, validators=[Optional()])
-    registration_opens_at = DateTimeLocalField(_l("Registration opens"), format=LOCAL, validators=[Optional()],
+    starts_at = DateTimeLocalField(_l("Starts"), format=LOCAL_FORMATS, validators=OPTIONAL)
+    ends_at = DateTimeLocalField(_l("Ends"), format=LOCAL_FORMATS, validators=OPTIONAL)
+    registration_opens_at = DateTimeLocalField(_l("Registration opens"), format=LOCAL_FORMATS, validators=OPTIONAL,
                                                description=_l("Leave empty to open it when the meeting is "
                                                               "scheduled."))
-    registration_closes_at = DateTimeLocalField(_l("Registration closes"), format=LOCAL, validators=[Optional()],
+    registration_closes_at = DateTimeLocalField(_l("Registration closes"), format=LOCAL_FORMATS, validators=OPTIONAL,
                                                 description=_l("Leave empty to close it when the meeting "
                                                                "starts."))
     capacity = IntegerField(_l("Places in all"), validators=[Optional()],

@@ -23,7 +23,7 @@ from network import services as network_services
 from network import tabular
 from network.models import CityNetwork, NetworkEvent, Partner
 
-from . import queries, services
+from . import queries, reminders, services
 from .forms import (
     ANSWERED_VIA,
     ANSWERS,
@@ -376,7 +376,8 @@ def _detail(meeting: Meeting, status: int = 200, *, partner_form=None, contact_f
                    messages=queries.latest_messages(meeting.id), counts=queries.counts([meeting.id])[meeting.id],
                    partner_form=partner_form, contact_form=contact_form, action_form=ActionForm(formdata=None),
                    problem=problem, series_title=series_title, event=event,
-                   can_invite=meeting.status == MeetingStatus.SCHEDULED)
+                   can_invite=meeting.status == MeetingStatus.SCHEDULED,
+                   to_remind=len(reminders.unanswered(meeting.id)) if meeting.status == MeetingStatus.SCHEDULED else 0)
 
 
 def _partner_options(language: str) -> list[tuple[int, str]]:
@@ -431,6 +432,27 @@ def invite(meeting_id: int):
             flash(_("%(email)s is invited; the invitation is in the outbox.", email=invitation.email), "success")
             return redirect(url_for(".detail", meeting_id=meeting.id, _anchor="invitations"), 303)
     return _detail(meeting, 422, partner_form=partner_form, contact_form=contact_form, problem=problem)
+
+
+@bp.post("/<int:meeting_id>/remind")
+@auth.roles_required(Role.EDITOR)
+def remind(meeting_id: int):
+    meeting = db.get_or_404(Meeting, meeting_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        reminded = reminders.remind_unanswered(meeting_id=meeting.id, actor=current_user)
+    except services.MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        if reminded:
+            flash(ngettext("A reminder is on its way to %(num)d person.",
+                           "Reminders are on their way to %(num)d people.", len(reminded)), "success")
+        else:
+            flash(_("Nobody to remind: everyone has answered or was reminded in the last day."), "info")
+    return redirect(url_for(".detail", meeting_id=meeting.id, _anchor="invitations"), 303)
 
 
 @bp.route("/invitations/<int:invitation_id>/withdraw", methods=["GET", "POST"])

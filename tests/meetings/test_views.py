@@ -410,3 +410,38 @@ def test_staff_approve_and_decline_pending_registrations(as_role, registered):
     again = post(client, f"/meetings/registrations/{kim.id}/decide", {"decline": "1"})
     assert again.status_code == 303
     assert "Only a pending registration" in client.get(again.location).get_data(as_text=True)
+
+
+def test_a_reminder_goes_once_a_day_to_those_who_have_not_answered(as_role):
+    from meetings import reminders
+
+    meeting = plan()
+    answered = services.invite(meeting_id=meeting.id, email="a@seoul.example", actor=None)
+    services.record_answer(invitation=answered, answer="accepted", via="link")
+    services.invite(meeting_id=meeting.id, email="b@paris.example", language="ja", actor=None)
+    services.invite(meeting_id=meeting.id, email="c@nyc.example", actor=None)
+    db.session.commit()
+    client = as_role("editor")
+    page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "Send a reminder to the 2 people who have not answered" in page
+    assert post(client, f"/meetings/{meeting.id}/remind", {}).status_code == 303
+    sent = outbox("meeting.reminder")
+    assert sorted(r.recipient for r in sent) == ["b@paris.example", "c@nyc.example"]
+    paris = next(r for r in sent if r.recipient == "b@paris.example")
+    assert paris.subject == "Reminder: 高級実務者会議"  # in the reader's language
+    event = calendar_of(paris).walk("VEVENT")[0]
+    assert str(event["UID"]) == meeting.uid and int(event["SEQUENCE"]) == 0  # the same entry, not a new one
+    assert post(client, f"/meetings/{meeting.id}/remind", {}).status_code == 303  # pressed again: nothing more
+    assert len(outbox("meeting.reminder")) == 2
+    assert "Send a reminder" not in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    tomorrow = datetime.now(UTC) + reminders.INTERVAL
+    assert len(reminders.remind_unanswered(meeting_id=meeting.id, actor=None, now=tomorrow)) == 2
+
+
+def test_a_viewer_may_not_send_reminders(as_role):
+    meeting = plan()
+    services.invite(meeting_id=meeting.id, email="b@paris.example", actor=None)
+    db.session.commit()
+    assert post(as_role("viewer"), f"/meetings/{meeting.id}/remind", {}).status_code == 403
+    assert outbox("meeting.reminder") == []
+    assert db.session.scalar(select(Invitation)).reminded_at is None

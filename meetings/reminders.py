@@ -1,0 +1,60 @@
+"""Reminders to the people invited to a meeting who have not answered: their invitation again, at most once
+a day each, through the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from kizuna import audit, outbox
+from kizuna.extensions import db, utcnow
+
+from . import emails, ical
+from .models import Answer, Invitation, Meeting, MeetingStatus
+from .services import MeetingError, occurrence
+
+CATEGORY = "meeting.reminder"
+INTERVAL = timedelta(days=1)  # one reminder per person per day, however often staff press the button
+
+
+def unanswered(meeting_id: int, *, now: datetime | None = None) -> list[Invitation]:
+    """The live invitations with no answer yet whose last reminder (if any) is a day old or more."""
+    now = now or utcnow()
+    return list(db.session.scalars(select(Invitation).where(
+        Invitation.meeting_id == meeting_id, Invitation.removed_at.is_(None),
+        Invitation.answer == Answer.NEEDS_ACTION,
+        or_(Invitation.reminded_at.is_(None), Invitation.reminded_at <= now - INTERVAL))
+        .order_by(Invitation.id)))
+
+
+def remind_unanswered(*, meeting_id: int, actor, now: datetime | None = None) -> list[Invitation]:
+    """Queue one reminder per unanswered invitation of a scheduled meeting: the same REQUEST (same UID and
+    SEQUENCE, so calendars keep one entry) under a "Reminder:" subject, in the person's language. Someone
+    reminded less than a day ago is skipped, so pressing twice sends nothing more. Flushes, never commits;
+    returns the invitations reminded. Raises MeetingError when the meeting is not scheduled."""
+    now = now or utcnow()
+    meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
+    if meeting is None:
+        raise MeetingError(_("That meeting no longer exists; reload the page."))
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise MeetingError(_("Only the people invited to a scheduled meeting can be reminded."), "status")
+    reminded = unanswered(meeting.id, now=now)
+    for invitation in reminded:
+        attendee = ical.Attendee(name=invitation.name or invitation.email, email=invitation.email,
+                                 language=invitation.language or None)
+        calendar = ical.request(occurrence(meeting, invitation.language), attendee, stamp=now)
+        message = emails.invitation(meeting, invitation, calendar, update=False)
+        with force_locale(invitation.language):
+            subject = _("Reminder: %(title)s", title=meeting.title(invitation.language))
+        message.replace_header("Subject", subject)
+        outbox.queue(message, category=CATEGORY, ref_type="meeting", ref_id=meeting.id)
+        invitation.reminded_at = now
+    db.session.flush()
+    if reminded:
+        audit.record("meeting.remind", actor=actor, object_type="meeting", object_id=meeting.id,
+                     object_label=meeting.title(meeting.default_language),
+                     after={"emails": [i.email for i in reminded]})
+    return reminded
