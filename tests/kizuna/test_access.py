@@ -153,6 +153,7 @@ ACCESS: dict[str, Rule] = {
     "meetings.schedule": rule(f"/meetings/{MISSING}/schedule", EDITORS, 404),
     "meetings.cancel": rule(f"/meetings/{MISSING}/cancel", EDITORS, 404),
     "meetings.invite": rule(f"/meetings/{MISSING}/invitations", EDITORS, 404),
+    "meetings.remind": rule(f"/meetings/{MISSING}/remind", EDITORS, 404),
     "meetings.withdraw": rule(f"/meetings/invitations/{MISSING}/withdraw", EDITORS, 404),
     "meetings.registrations": rule(f"/meetings/{MISSING}/registrations", STAFF, 404),
     "meetings.registrations_export": rule(f"/meetings/{MISSING}/registrations.csv", EDITORS, 404),
