@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import jsonify, request
+from flask import abort, jsonify, request
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import Select, func, select
@@ -155,6 +155,28 @@ def _writes(what: str, body: dict[str, tuple[str, str]]) -> dict:
                      "properties": {name: {**_JSON_TYPES[kind], "description": text}
                                     for name, (kind, text) in body.items()}},
             "status": 201}
+
+
+def _updates(what: str, body: dict[str, tuple[str, str]]) -> dict:
+    """kizuna.api.doc arguments for a replacement: every field is set, those left out to their default.
+
+    A POST to the object's URL rather than a PUT, as in the partners API: the access table and browsers' forms
+    know GET and POST only.
+    """
+    spec = _writes(what, body)
+    spec["summary"] = (f"{what} Editors only, with an API token. Fields left out are cleared, as on the edit page. "
+                       "A refusal is a 422 whose error.fields names the input at fault; success is a 200 with the "
+                       "object.")
+    spec["status"] = 200
+    return spec
+
+
+def _of_network(model, object_id: int, network_id: int):
+    """A member or an event of this network, or 404."""
+    found = db.get_or_404(model, object_id)
+    if found.network_id != network_id:
+        abort(404)
+    return found
 
 
 # -- JSON of the registry's objects --------------------------------------------------------------------
@@ -363,8 +385,9 @@ def _invalid_input(exc: Invalid):
     return _invalid(exc.field, str(exc))
 
 
-def _write(call, serialize, *, field: str):
-    """Run a service call for the signed-in editor; commit and answer 201, or roll back and answer 422.
+def _write(call, serialize, *, field: str, status: int = 201):
+    """Run a service call for the signed-in editor; commit and answer `status` (201: created), or roll back and
+    answer 422.
 
     `field` names the input at fault when the service's refusal names none (an id that no longer exists).
     """
@@ -374,7 +397,7 @@ def _write(call, serialize, *, field: str):
         db.session.rollback()
         return _invalid(exc.field or field, str(exc))
     db.session.commit()
-    return jsonify(serialize(obj)), 201
+    return jsonify(serialize(obj)), status
 
 
 # -- partners -----------------------------------------------------------------------------------------
@@ -485,6 +508,29 @@ def create_relationship():
     values = _body(RELATIONSHIP_BODY, required=("partner_id", "kind", "started_on"))
     return _write(lambda actor: services.add_relationship(actor=actor, **values),
                   lambda r: relationship_json(r, history=True), field="partner_id")
+
+
+RELATIONSHIP_UPDATE_BODY = {
+    "kind": (TEXT, "required: " + ", ".join(k.value for k in RelationshipKind)),
+    "started_on": (DAY, "required; the first day of the month or the year when only that is known"),
+    "started_precision": (TEXT, "day (default), month or year"),
+    "source": (TEXT, "where this comes from"),
+    "notes": (TEXT, "free text"),
+}
+
+
+@bp.post("/relationships/<int:relationship_id>")
+@auth.roles_required(Role.EDITOR)
+@doc(**_updates("Correct the record of a relationship: its kind, start date and its precision, source and notes. "
+                "Not a change of status (see /relationships/{id}/status): the start may not fall after the first "
+                "change of status, nor in the future, and a live tie may not take the kind of another live tie "
+                "with the same partner.", RELATIONSHIP_UPDATE_BODY), schema=RELATIONSHIP_DETAIL, tag="network")
+def update_relationship(relationship_id: int):
+    db.get_or_404(Relationship, relationship_id)
+    values = _body(RELATIONSHIP_UPDATE_BODY, required=("kind", "started_on"))
+    return _write(lambda actor: services.update_relationship(relationship_id=relationship_id, actor=actor,
+                                                             **values),
+                  lambda r: relationship_json(r, history=True), field="kind", status=200)
 
 
 RELATIONSHIP_STATUS_BODY = {
@@ -661,6 +707,20 @@ def create_embassy():
                   lambda e: embassy_json(e, history=True), field="name")
 
 
+EMBASSY_UPDATE_BODY = {name: spec for name, spec in EMBASSY_BODY.items() if name != "is_sample"}
+
+
+@bp.post("/embassies/<int:embassy_id>")
+@auth.roles_required(Role.EDITOR)
+@doc(**_updates("Replace a mission's fields (its status changes through /embassies/{id}/status).",
+                EMBASSY_UPDATE_BODY), schema=EMBASSY_DETAIL, tag="network")
+def update_embassy(embassy_id: int):
+    db.get_or_404(Embassy, embassy_id)
+    values = _body(EMBASSY_UPDATE_BODY, required=("country_code", "mission_type", "name"))
+    return _write(lambda actor: services.update_embassy(embassy_id=embassy_id, actor=actor, **values),
+                  lambda e: embassy_json(e, history=True), field="name", status=200)
+
+
 EMBASSY_STATUS_BODY = {
     "status": (TEXT, "required: " + ", ".join(s.value for s in EmbassyStatus)),
     "effective_on": (DAY, "required"),
@@ -721,6 +781,20 @@ def create_network():
                   lambda n: network_json(n, detail=True), field="name")
 
 
+NETWORK_UPDATE_BODY = {name: spec for name, spec in NETWORK_BODY.items() if name != "is_sample"}
+
+
+@bp.post("/networks/<int:network_id>")
+@auth.roles_required(Role.EDITOR)
+@doc(**_updates("Replace a city network's name, acronym, Japanese name, website and description.",
+                NETWORK_UPDATE_BODY), schema=NETWORK_DETAIL, tag="network")
+def update_network(network_id: int):
+    db.get_or_404(CityNetwork, network_id)
+    values = _body(NETWORK_UPDATE_BODY, required=("name",))
+    return _write(lambda actor: services.update_network(network_id=network_id, actor=actor, **values),
+                  lambda n: network_json(n, detail=True), field="name", status=200)
+
+
 MEMBER_BODY = {"city_id": (INTEGER, "required: GeoNames id of the city"), "joined_on": (DAY, "when it joined")}
 
 
@@ -754,3 +828,29 @@ def add_network_event(network_id: int):
     values = {"title": "", **_body(EVENT_BODY, required=("starts_on",))}
     return _write(lambda actor: services.add_network_event(network_id=network_id, actor=actor, **values),
                   event_json, field="title")
+
+
+MEMBER_UPDATE_BODY = {"joined_on": (DAY, "when it joined"),
+                      "left_on": (DAY, "when it left the network; null while it is a member")}
+
+
+@bp.post("/networks/<int:network_id>/members/<int:member_id>")
+@auth.roles_required(Role.EDITOR)
+@doc(**_updates("Correct when a member city joined, or record that it left (not before it joined, not in the "
+                "future).", MEMBER_UPDATE_BODY), schema=MEMBER, tag="network")
+def update_network_member(network_id: int, member_id: int):
+    _of_network(NetworkMember, member_id, network_id)
+    values = _body(MEMBER_UPDATE_BODY)
+    return _write(lambda actor: services.update_network_member(member_id=member_id, actor=actor, **values),
+                  member_json, field="joined_on", status=200)
+
+
+@bp.post("/networks/<int:network_id>/events/<int:event_id>")
+@auth.roles_required(Role.EDITOR)
+@doc(**_updates("Replace a network event's title, kind, dates, place and description (the end not before the "
+                "start).", EVENT_BODY), schema=EVENT, tag="network")
+def update_network_event(network_id: int, event_id: int):
+    _of_network(NetworkEvent, event_id, network_id)
+    values = {"title": "", **_body(EVENT_BODY, required=("starts_on",))}
+    return _write(lambda actor: services.update_network_event(event_id=event_id, actor=actor, **values),
+                  event_json, field="title", status=200)

@@ -153,6 +153,18 @@ class RelationshipForm(FlaskForm):
     submit = SubmitField(_l("Add the relationship"))
 
 
+class RelationshipEditForm(FlaskForm):
+    """A correction of a relationship's record; its status changes have their own form (StatusForm)."""
+
+    kind = SelectField(_l("Kind of relationship"), choices=_choices(RELATIONSHIP_KINDS))
+    started_on = PartialDateField(_l("Began on"), validators=[InputRequired()],
+                                  description=_l("YYYY-MM-DD; YYYY-MM or YYYY when only the month or the year "
+                                                 "is known."))
+    source = TextAreaField(_l("Source"), validators=[Optional(), Length(max=5000)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20000)])
+    submit = SubmitField(_l("Save the correction"))
+
+
 class StatusForm(FlaskForm):
     status = SelectField(_l("New status"))
     effective_on = DateField(_l("Effective on"), validators=[InputRequired()])

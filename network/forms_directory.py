@@ -80,6 +80,10 @@ class NetworkForm(FlaskForm):
     submit = SubmitField(_l("Add the network"))
 
 
+class NetworkEditForm(NetworkForm):
+    submit = SubmitField(_l("Save"))
+
+
 class HomeRoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=choices((k.value, v) for k, v in NETWORK_ROLES.items()))
     started_on = PartialDateField(_l("Since"), validators=[Optional()],
@@ -106,3 +110,15 @@ class EventForm(FlaskForm):
     url = URLField(_l("Web page"), validators=[Optional(), Length(max=500)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     submit = SubmitField(_l("Add the event"))
+
+
+class EventEditForm(EventForm):
+    submit = SubmitField(_l("Save"))
+
+
+class MemberEditForm(FlaskForm):
+    joined_on = DateField(_l("Joined on"), validators=[Optional()])
+    left_on = DateField(_l("Left on"), validators=[Optional()],
+                        description=_l("Only when the city has left the network; not before it joined, not in the "
+                                       "future. Empty: still a member."))
+    submit = SubmitField(_l("Save"))

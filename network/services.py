@@ -395,6 +395,52 @@ def change_relationship_status(*, relationship_id: int, status, effective_on: da
     return relationship
 
 
+RELATIONSHIP_FIELDS = ("kind", "started_on", "started_precision", "source", "notes")
+
+
+def update_relationship(*, relationship_id: int, kind, started_on: date | None, actor,
+                        started_precision=DatePrecision.DAY, source: str = "", notes: str = "",
+                        today: date | None = None) -> Relationship:
+    """Correct the record of a relationship: its kind, its start date and that date's precision, its source and
+    notes (flushed, not committed). Not a change of status, which keeps its own dated history: the opening entry
+    of that history moves with the start, the later entries stay. NetworkError, naming the field, when the start
+    is missing, in the future or after the first change of status, or when the partner has another live tie of
+    that kind; nothing is changed then."""
+    today = today or local_today()
+    relationship = _get(Relationship, relationship_id)
+    kind = _choice(RelationshipKind, kind, "kind")
+    started_precision = _choice(DatePrecision, started_precision, "started_precision")
+    if started_on is None:
+        raise NetworkError(_("Give the date the relationship began (a month or a year will do)."), "started_on")
+    started_on = _past(_start_of(started_on, started_precision), "started_on", today)
+    history = list(relationship.history)
+    # add_relationship opens the history with "active" on the start date: that entry is the start itself.
+    opening = history[0] if history and history[0].status == RelationshipStatus.ACTIVE \
+        and history[0].effective_on == relationship.started_on else None
+    changes = [c for c in history if c is not opening]
+    first = min((c.effective_on for c in changes), default=None)
+    if first is not None and started_on > first:
+        raise NetworkError(_("The relationship cannot begin after its first change of status (%(date)s).",
+                             date=first.isoformat()), "started_on")
+    if relationship.status != RelationshipStatus.ENDED and db.session.scalar(select(Relationship).where(
+            Relationship.partner_id == relationship.partner_id, Relationship.kind == kind,
+            Relationship.id != relationship.id, Relationship.status != RelationshipStatus.ENDED).limit(1)):
+        raise NetworkError(_("%(partner)s already has another live relationship of this kind.",
+                             partner=relationship.partner.name), "kind")
+    source, notes = _text(source, "source", limit=5000), _text(notes, "notes", limit=20000)
+    before = _snapshot(relationship, *RELATIONSHIP_FIELDS)
+    relationship.kind, relationship.started_on, relationship.started_precision = kind, started_on, started_precision
+    relationship.source, relationship.notes = source, notes
+    if opening is not None:
+        opening.effective_on = started_on
+    db.session.flush()
+    old, new = audit.changes(before, _snapshot(relationship, *RELATIONSHIP_FIELDS))
+    if new:
+        audit.record("relationship.update", actor=actor, object_type="relationship", object_id=relationship.id,
+                     object_label=relationship.partner.name, before=old, after=new)
+    return relationship
+
+
 def anniversary_of(start: date, year: int) -> date:
     """The day a tie begun on `start` is celebrated in `year`: 29 February falls on the 28th otherwise."""
     try:
@@ -617,19 +663,46 @@ def _embassy_values(*, country_code, mission_type, name, name_ja=None, address="
             "is_sample": bool(is_sample)}
 
 
-def create_embassy(*, actor, **fields) -> Embassy:
-    values = _embassy_values(**fields)
-    duplicate = db.session.scalar(select(Embassy).where(
-        Embassy.country_code == values["country_code"], Embassy.mission_type == values["mission_type"],
-        Embassy.status != EmbassyStatus.CLOSED).limit(1))
-    if duplicate is not None and values["mission_type"] == MissionType.EMBASSY:
+def _check_unique_embassy(values: dict, exclude: int | None = None) -> None:
+    """One open embassy per country (consulates may be many)."""
+    if values["mission_type"] != MissionType.EMBASSY:
+        return
+    query = select(Embassy).where(Embassy.country_code == values["country_code"],
+                                  Embassy.mission_type == MissionType.EMBASSY, Embassy.status != EmbassyStatus.CLOSED)
+    if exclude is not None:
+        query = query.where(Embassy.id != exclude)
+    if db.session.scalar(query.limit(1)) is not None:
         raise NetworkError(_("%(country)s already has an open embassy in the registry.",
                              country=values["country_code"]), "country_code")
+
+
+def create_embassy(*, actor, **fields) -> Embassy:
+    values = _embassy_values(**fields)
+    _check_unique_embassy(values)
     embassy = Embassy(**values)
     db.session.add(embassy)
     db.session.flush()
     audit.record("embassy.create", actor=actor, object_type="embassy", object_id=embassy.id,
                  object_label=embassy.name, after=_snapshot(embassy, *EMBASSY_FIELDS))
+    return embassy
+
+
+def update_embassy(*, embassy_id: int, actor, **fields) -> Embassy:
+    """Change a mission's fields under the rules of create_embassy (the same keyword arguments; `is_sample` kept
+    when not given), and record what changed in the audit log; flushed, not committed. Its status has its own
+    verb, change_embassy_status. NetworkError, naming the field, on bad input; nothing is changed then."""
+    embassy = _get(Embassy, embassy_id)
+    values = _embassy_values(**{"is_sample": embassy.is_sample, **fields})
+    if embassy.status != EmbassyStatus.CLOSED:
+        _check_unique_embassy(values, exclude=embassy.id)
+    before = _snapshot(embassy, *EMBASSY_FIELDS)
+    for name, value in values.items():
+        setattr(embassy, name, value)
+    db.session.flush()
+    old, new = audit.changes(before, _snapshot(embassy, *EMBASSY_FIELDS))
+    if new:
+        audit.record("embassy.update", actor=actor, object_type="embassy", object_id=embassy.id,
+                     object_label=embassy.name, before=old, after=new)
     return embassy
 
 
@@ -752,4 +825,88 @@ def add_network_event(*, network_id: int, title: str, starts_on: date, actor, en
     db.session.flush()
     audit.record("network.event_add", actor=actor, object_type="city_network", object_id=network.id,
                  object_label=network.name, after={"event": event.title, "starts_on": starts_on.isoformat()})
+    return event
+
+
+NETWORK_FIELDS = ("name", "acronym", "name_ja", "website", "description", "is_sample")
+
+
+def update_network(*, network_id: int, name: str, actor, acronym: str = "", name_ja: str = "", website: str = "",
+                   description: str = "", is_sample: bool | None = None) -> CityNetwork:
+    """Change a network's name, acronym, Japanese name, website and description (`is_sample` kept when not
+    given), and record what changed in the audit log; flushed, not committed. NetworkError, naming the field,
+    when the name is missing, too long or another network's; nothing is changed then."""
+    network = _get(CityNetwork, network_id)
+    name = _text(name, "name", limit=200, required=True)
+    if db.session.scalar(select(CityNetwork).where(func.lower(CityNetwork.name) == name.lower(),
+                                                   CityNetwork.id != network.id)) is not None:
+        raise NetworkError(_("%(name)s is already in the registry.", name=name), "name")
+    values = {"name": name, "acronym": _text(acronym, "acronym", limit=40),
+              "name_ja": _text(name_ja, "name_ja", limit=200) or None,
+              "website": _text(website, "website", limit=500) or None,
+              "description": _text(description, "description", limit=20000),
+              "is_sample": network.is_sample if is_sample is None else bool(is_sample)}
+    before = _snapshot(network, *NETWORK_FIELDS)
+    for field, value in values.items():
+        setattr(network, field, value)
+    db.session.flush()
+    old, new = audit.changes(before, _snapshot(network, *NETWORK_FIELDS))
+    if new:
+        audit.record("network.update", actor=actor, object_type="city_network", object_id=network.id,
+                     object_label=network.name, before=old, after=new)
+    return network
+
+
+def update_network_member(*, member_id: int, actor, joined_on: date | None = None, left_on: date | None = None,
+                          today: date | None = None) -> NetworkMember:
+    """Correct when a member city joined a network, or record that it left (`left_on`; None: still a member);
+    flushed, not committed, and kept in the audit log. NetworkError, naming the field, when a date is in the
+    future or it leaves before it joined; nothing is changed then."""
+    today = today or local_today()
+    member = _get(NetworkMember, member_id)
+    _past(joined_on, "joined_on", today)
+    _past(left_on, "left_on", today)
+    if joined_on is not None and left_on is not None and left_on < joined_on:
+        raise NetworkError(_("A member cannot leave before it joined (%(date)s).", date=joined_on.isoformat()),
+                           "left_on")
+    before = _snapshot(member, "joined_on", "left_on")
+    member.joined_on, member.left_on = joined_on, left_on
+    db.session.flush()
+    old, new = audit.changes(before, _snapshot(member, "joined_on", "left_on"))
+    if new:
+        audit.record("network.member_update", actor=actor, object_type="city_network", object_id=member.network_id,
+                     object_label=member.network.name, before={"member": member.name, **old},
+                     after={"member": member.name, **new})
+    return member
+
+
+EVENT_FIELDS = ("title", "kind", "starts_on", "ends_on", "city_id", "venue", "url", "description")
+
+
+def update_network_event(*, event_id: int, title: str, starts_on: date | None, actor, ends_on: date | None = None,
+                         kind: str = "", city_id: int | None = None, venue: str = "", url: str = "",
+                         description: str = "") -> NetworkEvent:
+    """Change a network event's title, kind, dates, place and description under the rules of add_network_event,
+    and record what changed in the audit log; flushed, not committed. NetworkError, naming the field, on bad
+    input (no start, an end before the start, an unknown city); nothing is changed then."""
+    event = _get(NetworkEvent, event_id)
+    if starts_on is None:
+        raise NetworkError(_("This field is required."), "starts_on")
+    if ends_on is not None and ends_on < starts_on:
+        raise NetworkError(_("An event cannot end before it starts."), "ends_on")
+    if city_id is not None and db.session.get(City, city_id) is None:
+        raise NetworkError(_("No reference city has the id %(id)s.", id=city_id), "city_id")
+    values = {"title": _text(title, "title", limit=300, required=True), "kind": _text(kind, "kind", limit=64),
+              "starts_on": starts_on, "ends_on": ends_on, "city_id": city_id,
+              "venue": _text(venue, "venue", limit=300), "url": _text(url, "url", limit=500) or None,
+              "description": _text(description, "description", limit=20000)}
+    before = _snapshot(event, *EVENT_FIELDS)
+    for field, value in values.items():
+        setattr(event, field, value)
+    db.session.flush()
+    old, new = audit.changes(before, _snapshot(event, *EVENT_FIELDS))
+    if new:
+        audit.record("network.event_update", actor=actor, object_type="city_network", object_id=event.network_id,
+                     object_label=event.network.name, before={"event_id": event.id, **old},
+                     after={"event_id": event.id, **new})
     return event

@@ -33,6 +33,7 @@ from .forms import (
     AgreementForm,
     AreaForm,
     PartnerForm,
+    RelationshipEditForm,
     RelationshipForm,
     StatusForm,
     choices,
@@ -364,6 +365,34 @@ def relationship_new(partner_id: int):
     elif form.is_submitted():
         status = 422
     return _render("relationship_new", status, form=form, partner=found)
+
+
+@bp.route("/relationships/<int:relationship_id>/edit", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def relationship_edit(relationship_id: int):
+    """Correct the record of a relationship (kind, start, source, notes); its status keeps its own history."""
+    found = db.get_or_404(Relationship, relationship_id)
+    form = RelationshipEditForm(obj=found)
+    if request.method == "GET":
+        form.kind.data = found.kind.value
+        form.started_on.precision = found.started_precision
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_relationship(
+                relationship_id=found.id, kind=form.kind.data, started_on=form.started_on.data,
+                started_precision=form.started_on.precision, source=form.source.data or "",
+                notes=form.notes.data or "", actor=current_user)
+        except services.NetworkError as exc:
+            _attach(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The relationship's record is corrected."), "success")
+            return redirect(url_for(".partner", partner_id=found.partner_id, _anchor=f"rel-{found.id}"), 303)
+    elif form.is_submitted():
+        status = 422
+    return _render("relationship_edit", status, form=form, relationship=found, partner=found.partner)
 
 
 @bp.route("/relationships/<int:relationship_id>/status", methods=["GET", "POST"])

@@ -24,9 +24,12 @@ from .forms_directory import (
     NETWORK_ROLES,
     EmbassyForm,
     EmbassyStatusForm,
+    EventEditForm,
     EventForm,
     HomeRoleForm,
+    MemberEditForm,
     MemberForm,
+    NetworkEditForm,
     NetworkForm,
 )
 from .models import (
@@ -37,6 +40,7 @@ from .models import (
     EmbassyStatus,
     HomeMembership,
     MissionType,
+    NetworkEvent,
     NetworkMember,
 )
 from .views import PER_PAGE, _attach, _country_choices, _language, _page, _render, bp
@@ -108,6 +112,16 @@ def _phones(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+def _embassy_fields(form: EmbassyForm) -> dict:
+    """The form's values as services.create_embassy and services.update_embassy take them."""
+    return {"country_code": form.country_code.data or "", "mission_type": form.mission_type.data,
+            "name": form.name.data, "name_ja": form.name_ja.data or None, "address": form.address.data or "",
+            "ward": form.ward.data or "", "postal_code": form.postal_code.data or "",
+            "phones": _phones(form.phones.data), "email": form.email.data or None,
+            "website": form.website.data or None, "head_of_mission": form.head_of_mission.data or "",
+            "head_title": form.head_title.data or "", "notes": form.notes.data or ""}
+
+
 @bp.route("/embassies/new", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def embassy_new():
@@ -116,13 +130,7 @@ def embassy_new():
     status = 200
     if form.validate_on_submit():
         try:
-            created = services.create_embassy(
-                country_code=form.country_code.data or "", mission_type=form.mission_type.data, name=form.name.data,
-                name_ja=form.name_ja.data or None, address=form.address.data or "", ward=form.ward.data or "",
-                postal_code=form.postal_code.data or "", phones=_phones(form.phones.data),
-                email=form.email.data or None, website=form.website.data or None,
-                head_of_mission=form.head_of_mission.data or "", head_title=form.head_title.data or "",
-                notes=form.notes.data or "", actor=current_user)
+            created = services.create_embassy(**_embassy_fields(form), actor=current_user)
         except services.NetworkError as exc:
             _attach(form, exc)
             status = 422
@@ -132,7 +140,32 @@ def embassy_new():
             return redirect(url_for(".embassy", embassy_id=created.id), 303)
     elif form.is_submitted():
         status = 422
-    return _directory("embassy_form", status, form=form)
+    return _directory("embassy_form", status, form=form, embassy=None)
+
+
+@bp.route("/embassies/<int:embassy_id>/edit", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def embassy_edit(embassy_id: int):
+    found = db.get_or_404(Embassy, embassy_id)
+    form = EmbassyForm(obj=found)
+    form.country_code.choices = choices(_country_choices())
+    if request.method == "GET":
+        form.mission_type.data = found.mission_type.value
+        form.phones.data = "\n".join(found.phones or [])
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_embassy(embassy_id=found.id, **_embassy_fields(form), actor=current_user)
+        except services.NetworkError as exc:
+            _attach(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The mission is saved."), "success")
+            return redirect(url_for(".embassy", embassy_id=found.id), 303)
+    elif form.is_submitted():
+        status = 422
+    return _directory("embassy_form", status, form=form, embassy=found)
 
 
 def _status_choices(embassy_: Embassy) -> list:
@@ -230,10 +263,13 @@ def network(network_id: int):
     if found is None:
         abort(404)
     members = sorted(found.members, key=lambda m: (m.name.casefold(), m.id))
+    past = sorted((m for m in members if m.left_on is not None), key=lambda m: (m.left_on, m.name.casefold(), m.id),
+                  reverse=True)
     countries = {c.code: c for c in db.session.scalars(
         select(Country).where(Country.code.in_({m.country_code for m in members})))}
     return _directory("network", network=found, roles=_roles_over_time(found), current=current_role(found),
-                      members=members, member_countries=countries, website=_web_link(found.website),
+                      members=members, current_members=[m for m in members if m.left_on is None],
+                      past_members=past, member_countries=countries, website=_web_link(found.website),
                       member_map=_member_map(found, members, countries) if members else None,
                       unplaced=sum(1 for m in members if _member_place(m) is None),
                       events=sorted(found.events, key=lambda e: (e.starts_on, e.id), reverse=True))
@@ -258,7 +294,31 @@ def network_new():
             return redirect(url_for(".network", network_id=created.id), 303)
     elif form.is_submitted():
         status = 422
-    return _directory("network_form", status, form=form)
+    return _directory("network_form", status, form=form, network=None)
+
+
+@bp.route("/networks/<int:network_id>/edit", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def network_edit(network_id: int):
+    found = db.get_or_404(CityNetwork, network_id)
+    form = NetworkEditForm(obj=found)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_network(
+                network_id=found.id, name=form.name.data, acronym=form.acronym.data or "",
+                name_ja=form.name_ja.data or "", website=form.website.data or "",
+                description=form.description.data or "", actor=current_user)
+        except services.NetworkError as exc:
+            _attach(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The network is saved."), "success")
+            return redirect(url_for(".network", network_id=found.id), 303)
+    elif form.is_submitted():
+        status = 422
+    return _directory("network_form", status, form=form, network=found)
 
 
 @bp.route("/networks/<int:network_id>/role", methods=["GET", "POST"])
@@ -346,4 +406,65 @@ def network_event(network_id: int):
         status = 422
     elif form.is_submitted():
         status = 422
-    return _directory("network_event", status, form=form, network=found)
+    return _directory("network_event", status, form=form, network=found, event=None)
+
+
+def _of_network(model, object_id: int, network_id: int):
+    """A member or an event of this network, or 404 (an id from another network's page is not found here)."""
+    found = db.get_or_404(model, object_id)
+    if found.network_id != network_id:
+        abort(404)
+    return found
+
+
+@bp.route("/networks/<int:network_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def network_member_edit(network_id: int, member_id: int):
+    member = _of_network(NetworkMember, member_id, network_id)
+    form = MemberEditForm(obj=member)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_network_member(member_id=member.id, joined_on=form.joined_on.data,
+                                           left_on=form.left_on.data, actor=current_user)
+        except services.NetworkError as exc:
+            _attach(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The membership of %(city)s is saved.", city=member.name), "success")
+            return redirect(url_for(".network", network_id=network_id, _anchor="members-h"), 303)
+    elif form.is_submitted():
+        status = 422
+    return _directory("network_member_edit", status, form=form, network=member.network, member=member)
+
+
+@bp.route("/networks/<int:network_id>/events/<int:event_id>/edit", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def network_event_edit(network_id: int, event_id: int):
+    event = _of_network(NetworkEvent, event_id, network_id)
+    form = EventEditForm(obj=event)
+    if request.method == "GET":
+        form.city.data = f"{event.city.name}, {event.city.country_code}" if event.city else ""
+    status = 200
+    if form.validate_on_submit():
+        kept = event.city and (form.city.data or "").strip() == f"{event.city.name}, {event.city.country_code}"
+        # Saved unchanged, the event's city stays itself even when a larger namesake exists.
+        ok, city_id = (True, event.city_id) if kept else _city(form, form.city.data)
+        if ok:
+            try:
+                services.update_network_event(
+                    event_id=event.id, title=form.title.data, kind=form.kind.data or "",
+                    starts_on=form.starts_on.data, ends_on=form.ends_on.data, city_id=city_id,
+                    venue=form.venue.data or "", url=form.url.data or "", description=form.description.data or "",
+                    actor=current_user)
+            except services.NetworkError as exc:
+                _attach(form, exc, {"city_id": "city"})
+            else:
+                db.session.commit()
+                flash(_("The event is saved."), "success")
+                return redirect(url_for(".network", network_id=network_id, _anchor="events-h"), 303)
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return _directory("network_event", status, form=form, network=event.network, event=event)
