@@ -125,12 +125,14 @@ def _demo_admin(app: Flask) -> tuple[str, str]:
 def demo(host, port, min_population):
     """Run Kizuna on its own: SQLite in the instance folder, tasks in-process, mail into a local mailbox.
 
-    Creates or upgrades the database, loads reference data, makes HOME_CITY (Tokyo) the home city,
-    creates a demo admin and prints the credentials, then serves on HOST:PORT.
+    Creates or upgrades the database, loads reference data, makes HOME_CITY (Tokyo) the home city, seeds
+    Tokyo's network and its intercity meetings, creates a demo admin and prints the credentials, then
+    serves on HOST:PORT.
     """
     from flask_migrate import upgrade
     from werkzeug.serving import run_simple
 
+    import meetings.demo
     import network.demo
     import network.reference
     import network.services
@@ -147,6 +149,10 @@ def demo(host, port, min_population):
         db.session.commit()
         if network.demo.seed_tokyo():
             click.echo("Registry: Tokyo's partner cities, agreements, networks and sample embassies.")
+        db.session.commit()
+        if meetings.demo.seed_meetings():
+            click.echo("Meetings: the leaders', senior officials' and working-level meetings, partner cities "
+                       "invited (sample delegates).")
         db.session.commit()
         home = network.services.home_city()
         if home is None:

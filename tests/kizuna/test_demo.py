@@ -69,6 +69,7 @@ def test_kizuna_demo_serves_tokyo_and_prints_working_credentials(tmp_path):
                 break
         output = "".join(lines)
         assert "Home city: Tokyo (JP, Asia/Tokyo)" in output, output
+        assert "Meetings: the leaders', senior officials' and working-level meetings" in output, output
         email, password = re.search(r"sign in as (\S+) with password (\S+)", output).groups()
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
