@@ -426,3 +426,161 @@ class SavedSearch(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     query: Mapped[str] = mapped_column(String(2000), default="")  # urlencoded: q=yamada&country=JP
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- newsletters and alerts (partners/newsletters.py holds their rules) --------------------------------
+
+
+class ArchiveVisibility(enum.StrEnum):
+    PUBLIC = "public"
+    SUBSCRIBERS = "subscribers"
+
+
+class MailingList(db.Model):
+    """A list staff send issues to ("Diplomatic corps weekly update"); its subscribers are contacts."""
+
+    __tablename__ = "mailing_list"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The list's name in each language it is offered in: {"en": "Sister cities news", "ja": "姉妹都市ニュース"}
+    names: Mapped[dict] = mapped_column(default=dict)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # BCP 47: the language of the variant every issue must have, and what a reader without theirs gets
+    default_language: Mapped[str] = mapped_column(String(35), default="en")
+    public_subscribe: Mapped[bool] = mapped_column(default=False)
+    double_opt_in: Mapped[bool] = mapped_column(default=True)
+    archive_visibility: Mapped[ArchiveVisibility] = mapped_column(
+        enum_column(ArchiveVisibility), default=ArchiveVisibility.SUBSCRIBERS)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def name(self, language: str | None = None) -> str:
+        """The name in `language` (or its primary language), else in the list's default, else any."""
+        names = self.names or {}
+        for key in (language, primary_language(language), self.default_language):
+            if key and names.get(key):
+                return names[key]
+        return next(iter(names.values()), "")
+
+
+class SubscriptionStatus(enum.StrEnum):
+    PENDING = "pending"  # asked for on the public form, not yet confirmed (double opt-in)
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCING = "bouncing"  # the address's mail comes back: no more issues until it is fixed
+
+
+class ConsentMethod(enum.StrEnum):
+    FORM = "form"
+    STAFF = "staff"
+    IMPORT = "import"
+
+
+class Subscription(db.Model):
+    """A contact on a mailing list, with the consent that put them there: when, how and from which address."""
+
+    __table_args__ = (UniqueConstraint("list_id", "contact_id"),
+                      Index("ix_subscription_list_status", "list_id", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    status: Mapped[SubscriptionStatus] = mapped_column(enum_column(SubscriptionStatus))
+    consent_at: Mapped[datetime | None]
+    consent_method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod))
+    consent_ip: Mapped[str | None] = mapped_column(String(45))
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    mailing_list: Mapped[MailingList] = relationship()
+    contact: Mapped[Contact] = relationship()
+
+
+class IssueStatus(enum.StrEnum):
+    DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class IssuePriority(enum.StrEnum):
+    NORMAL = "normal"
+    ALERT = "alert"  # goes out through the high-priority queue, ahead of newsletters being sent
+
+
+class Issue(db.Model):
+    """One issue of a list (or an alert), written by one staff member and approved by another."""
+
+    __tablename__ = "newsletter_issue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id"), index=True)
+    status: Mapped[IssueStatus] = mapped_column(enum_column(IssueStatus, 24), default=IssueStatus.DRAFT,
+                                                index=True)
+    priority: Mapped[IssuePriority] = mapped_column(enum_column(IssuePriority), default=IssuePriority.NORMAL)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    approved_at: Mapped[datetime | None]
+    scheduled_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]  # when the last delivery was handed to the outbox
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    mailing_list: Mapped[MailingList] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
+    variants: Mapped[list[IssueVariant]] = relationship(back_populates="issue", cascade="all, delete-orphan",
+                                                        order_by="IssueVariant.language")
+
+    def variant(self, language: str | None) -> IssueVariant | None:
+        return next((v for v in self.variants if v.language == language), None)
+
+
+class IssueVariant(db.Model):
+    """An issue in one language: its subject and Markdown body (rendered and sanitised when sent)."""
+
+    __tablename__ = "issue_variant"
+    __table_args__ = (UniqueConstraint("issue_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("newsletter_issue.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(35))  # BCP 47
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="variants")
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"  # planned; its message is not in the outbox yet (held while the issue is paused)
+    QUEUED = "queued"  # its message is in the outbox: OutboundMessage tells sent or failed
+    CANCELLED = "cancelled"  # dropped before it was queued: the issue was cancelled
+
+
+class Delivery(db.Model):
+    """An issue to one contact: at most one per issue and contact, so that no one gets an issue twice."""
+
+    __tablename__ = "newsletter_delivery"
+    __table_args__ = (UniqueConstraint("issue_id", "contact_id"),
+                      Index("ix_newsletter_delivery_issue_status", "issue_id", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("newsletter_issue.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscription.id", ondelete="SET NULL"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(35))  # the variant sent
+    outbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_message.id", ondelete="SET NULL"), index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus), default=DeliveryStatus.PENDING)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    issue: Mapped[Issue] = relationship()
+    contact: Mapped[Contact] = relationship()
+    subscription: Mapped[Subscription | None] = relationship()
