@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import email
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from urllib.parse import urlsplit
 
@@ -245,3 +245,28 @@ def test_nothing_is_registered_twice_for_one_address(client, meeting, head):
     again = client.post(f"{url}/register", data={**member(), "csrf_token": csrf_token(client, url)})
     assert again.status_code == 422 and "lee@seoul.example is registered already." in again.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
+
+
+def test_the_hourly_task_lapses_offers_past_their_time_and_offers_the_place_on(client, meeting, head, make_partner):
+    from worker.tasks import expire_offers
+
+    paris = services.invite(meeting_id=meeting.id, email="head@paris.example", partner_id=make_partner().id,
+                            actor=None)
+    now = datetime.now(UTC)
+    a = services.register(invitation=head, name="A", email="a@seoul.example")
+    services.register(invitation=head, name="B", email="b@seoul.example")
+    c = services.register(invitation=paris, name="C", email="c@paris.example")
+    d = services.register(invitation=paris, name="D", email="d@paris.example")
+    lyon = services.invite(meeting_id=meeting.id, email="head@lyon.example", partner_id=make_partner().id,
+                           actor=None)
+    e = services.register(invitation=lyon, name="E", email="e@lyon.example")
+    assert (d.status, e.status) == (RegistrationStatus.WAITLISTED, RegistrationStatus.WAITLISTED)
+    services.cancel_registration(registration_id=a.id, now=now - timedelta(hours=72))  # offered three days ago
+    assert d.status == RegistrationStatus.OFFERED
+    db.session.commit()
+    assert expire_offers() == 1
+    db.session.refresh(d)
+    db.session.refresh(e)
+    assert (c.status, d.status, e.status) == (RegistrationStatus.CONFIRMED, RegistrationStatus.CANCELLED,
+                                              RegistrationStatus.OFFERED)
+    assert expire_offers() == 0  # nothing lapses twice
