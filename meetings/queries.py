@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from kizuna.extensions import db
 from kizuna.models import OutboundMessage
-from network.models import Partner
+from network.models import CityNetwork, NetworkEvent, Partner
 
 from .models import (
     Answer,
@@ -167,3 +167,16 @@ def find_contact(text: str):
     if not contact.primary_email:
         return None, _("%(name)s has no email address recorded.", name=contact.display_name())
     return contact, None
+
+
+def network_events() -> list[tuple[int, str, object, str]]:
+    """(id, title, start date, network name) of every network event, latest first: the meeting form's menu."""
+    return list(db.session.execute(
+        select(NetworkEvent.id, NetworkEvent.title, NetworkEvent.starts_on, CityNetwork.name)
+        .join(CityNetwork, NetworkEvent.network_id == CityNetwork.id).order_by(NetworkEvent.starts_on.desc())))
+
+
+def partner_options(language: str) -> list[tuple[int, str]]:
+    """(id, name in the reader's language) of every partner, sorted by name: plain rows, no objects."""
+    rows = db.session.execute(select(Partner.id, Partner.name, Partner.name_ja)).all()
+    return sorted(((pid, (ja if language == "ja" else None) or name) for pid, name, ja in rows), key=lambda r: r[1])

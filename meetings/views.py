@@ -13,7 +13,6 @@ from flask_babel import get_locale, get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from kizuna import auth
 from kizuna.extensions import db
@@ -21,7 +20,7 @@ from kizuna.i18n import LANGUAGES, home_timezone
 from kizuna.models import Role
 from network import services as network_services
 from network import tabular
-from network.models import CityNetwork, NetworkEvent, Partner
+from network.models import NetworkEvent, Partner
 
 from . import queries, reminders, services
 from .forms import (
@@ -161,9 +160,7 @@ def series_new():
 def _meeting_choices(form: MeetingForm) -> None:
     language = _language()
     form.series_id.choices = [("", _("None"))] + [(str(s.id), s.title(language)) for s in queries.series_list()]
-    events = db.session.execute(select(NetworkEvent.id, NetworkEvent.title, NetworkEvent.starts_on, CityNetwork.name)
-                                .join(CityNetwork, NetworkEvent.network_id == CityNetwork.id)
-                                .order_by(NetworkEvent.starts_on.desc())).all()
+    events = queries.network_events()
     form.network_event_id.choices = [("", _("None"))] + [
         (str(eid), f"{network}: {title} ({starts_on.isoformat()})") for eid, title, starts_on, network in events]
 
@@ -367,7 +364,7 @@ def _detail(meeting: Meeting, status: int = 200, *, partner_form=None, contact_f
     if contact_form is None:
         contact_form = InviteContactForm(formdata=None, prefix="contact")
     partner_form.partner_id.choices = [("", _("Choose a partner"))] + [
-        (str(pid), name) for pid, name in _partner_options(language)]
+        (str(pid), name) for pid, name in queries.partner_options(language)]
     invitations = queries.invitations(meeting.id)
     series_title = meeting.series.title(language) if meeting.series else None
     event = db.session.get(NetworkEvent, meeting.network_event_id) if meeting.network_event_id else None
@@ -378,12 +375,6 @@ def _detail(meeting: Meeting, status: int = 200, *, partner_form=None, contact_f
                    problem=problem, series_title=series_title, event=event,
                    can_invite=meeting.status == MeetingStatus.SCHEDULED,
                    to_remind=len(reminders.unanswered(meeting.id)) if meeting.status == MeetingStatus.SCHEDULED else 0)
-
-
-def _partner_options(language: str) -> list[tuple[int, str]]:
-    rows = db.session.execute(select(Partner.id, Partner.name, Partner.name_ja)).all()
-    return sorted(((pid, (ja if language == "ja" else None) or name) for pid, name, ja in rows),
-                  key=lambda r: r[1])
 
 
 @bp.get("/<int:meeting_id>")

@@ -445,3 +445,31 @@ def test_a_viewer_may_not_send_reminders(as_role):
     assert post(as_role("viewer"), f"/meetings/{meeting.id}/remind", {}).status_code == 403
     assert outbox("meeting.reminder") == []
     assert db.session.scalar(select(Invitation)).reminded_at is None
+
+
+def test_a_meeting_links_to_a_network_event_and_a_series_gives_its_defaults(as_role):
+    from datetime import date
+
+    from network.models import CityNetwork, NetworkEvent
+
+    u20 = CityNetwork(name="Urban 20", acronym="U20")
+    db.session.add(u20)
+    db.session.flush()
+    sherpa = NetworkEvent(network_id=u20.id, title="U20 Sherpa meeting", starts_on=date(2027, 5, 10))
+    db.session.add(sherpa)
+    series = services.create_series(titles={"en": "Working-level meetings"}, tier="working_level",
+                                    default_format="online", default_delegation_limit=3, actor=None)
+    db.session.commit()
+    client = as_role("editor")
+    page = client.get(f"/meetings/new?series={series.id}").get_data(as_text=True)
+    assert "Urban 20: U20 Sherpa meeting (2027-05-10)" in page
+    assert re.search(r'<input[^>]*id="delegation_limit"[^>]*value="3"', page)
+    gone = post(client, "/meetings/new", {**MEETING_FORM, "network_event_id": "999999"})
+    assert gone.status_code == 422
+    assert "no longer exists" in error_at(gone.get_data(as_text=True), "network_event_id")
+    assert count(Meeting) == 0
+    created = post(client, "/meetings/new", {**MEETING_FORM, "network_event_id": sherpa.id, "series_id": series.id})
+    assert created.status_code == 303
+    meeting = db.session.scalar(select(Meeting))
+    assert (meeting.network_event_id, meeting.series_id) == (sherpa.id, series.id)
+    assert "Urban 20: U20 Sherpa meeting" in client.get(created.location).get_data(as_text=True)
