@@ -57,6 +57,8 @@ ROLES = {DelegateRole.HEAD: _l("Head of delegation"), DelegateRole.MEMBER: _l("M
          DelegateRole.SUPPORT_STAFF: _l("Support staff")}
 DELIVERY = {"queued": _l("Queued"), "sending": _l("Sending"), "retrying": _l("Retrying"), "sent": _l("Sent"),
             "failed": _l("Failed")}
+DOCUMENT_KINDS = {"agenda": _l("Agenda"), "concept_note": _l("Concept note"), "communique": _l("Communiqué"),
+                  "other": _l("Other document")}
 # The languages whose title and description the meeting form always offers; others go in "another language".
 FORM_LANGUAGES = ("en", "ja")
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")

@@ -10,7 +10,7 @@ from sqlalchemy import Select, case, extract, func, select
 from sqlalchemy.orm import selectinload
 
 from kizuna.extensions import db
-from kizuna.models import OutboundMessage
+from kizuna.models import MessageStatus, OutboundMessage
 from network.models import CityNetwork, NetworkEvent, Partner
 
 from .models import (
@@ -33,6 +33,16 @@ class Counts:
     accepted: int = 0
     registered: int = 0  # holding a place: confirmed, pending or offered
     waiting: int = 0
+
+
+@dataclass
+class Delivery:
+    """The state of one outbox message, as the invitations table shows it."""
+
+    id: int
+    subject: str
+    status: MessageStatus
+    last_error: str | None
 
 
 def board(*, tier: str = "", year: int | None = None, status: str = "") -> list[Meeting]:
@@ -87,14 +97,16 @@ def told_of_changes(meeting: Meeting) -> int:
     return len(invited | registered)
 
 
-def latest_messages(meeting_id: int) -> dict[str, OutboundMessage]:
-    """The latest outbox message about the meeting, per recipient address (lower-cased)."""
-    latest: dict[str, OutboundMessage] = {}
-    rows = db.session.scalars(select(OutboundMessage).where(
-        OutboundMessage.ref_type == "meeting", OutboundMessage.ref_id == meeting_id).order_by(OutboundMessage.id))
-    for row in rows:
-        latest[parseaddr(row.recipient)[1].lower()] = row
-    return latest
+def latest_messages(meeting_id: int) -> dict[str, Delivery]:
+    """The latest outbox message about the meeting, per recipient address (lower-cased): its delivery state
+    only, never the stored message (a meeting of a thousand people has megabytes of them)."""
+    about = (OutboundMessage.ref_type == "meeting", OutboundMessage.ref_id == meeting_id)
+    latest_ids = select(func.max(OutboundMessage.id)).where(*about).group_by(OutboundMessage.recipient)
+    rows = db.session.execute(
+        select(OutboundMessage.id, OutboundMessage.recipient, OutboundMessage.subject, OutboundMessage.status,
+               OutboundMessage.last_error).where(OutboundMessage.id.in_(latest_ids)).order_by(OutboundMessage.id))
+    return {parseaddr(recipient)[1].lower(): Delivery(id_, subject, status, last_error)
+            for id_, recipient, subject, status, last_error in rows}
 
 
 def invitations(meeting_id: int) -> list[Invitation]:

@@ -27,6 +27,7 @@ from .forms import (
     ANSWERED_VIA,
     ANSWERS,
     DELIVERY,
+    DOCUMENT_KINDS,
     FORM_LANGUAGES,
     FORMATS,
     MEETING_STATUSES,
@@ -76,7 +77,8 @@ bp.add_app_template_filter(in_zone, "in_zone")
 def _labels() -> dict:
     return {"tiers": TIERS, "formats": FORMATS, "meeting_statuses": MEETING_STATUSES, "answers": ANSWERS,
             "answered_via": ANSWERED_VIA, "registration_statuses": REGISTRATION_STATUSES, "roles": ROLES,
-            "delivery": DELIVERY, "language": _language(), "reader_zone": str(get_timezone())}
+            "delivery": DELIVERY, "document_kinds": DOCUMENT_KINDS, "language": _language(),
+            "reader_zone": str(get_timezone())}
 
 
 def _render(template: str, status: int = 200, **context):

@@ -473,3 +473,21 @@ def test_a_meeting_links_to_a_network_event_and_a_series_gives_its_defaults(as_r
     meeting = db.session.scalar(select(Meeting))
     assert (meeting.network_event_id, meeting.series_id) == (sherpa.id, series.id)
     assert "Urban 20: U20 Sherpa meeting" in client.get(created.location).get_data(as_text=True)
+
+
+def test_the_meeting_page_shows_its_agenda_in_the_meetings_zone_and_its_documents(as_role):
+    from meetings.models import AgendaItem, MeetingDocument, Speaker
+
+    meeting = plan(timezone="Europe/Paris", starts_at=datetime(2027, 7, 1, 9), ends_at=datetime(2027, 7, 1, 17))
+    item = AgendaItem(meeting_id=meeting.id, position=1, titles={"en": "Opening session", "ja": "開会"},
+                      starts_at=datetime(2027, 7, 1, 7, 30, tzinfo=UTC), room="Salle 1")
+    item.speakers.append(Speaker(name="Anne Hidalgo", role="keynote"))
+    db.session.add_all([item, MeetingDocument(meeting_id=meeting.id, kind="concept_note", language="en",
+                                              filename="concept.pdf", content_type="application/pdf", size=10,
+                                              sha256="0" * 64)])
+    db.session.commit()
+    html = as_role("viewer").get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    agenda = html[html.index('id="agenda-h"'):]
+    assert "Opening session" in agenda and "09:30 (Europe/Paris)" in agenda and "Anne Hidalgo (keynote)" in agenda
+    assert "Concept note (en): concept.pdf" in html
+    assert "Your time:" in html and "Asia/Tokyo" in html  # the reader's zone beside the meeting's
