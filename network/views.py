@@ -372,7 +372,7 @@ def relationship_new(partner_id: int):
 def relationship_edit(relationship_id: int):
     """Correct the record of a relationship (kind, start, source, notes); its status keeps its own history."""
     found = db.get_or_404(Relationship, relationship_id)
-    form = RelationshipEditForm(obj=found)
+    form = RelationshipEditForm(obj=found) if request.method == "GET" else RelationshipEditForm()
     if request.method == "GET":
         form.kind.data = found.kind.value
         form.started_on.precision = found.started_precision

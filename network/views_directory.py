@@ -147,7 +147,7 @@ def embassy_new():
 @auth.roles_required(Role.EDITOR)
 def embassy_edit(embassy_id: int):
     found = db.get_or_404(Embassy, embassy_id)
-    form = EmbassyForm(obj=found)
+    form = EmbassyForm(obj=found) if request.method == "GET" else EmbassyForm()
     form.country_code.choices = choices(_country_choices())
     if request.method == "GET":
         form.mission_type.data = found.mission_type.value
@@ -301,7 +301,7 @@ def network_new():
 @auth.roles_required(Role.EDITOR)
 def network_edit(network_id: int):
     found = db.get_or_404(CityNetwork, network_id)
-    form = NetworkEditForm(obj=found)
+    form = NetworkEditForm(obj=found) if request.method == "GET" else NetworkEditForm()
     status = 200
     if form.validate_on_submit():
         try:
@@ -421,7 +421,7 @@ def _of_network(model, object_id: int, network_id: int):
 @auth.roles_required(Role.EDITOR)
 def network_member_edit(network_id: int, member_id: int):
     member = _of_network(NetworkMember, member_id, network_id)
-    form = MemberEditForm(obj=member)
+    form = MemberEditForm(obj=member) if request.method == "GET" else MemberEditForm()
     status = 200
     if form.validate_on_submit():
         try:
@@ -443,7 +443,7 @@ def network_member_edit(network_id: int, member_id: int):
 @auth.roles_required(Role.EDITOR)
 def network_event_edit(network_id: int, event_id: int):
     event = _of_network(NetworkEvent, event_id, network_id)
-    form = EventEditForm(obj=event)
+    form = EventEditForm(obj=event) if request.method == "GET" else EventEditForm()
     if request.method == "GET":
         form.city.data = f"{event.city.name}, {event.city.country_code}" if event.city else ""
     status = 200

@@ -427,3 +427,18 @@ def test_a_viewer_or_external_user_gets_403_on_every_edit_and_nothing_changes(as
         assert client.get(path).status_code == 403, path
         assert client.post(path, data={**data, "csrf_token": token}).status_code == 403, path
     assert _state(records) == before
+
+
+def test_a_form_posted_without_optional_fields_clears_them(as_role, records):
+    client = as_role("editor")
+    services.update_network_event(event_id=records["event"].id, title="C40 World Mayors Summit",
+                                  starts_on=date(2025, 10, 1), city_id=MADRID, actor=None)
+    db.session.commit()
+    path = f"/network/networks/{records['c40'].id}/events/{records['event'].id}/edit"
+    assert post(client, path, {"title": "C40 World Mayors Summit", "starts_on": "2025-10-01"}).status_code == 303
+    assert fresh(NetworkEvent, records["event"].id).city_id is None
+    path = f"/network/embassies/{records['embassy'].id}/edit"
+    form = {"country_code": "FR", "mission_type": "embassy", "name": "Embassy of France"}
+    assert post(client, path, form).status_code == 303
+    embassy = fresh(Embassy, records["embassy"].id)
+    assert (embassy.phones, embassy.address) == ([], "")
