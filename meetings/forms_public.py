@@ -58,7 +58,8 @@ class IcsUploadForm(FlaskForm):
     file = FileField(_l("Invitation file (.ics)"), validators=[FileRequired(_l("Choose a file to upload."))],
                      description=_l("A calendar invitation saved from Outlook, Google Calendar or Apple Calendar."))
     tier = SelectField(_l("Tier of a new meeting"),
-                       choices=[SelectChoice(t.value, label) for t, label in TIERS.items()], default=Tier.SIDE_EVENT.value)
+                       choices=[SelectChoice(t.value, label) for t, label in TIERS.items()],
+                       default=Tier.SIDE_EVENT.value)
     submit = SubmitField(_l("Upload and preview"))
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from flask import (
     Blueprint,
     abort,
@@ -376,6 +377,21 @@ def import_upload():
     return render_template("meetings/import.html", form=form), 422 if form.errors else 200
 
 
+def _span(event) -> str:
+    """When an uploaded event is, as its own zone reads it (all-day events as dates, the last day inclusive)."""
+    if event.all_day:
+        last = event.end - timedelta(days=1)
+        days = [format_date(event.start, "full", locale=_language())]
+        if last != event.start:
+            days.append(format_date(last, "full", locale=_language()))
+        return " – ".join(days)
+    zone = ZoneInfo(event.zone) if event.zone else None
+    start = format_datetime(event.start, "full", tzinfo=zone, locale=_language())
+    end = format_datetime(event.end, "HH:mm zzzz" if event.start.date() == event.end.date() else "full", tzinfo=zone,
+                          locale=_language())
+    return f"{start} – {end}"
+
+
 @bp.route("/import/<digest>", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def import_preview(digest: str):
@@ -406,6 +422,7 @@ def import_preview(digest: str):
         return render_template("meetings/import.html", form=upload), 422
     event = plan.invitation.event
     return render_template("meetings/import_preview.html", form=form, plan=plan, event=event, error=error,
+                           span=_span(event),
                            action_labels={importing.CREATE: _("Create"), importing.UPDATE: _("Update"),
                                           importing.CANCEL: _("Cancel the meeting"),
                                           importing.NOTHING: _("Nothing to change")}), status

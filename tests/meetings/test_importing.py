@@ -150,3 +150,16 @@ def test_the_command_line_previews_with_dry_run_then_imports(app, db_session, tm
     path.write_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
     result = runner.invoke(args=["import", "ics", str(path)])
     assert result.exit_code == 1 and "Error:" in result.output
+
+
+def test_the_preview_shows_the_time_as_the_sender_set_it_and_an_all_day_event_by_its_days(as_role):
+    client = as_role(Role.EDITOR)
+    preview = client.get(upload(client, OUTLOOK).location).get_data(as_text=True)
+    assert "Thursday, December 10, 2026" in preview and "2:00:00" in preview and "Japan Standard Time" in preview
+    response = upload(client, (DATA / "google_all_day.ics").read_bytes())
+    assert "Wednesday, May 12, 2027 – Friday, May 14, 2027" in client.get(response.location).get_data(as_text=True)
+    save(client, response)
+    [summit] = meetings()
+    # Days in the home city's zone, the end exclusive as iCalendar has it.
+    assert (summit.timezone, summit.starts_at, summit.ends_at) == (
+        "Asia/Tokyo", datetime(2027, 5, 11, 15, 0, tzinfo=UTC), datetime(2027, 5, 14, 15, 0, tzinfo=UTC))
