@@ -38,6 +38,7 @@ from sqlalchemy import or_, select
 
 from kizuna import auth
 from kizuna.extensions import db
+from kizuna.i18n import LANGUAGES
 from kizuna.models import Role
 from kizuna.urls import external_url
 
@@ -168,9 +169,9 @@ def _page(invitation: Invitation, status: int = 200, *, answer_form: AnswerForm 
 
 def _in_their_language(invitation: Invitation):
     """The page speaks the invitee's language unless the visitor chose another one (or is signed in)."""
-    if current_user.is_authenticated or session.get("language"):
+    if current_user.is_authenticated or session.get("language") or invitation.language not in LANGUAGES:
         return force_locale(_language())
-    return force_locale(invitation.language or "en")
+    return force_locale(invitation.language)
 
 
 @bp.route("/answer/<token>", methods=["GET", "POST"])
