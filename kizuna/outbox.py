@@ -33,6 +33,11 @@ DELIVER_TASK = "kizuna.deliver_outbox"
 
 _BATCH = "kizuna.outbox"
 
+# The Celery queue for urgent mail (prepared alerts): a worker that consumes it
+# (`celery -A worker worker -Q alerts`, or `-Q alerts,celery` on a single host, which takes from the
+# queues in that order) sends an alert's batches ahead of a newsletter whose batches fill the default queue.
+ALERT_QUEUE = "alerts"
+
 
 class OutboxError(Exception):
     """A staff action on the outbox that cannot be done; the message says why."""
@@ -51,12 +56,16 @@ class ServerUnavailable(Exception):
 
 
 def queue(msg: EmailMessage, *, category: str, ref_type: str | None = None,
-          ref_id: int | None = None) -> OutboundMessage:
+          ref_id: int | None = None, task_queue: str | None = None) -> OutboundMessage:
     """Add `msg` to the outbox in the caller's transaction; it is dispatched once that commits.
 
     One recipient per message (To, no Cc/Bcc): the envelope goes to that address only. A message
     without a Message-ID gets one here, so the row and what the server receives carry the same.
     Raises ValueError otherwise; flushes, never commits.
+
+    `task_queue` names the Celery queue its delivery task is sent to (ALERT_QUEUE for alerts); None,
+    the default, is Celery's default queue. Messages for different queues are batched apart. Retries
+    after a transient failure and the sweep's re-enqueues use the default queue.
     """
     recipients = [a for name in ("To", "Cc", "Bcc") for a in _addresses(msg, name)]
     if len(recipients) != 1:
@@ -76,12 +85,14 @@ def queue(msg: EmailMessage, *, category: str, ref_type: str | None = None,
     )
     db.session.add(row)
     db.session.flush()
-    batch = db.session.info.setdefault(_BATCH, [])
+    key = _BATCH if task_queue is None else f"{_BATCH}:{task_queue}"
+    batch = db.session.info.setdefault(key, [])
     if not batch:
-        tasks.after_commit(db.session, DELIVER_TASK, [batch])  # the list fills up until commit
+        options = {} if task_queue is None else {"queue": task_queue}
+        tasks.after_commit(db.session, DELIVER_TASK, [batch], **options)  # the list fills up until commit
     batch.append(row.id)
     if len(batch) >= current_app.config["OUTBOX_BATCH_SIZE"]:
-        del db.session.info[_BATCH]
+        del db.session.info[key]
     return row
 
 
@@ -96,7 +107,8 @@ def _addresses(msg: EmailMessage, name: str) -> list[str]:
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _end_batch(session: Session) -> None:
-    session.info.pop(_BATCH, None)
+    for key in [k for k in session.info if isinstance(k, str) and (k == _BATCH or k.startswith(f"{_BATCH}:"))]:
+        del session.info[key]
 
 
 # -- transports: open() yields a send(row) callable; see _SMTPConnection.send for what it raises ------
