@@ -11,6 +11,8 @@ def init_app(app: Flask) -> None:
         views,
         views_exchange,  # noqa: F401 - adds its routes to views.bp
         views_log,  # noqa: F401 - adds its routes to views.bp
+        views_newsletters,
     )
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(views_newsletters.bp)

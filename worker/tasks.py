@@ -71,3 +71,30 @@ def expire_offers() -> int:
     lapsed = services.expire_offers()
     db.session.commit()
     return lapsed
+
+
+@shared_task(name="partners.send_issue", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_issue(issue_id: int) -> int:
+    """Plan one delivery per active subscriber of a `sending` issue and commit them, with one
+    partners.send_issue_batch task per 1,000 pending deliveries enqueued after the commit (on the alerts
+    queue for an alert). Idempotent: nobody gets a second delivery of an issue; a rerun (or a resume)
+    re-enqueues the batches of what is still pending. Returns the number of new deliveries."""
+    from partners import newsletters
+
+    planned = newsletters.plan_deliveries(int(issue_id))
+    db.session.commit()
+    return planned
+
+
+@shared_task(name="partners.send_issue_batch", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_issue_batch(issue_id: int, first_id: int, last_id: int) -> int:
+    """Turn the pending deliveries first_id..last_id of an issue into outbox messages and commit them (their
+    delivery tasks follow the commit); then mark the issue sent if nothing is left pending. Idempotent: a
+    delivery is queued once; a paused or cancelled issue queues nothing. Returns the number queued."""
+    from partners import newsletters
+
+    queued = newsletters.queue_deliveries(issue_id=int(issue_id), first_id=int(first_id), last_id=int(last_id))
+    db.session.commit()
+    if newsletters.finish_if_done(int(issue_id)):
+        db.session.commit()
+    return queued

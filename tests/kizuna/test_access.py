@@ -177,6 +177,9 @@ ACCESS: dict[str, Rule] = {
     "meetings_calendar.feeds": rule("/calendar/feeds", SIGNED_IN, 200),
     "meetings_calendar.feed_revoke": rule(f"/calendar/feeds/{MISSING}/revoke", SIGNED_IN, 303),
     "meetings_calendar.feed": rule("/calendar/not-a-token.ics", ANYONE, 404),
+    # newsletters: public pages behind signed links (RFC 8058 one-click unsubscribe, double opt-in)
+    "newsletters.unsubscribe": rule("/unsubscribe/not-a-token", ANYONE, 404),
+    "newsletters.confirm": rule("/subscribe/confirm/not-a-token", ANYONE, 404),
     # JSON API
     "api.openapi": rule("/api/v1/openapi.json", ANYONE, 200),
     "api.me": rule("/api/v1/me", SIGNED_IN, 200),
