@@ -74,7 +74,7 @@ def test_the_link_in_the_email_opens_the_page_with_both_times_place_and_answer(c
     html = page(client, urlsplit(url).path)
     assert "<h1>Senior officials meeting</h1>" in html
     assert "Thursday, March 4, 2027" in html and "10:00" in html  # the host's zone
-    # Seoul's zone: an hour on
+    # Seoul's zone, which keeps Tokyo's clock
     assert "Your time: Thursday, March 4, 2027" in html and "17:00" in html.split("Your time:")[1]
     assert "Tokyo Metropolitan Government Building" in html and 'href="https://meet.example.org/som"' in html
     assert 'id="current-answer">Not answered yet<' in html
