@@ -4,6 +4,7 @@ state, the registrations list and its waiting line."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parseaddr
 
 from sqlalchemy import Select, case, extract, func, select
@@ -136,9 +137,9 @@ def registrations_query(meeting_id: int, *, status: str = "", partner_id: int | 
     return query
 
 
-def waiting_list(meeting_id: int) -> list[Registration]:
-    """The waiting list in the order places are offered (services.promote)."""
-    return list(db.session.scalars(select(Registration).where(
+def waiting_list(meeting_id: int) -> list[tuple[str, str, datetime]]:
+    """(name, email, registered at) of the waiting list, in the order places are offered (services.promote)."""
+    return list(db.session.execute(select(Registration.name, Registration.email, Registration.registered_at).where(
         Registration.meeting_id == meeting_id, Registration.status == RegistrationStatus.WAITLISTED)
         .order_by(Registration.registered_at, Registration.id)))
 

@@ -491,3 +491,30 @@ def test_the_meeting_page_shows_its_agenda_in_the_meetings_zone_and_its_document
     assert "Opening session" in agenda and "09:30 (Europe/Paris)" in agenda and "Anne Hidalgo (keynote)" in agenda
     assert "Concept note (en): concept.pdf" in html
     assert "Your time:" in html and "Asia/Tokyo" in html  # the reader's zone beside the meeting's
+
+
+def test_a_japanese_reader_in_new_york_sees_japanese_titles_and_both_times(as_role, make_partner):
+    meeting = plan()
+    services.invite(meeting_id=meeting.id, email="a@seoul.example", partner_id=make_partner(name="Seoul",
+                                                                                          name_ja="ソウル").id,
+                    actor=None)
+    db.session.commit()
+    client = as_role("viewer", language="ja", timezone="America/New_York")
+    html = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "<h1>高級実務者会議</h1>" in html and "ソウル" in html
+    assert "(Asia/Tokyo)" in html and "(America/New_York)" in html
+    assert "2027年3月3日" in html  # 10:00 in Tokyo is the evening before in New York
+    for path in ("/meetings/", f"/meetings/{meeting.id}/registrations", "/meetings/series"):
+        assert client.get(path).status_code == 200
+
+
+def test_a_long_registrations_list_comes_in_pages(as_role, registered, monkeypatch):
+    from meetings import views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    client = as_role("viewer")
+    first = client.get(f"/meetings/{registered.id}/registrations").get_data(as_text=True)
+    assert "<caption>3 registrations</caption>" in first and "Page 1 of 2" in first
+    second = client.get(f"/meetings/{registered.id}/registrations?page=2").get_data(as_text=True)
+    table = second[second.index("<caption>"):second.index('id="waiting-h"')]
+    assert "park@seoul.example" in table and "lee@seoul.example" not in table
