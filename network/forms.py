@@ -26,10 +26,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from kizuna.extensions import db
+
 from . import documents, services
 from .models import (
     Agreement,
     AgreementKind,
+    City,
     DatePrecision,
     PartnerKind,
     RelationshipKind,
@@ -288,3 +291,25 @@ class AreaForm(FlaskForm):
     name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
     name_ja = StringField(_l("Name in Japanese"), validators=OPTIONAL_TEXT)
     submit = SubmitField(_l("Add the area"))
+
+
+def city_from(form) -> tuple[bool, int | None]:
+    """The reference city a form's `city` text names, and the `city_id` its suggestions chose while the text
+    still reads as that city (so a smaller namesake stays chosen); "Paris" is read in the form's country.
+    (False, None) with an error on the field when no city is called so; (True, None) when it is empty."""
+    spec = (form.city.data or "").strip()
+    if not spec:
+        return True, None
+    chosen_id = str(form.city_id.data or "")  # a form built from an object holds the object's int
+    chosen = db.session.get(City, int(chosen_id)) if chosen_id.isdigit() else None
+    if chosen is not None and spec == f"{chosen.name}, {chosen.country_code}":
+        return True, chosen.id
+    country = form.country_code.data
+    if not spec.isdigit() and "," not in spec and country:
+        spec = f"{spec}, {country}"
+    city = services.resolve_city(spec)
+    if city is None:
+        form.city.errors = [*form.city.errors, _("No reference city is called %(spec)s; write it as “Paris, FR” "
+                                                 "or give its GeoNames id.", spec=spec)]
+        return False, None
+    return True, city.id

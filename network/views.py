@@ -37,6 +37,7 @@ from .forms import (
     RelationshipForm,
     StatusForm,
     choices,
+    city_from,
 )
 from .models import (
     Agreement,
@@ -272,24 +273,6 @@ def _partner_fields(form: PartnerForm) -> dict:
             "notes": form.notes.data or ""}
 
 
-def _resolve_city(form: PartnerForm) -> tuple[bool, int | None]:
-    """The reference city the form names; (False, None) with an error on the field when none is found."""
-    spec = (form.city.data or "").strip()
-    if not spec:
-        return True, None
-    chosen_id = str(form.city_id.data or "")  # PartnerForm(obj=partner) fills it with the partner's int
-    chosen = db.session.get(City, int(chosen_id)) if chosen_id.isdigit() else None
-    if chosen is not None and spec == f"{chosen.name}, {chosen.country_code}":
-        return True, chosen.id  # chosen among the suggestions (or kept on edit): that very city, not a namesake
-    if not spec.isdigit() and "," not in spec and form.country_code.data:
-        spec = f"{spec}, {form.country_code.data}"
-    city = services.resolve_city(spec)
-    if city is None:
-        form.city.errors.append(_("No reference city is called %(spec)s; write it as “Paris, FR”.", spec=spec))
-        return False, None
-    return True, city.id
-
-
 @bp.route("/partners/new", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def partner_new():
@@ -297,7 +280,7 @@ def partner_new():
     form.country_code.choices = choices(_country_choices())
     status = 200
     if form.validate_on_submit():
-        ok, city_id = _resolve_city(form)
+        ok, city_id = city_from(form)
         if ok:
             try:
                 created = services.create_partner(**_partner_fields(form), city_id=city_id, actor=current_user)
@@ -325,7 +308,7 @@ def partner_edit(partner_id: int):
         form.city_id.data = str(found.city_id or "")  # saved unchanged, a smaller namesake stays itself
     status = 200
     if form.validate_on_submit():
-        ok, city_id = _resolve_city(form)
+        ok, city_id = city_from(form)
         if ok:
             try:
                 services.update_partner(partner_id=found.id, **_partner_fields(form), city_id=city_id,

@@ -171,6 +171,7 @@ class ContactForm(_ReachForm):
     city = StringField(_l("City"), validators=[Optional(), Length(max=200)],
                        description=_l("Where the person works, such as “Paris, FR”, or a GeoNames id: their "
                                       "local time comes from it."))
+    city_id = HiddenField()  # the GeoNames id the city suggestions chose (typing over the name clears it)
     timezone_override = StringField(_l("Time zone"), validators=[Optional(), Length(max=64)],
                                     description=_l("Only when not their city's, such as Europe/Paris."))
     protocol_rank = IntegerField(_l("Protocol rank"), validators=[Optional(), NumberRange(min=1, max=9999)],

@@ -21,6 +21,7 @@ from kizuna.extensions import db
 from kizuna.forms import ConfirmForm
 from kizuna.models import Role
 from network import services as registry
+from network.forms import city_from
 from network.models import CityNetwork, Embassy, Partner
 
 from . import queries, services
@@ -100,21 +101,6 @@ def _country_choices():
     language = _language()
     return choices([("", "—")] + sorted(((c.code, c.name(language)) for c in registry.countries()),
                                         key=lambda c: c[1]))
-
-
-def _resolve_city(form) -> tuple[bool, int | None]:
-    """The reference city the form's city field names; (False, None) with an error there when none is found."""
-    spec = (form.city.data or "").strip()
-    if not spec:
-        return True, None
-    if not spec.isdigit() and "," not in spec and form.country_code.data:
-        spec = f"{spec}, {form.country_code.data}"
-    city = registry.resolve_city(spec)
-    if city is None:
-        form.city.errors = [*form.city.errors, _("No reference city is called %(spec)s; write it as “Paris, FR” "
-                                                 "or give its GeoNames id.", spec=spec)]
-        return False, None
-    return True, city.id
 
 
 def _refused(form, exc: services.PartnersError, aliases: dict[str, str] | None = None) -> None:
@@ -295,7 +281,7 @@ def contact_new():
     if form.is_submitted() and form.adding_row():
         return _render("contact_form", form=form, contact=None)
     if form.validate_on_submit():
-        ok, city_id = _resolve_city(form)
+        ok, city_id = city_from(form)
         if ok:
             organisation_id = form.organisation_id.data
             aliases = {"city_id": "city"}
@@ -331,7 +317,8 @@ def contact_edit(contact_id: int):
                 "review_date")},
             "name_order": fields["name_order"] or "", "country_code": fields["country_code"] or "",
             "legal_basis": fields["legal_basis"] or "", "tags": ", ".join(fields["tags"]),
-            "city": f"{found.city.name}, {found.city.country_code}" if found.city else ""})
+            "city": f"{found.city.name}, {found.city.country_code}" if found.city else "",
+            "city_id": str(found.city_id or "")})
     else:
         form = ContactForm()
     _contact_choices(form)
@@ -339,7 +326,7 @@ def contact_edit(contact_id: int):
     if form.is_submitted() and form.adding_row():
         return _render("contact_form", form=form, contact=found)
     if form.validate_on_submit():
-        ok, city_id = _resolve_city(form)
+        ok, city_id = city_from(form)
         if ok:
             try:
                 services.update_contact(contact_id=found.id, **form.contact_fields(city_id),

@@ -407,3 +407,18 @@ def test_each_role_sees_the_partners_pages_it_may_use(as_role, make_contact, rol
     page = client.get(f"/partners/contacts/{person.id}").get_data(as_text=True)
     assert (f'href="/partners/contacts/{person.id}/vcard"' in page) == (role != "viewer")
     assert (f'href="/partners/contacts/{person.id}/erase"' in page) == (role == "admin")
+
+
+def test_a_contacts_city_chosen_among_the_suggestions_stays_chosen_over_a_larger_namesake(as_role):
+    springfield_ma = 4951788  # "Springfield, US" alone names the larger one, in Missouri
+    client = as_role("editor")
+    form = client.get("/partners/contacts/new").get_data(as_text=True)
+    assert 'role="combobox"' in form and 'data-city-id-input="city_id"' in form
+    response = client.post("/partners/contacts/new", data={
+        "csrf_token": csrf_token(client, "/partners/contacts/new"), "family_name": "Doe", "given_name": "Jane",
+        "country_code": "US", "city": "Springfield, US", "city_id": str(springfield_ma)})
+    assert response.status_code == 303, response.get_data(as_text=True)[:3000]
+    contact = db.session.scalar(select(Contact).where(Contact.family_name == "Doe"))
+    assert contact.city_id == springfield_ma and contact.timezone == "America/New_York"
+    edit = client.get(f"/partners/contacts/{contact.id}/edit").get_data(as_text=True)
+    assert f'name="city_id" type="hidden" value="{springfield_ma}"' in edit
