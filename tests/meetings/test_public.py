@@ -270,3 +270,12 @@ def test_the_hourly_task_lapses_offers_past_their_time_and_offers_the_place_on(c
     assert (c.status, d.status, e.status) == (RegistrationStatus.CONFIRMED, RegistrationStatus.CANCELLED,
                                               RegistrationStatus.OFFERED)
     assert expire_offers() == 0  # nothing lapses twice
+
+
+def test_a_reader_in_another_zone_sees_the_time_in_their_own_as_well(client, meeting):
+    invitation = services.invite(meeting_id=meeting.id, email="protocol@nyc.example", language="en",
+                                 timezone="America/New_York", actor=None)
+    html = page(client, link(invitation))
+    host, reader = html.replace("\u202f", " ").split("Your time:", 1)  # CLDR puts a narrow space before AM
+    assert "Thursday, March 4, 2027, 10:00:00 AM Japan Standard Time" in host
+    assert reader.lstrip().startswith("Wednesday, March 3, 2027, 8:00:00 PM Eastern Standard Time")
