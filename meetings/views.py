@@ -328,7 +328,8 @@ def edit(meeting_id: int):
             return redirect(url_for(".detail", meeting_id=meeting.id), 303)
     else:
         status = 422
-    return _render("meeting_form", status, form=form, meeting=meeting, problem=problem, told=told)
+    return _render("meeting_form", status, form=form, meeting=meeting, problem=problem, told=told,
+                   action_form=ActionForm(formdata=None, prefix="action"))
 
 
 def ngettext_told(n: int) -> str:
@@ -340,7 +341,7 @@ def ngettext_told(n: int) -> str:
 @auth.roles_required(Role.EDITOR)
 def schedule(meeting_id: int):
     meeting = db.get_or_404(Meeting, meeting_id)
-    form = ActionForm()
+    form = ActionForm(prefix="action")  # its button sits beside other forms: ids of its own
     if not form.validate_on_submit():
         abort(400)
     try:
@@ -393,7 +394,8 @@ def _detail(meeting: Meeting, status: int = 200, *, partner_form=None, contact_f
     return _render("meeting", status, meeting=meeting, invitations=invitations,
                    partners=queries.partner_names(i.partner_id for i in invitations),
                    messages=queries.latest_messages(meeting.id), counts=queries.counts([meeting.id])[meeting.id],
-                   partner_form=partner_form, contact_form=contact_form, action_form=ActionForm(formdata=None),
+                   partner_form=partner_form, contact_form=contact_form,
+                   action_form=ActionForm(formdata=None, prefix="action"),
                    problem=problem, series_title=series_title, event=event,
                    can_invite=meeting.status == MeetingStatus.SCHEDULED,
                    to_remind=len(reminders.unanswered(meeting.id)) if meeting.status == MeetingStatus.SCHEDULED else 0)

@@ -197,7 +197,10 @@ def test_an_edit_refused_by_the_rules_changes_nothing(as_role):
 def test_schedule_then_cancel_with_a_reason_after_a_confirmation(as_role):
     meeting = plan(schedule=False)
     client = as_role("editor")
-    assert post(client, f"/meetings/{meeting.id}/schedule", {}).status_code == 303
+    edit_page = client.get(f"/meetings/{meeting.id}/edit").get_data(as_text=True)
+    assert 'name="action-csrf_token"' in edit_page and "sends updated invitations" not in edit_page  # a draft
+    token = csrf_token(client, "/account")
+    assert client.post(f"/meetings/{meeting.id}/schedule", data={"action-csrf_token": token}).status_code == 303
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).status == MeetingStatus.SCHEDULED
     services.invite(meeting_id=meeting.id, email="a@seoul.example", actor=None)
