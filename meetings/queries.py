@@ -4,10 +4,11 @@ state, the registrations list and its waiting line."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parseaddr
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, case, extract, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import selectinload
 
 from kizuna.extensions import db
@@ -46,21 +47,29 @@ class Delivery:
     last_error: str | None
 
 
+def local_year(meeting: Meeting) -> int:
+    """The year the meeting starts in, in its own zone (a New Year's Eve meeting in Tokyo is next year's in UTC)."""
+    return meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).year
+
+
 def board(*, tier: str = "", year: int | None = None, status: str = "") -> list[Meeting]:
-    """Meetings for the planning board, oldest year first, filtered by tier, year (in UTC) and status."""
+    """Meetings for the planning board, earliest first, filtered by tier, status and year (in each meeting's
+    own zone, as the board groups them)."""
     query = select(Meeting).options(selectinload(Meeting.series)).order_by(Meeting.starts_at, Meeting.id)
     if tier in Tier._value2member_map_:
         query = query.where(Meeting.tier == Tier(tier))
     if status in MeetingStatus._value2member_map_:
         query = query.where(Meeting.status == MeetingStatus(status))
-    if year:
-        query = query.where(extract("year", Meeting.starts_at) == year)
-    return list(db.session.scalars(query))
+    if year:  # a day either side in UTC holds every zone's year; the exact test is local_year
+        query = query.where(Meeting.starts_at >= datetime(year - 1, 12, 31, tzinfo=UTC),
+                            Meeting.starts_at < datetime(year + 1, 1, 2, tzinfo=UTC))
+    meetings = list(db.session.scalars(query))
+    return [m for m in meetings if local_year(m) == year] if year else meetings
 
 
 def years() -> list[int]:
-    rows = db.session.scalars(select(extract("year", Meeting.starts_at)).distinct())
-    return sorted(int(y) for y in rows if y is not None)
+    rows = db.session.execute(select(Meeting.starts_at, Meeting.timezone))
+    return sorted({starts_at.astimezone(ZoneInfo(zone)).year for starts_at, zone in rows})
 
 
 def counts(meeting_ids: list[int]) -> dict[int, Counts]:

@@ -135,8 +135,7 @@ def board():
     meetings = queries.board(**args)
     groups: dict[int, dict[Tier, list[Meeting]]] = {}
     for meeting in meetings:
-        year = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).year
-        groups.setdefault(year, {}).setdefault(meeting.tier, []).append(meeting)
+        groups.setdefault(queries.local_year(meeting), {}).setdefault(meeting.tier, []).append(meeting)
     return _render("board", meetings=meetings, groups=groups, counts=queries.counts([m.id for m in meetings]),
                    years=queries.years(), args=args)
 

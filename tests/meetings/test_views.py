@@ -521,3 +521,12 @@ def test_a_long_registrations_list_comes_in_pages(as_role, registered, monkeypat
     second = client.get(f"/meetings/{registered.id}/registrations?page=2").get_data(as_text=True)
     table = second[second.index("<caption>"):second.index('id="waiting-h"')]
     assert "park@seoul.example" in table and "lee@seoul.example" not in table
+
+
+def test_the_board_counts_a_new_years_meeting_in_its_own_zones_year(as_role):
+    plan(titles={"en": "New Year reception"}, tier="side_event", starts_at=datetime(2028, 1, 1, 8),
+         ends_at=datetime(2028, 1, 1, 10))  # 2027-12-31 23:00 in UTC
+    client = as_role("viewer")
+    assert "New Year reception" in client.get("/meetings/?year=2028").get_data(as_text=True)
+    assert "New Year reception" not in client.get("/meetings/?year=2027").get_data(as_text=True)
+    assert '<option value="2027"' not in client.get("/meetings/").get_data(as_text=True)
