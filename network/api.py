@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, jsonify, request
 from flask_babel import get_locale
-from flask_login import current_user
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from kizuna import auth
-from kizuna.api import PAGE_PARAMS, bp, doc, limit_arg, page_arg, paged, query_param
+from kizuna.api import (
+    BOOL,
+    DAY,
+    FLAG,
+    INT,
+    INTEGER,
+    INTS,
+    OBJECTS,
+    OPT_INT,
+    OPT_STR,
+    PAGE_PARAMS,
+    STR,
+    TEXT,
+    TEXTS,
+    Invalid,
+    arg_enum,
+    bp,
+    doc,
+    enum_of,
+    invalid,
+    iso,
+    limit_arg,
+    list_of,
+    obj,
+    page_of,
+    paginate,
+    parse_date,
+    parse_int,
+    query_param,
+    read_body,
+    reader_language,
+    updates,
+    write,
+    writes,
+)
 from kizuna.extensions import db
 from kizuna.models import Role
 
@@ -48,10 +79,6 @@ CITY_SCHEMA = {"type": "object", "properties": {
 }}
 
 
-def _invalid(field: str, message: str):
-    return auth.api_error(422, "invalid", message, {field: message})
-
-
 @bp.get("/cities")
 @auth.login_required
 @doc("Cities whose name starts with q (case- and accent-insensitive; other names such as Peking or 東京 "
@@ -65,12 +92,12 @@ def _invalid(field: str, message: str):
 def cities():
     q = request.args.get("q", "").strip()
     if not q:
-        return _invalid("q", "Give a name prefix in q, such as ?q=tok.")
+        return invalid("q", "Give a name prefix in q, such as ?q=tok.")
     if len(q) > services.MAX_QUERY:
-        return _invalid("q", f"q must have at most {services.MAX_QUERY} characters.")
+        return invalid("q", f"q must have at most {services.MAX_QUERY} characters.")
     country = request.args.get("country", "").strip().upper()
     if country and services.find_country(country) is None:
-        return _invalid("country", "country must be an ISO 3166-1 alpha-2 code, such as JP.")
+        return invalid("country", "country must be an ISO 3166-1 alpha-2 code, such as JP.")
     language = str(get_locale() or "en")
     found = services.search_cities(q, country=country or None, limit=limit_arg())
     return jsonify({"items": [services.city_json(c, language) for c in found]})
@@ -78,97 +105,49 @@ def cities():
 
 # -- schemas for the OpenAPI document ------------------------------------------------------------------
 
-STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
-OPT_STR, OPT_INT = {"type": ["string", "null"]}, {"type": ["integer", "null"]}
 DATE = {"type": ["string", "null"], "format": "date", "description": "ISO 8601; see the matching precision"}
 PRECISION = {"type": "string", "enum": [p.value for p in DatePrecision],
              "description": "how much of the date is known: a month or a year is stored as its first day"}
 
 
-def _enum(cls) -> dict:
-    return {"type": "string", "enum": [m.value for m in cls]}
-
-
-def _obj(**properties) -> dict:
-    return {"type": "object", "properties": properties}
-
-
-def _list_of(item: dict) -> dict:
-    return {"type": "array", "items": item}
-
-
-PARTNER_REF = _obj(id=INT, name=STR, display_name=STR, kind=_enum(PartnerKind), country=STR)
-PARTNER_SCHEMA = _obj(id=INT, kind=_enum(PartnerKind), name=STR, local_name=OPT_STR, name_ja=OPT_STR,
+PARTNER_REF = obj(id=INT, name=STR, display_name=STR, kind=enum_of(PartnerKind), country=STR)
+PARTNER_SCHEMA = obj(id=INT, kind=enum_of(PartnerKind), name=STR, local_name=OPT_STR, name_ja=OPT_STR,
                       display_name=STR, country=STR, country_name=STR, city_id=OPT_INT, subdivision_code=OPT_STR,
                       website=OPT_STR, notes=STR, is_sample=BOOL)
-STATUS_CHANGE = _obj(status=_enum(RelationshipStatus), effective_on=DATE, reason=STR)
-RELATIONSHIP_SCHEMA = _obj(id=INT, partner=PARTNER_REF, kind=_enum(RelationshipKind), started_on=DATE,
-                           started_precision=PRECISION, status=_enum(RelationshipStatus), status_since=DATE,
+STATUS_CHANGE = obj(status=enum_of(RelationshipStatus), effective_on=DATE, reason=STR)
+RELATIONSHIP_SCHEMA = obj(id=INT, partner=PARTNER_REF, kind=enum_of(RelationshipKind), started_on=DATE,
+                           started_precision=PRECISION, status=enum_of(RelationshipStatus), status_since=DATE,
                            ended_on=DATE, source=STR, notes=STR, is_sample=BOOL)
-RELATIONSHIP_DETAIL = _obj(**RELATIONSHIP_SCHEMA["properties"], history=_list_of(STATUS_CHANGE))
-PARTNER_DETAIL = _obj(**PARTNER_SCHEMA["properties"], relationships=_list_of(RELATIONSHIP_SCHEMA))
-AREA = _obj(code=STR, name=STR)
-AGREEMENT_REF = _obj(id=INT, title=STR, signed_on=DATE, expires_on=DATE)
-AGREEMENT_SCHEMA = _obj(id=INT, title=STR, title_local=OPT_STR, kind=_enum(AgreementKind), signed_on=DATE,
+RELATIONSHIP_DETAIL = obj(**RELATIONSHIP_SCHEMA["properties"], history=list_of(STATUS_CHANGE))
+PARTNER_DETAIL = obj(**PARTNER_SCHEMA["properties"], relationships=list_of(RELATIONSHIP_SCHEMA))
+AREA = obj(code=STR, name=STR)
+AGREEMENT_REF = obj(id=INT, title=STR, signed_on=DATE, expires_on=DATE)
+AGREEMENT_SCHEMA = obj(id=INT, title=STR, title_local=OPT_STR, kind=enum_of(AgreementKind), signed_on=DATE,
                         signed_precision=PRECISION, term_months=OPT_INT, expires_on=DATE, terminated_on=DATE,
                         termination_reason=STR, state={"type": "string", "enum": list(queries.AGREEMENT_STATES)},
                         in_force=BOOL, previous_id=OPT_INT, succession={"type": ["string", "null"]},
-                        parties=_list_of(PARTNER_REF), areas=_list_of(AREA), summary=STR, is_sample=BOOL)
-AGREEMENT_DETAIL = _obj(**AGREEMENT_SCHEMA["properties"], source=STR, notes=STR,
-                        signatories=_list_of(_obj(partner_id=OPT_INT, name=STR, title=STR)),
+                        parties=list_of(PARTNER_REF), areas=list_of(AREA), summary=STR, is_sample=BOOL)
+AGREEMENT_DETAIL = obj(**AGREEMENT_SCHEMA["properties"], source=STR, notes=STR,
+                        signatories=list_of(obj(partner_id=OPT_INT, name=STR, title=STR)),
                         previous={"anyOf": [AGREEMENT_REF, {"type": "null"}]},
-                        successors=_list_of(_obj(**AGREEMENT_REF["properties"], succession=STR)))
-EMBASSY_SCHEMA = _obj(id=INT, country=STR, country_name=STR, mission_type=_enum(MissionType), name=STR,
-                      name_ja=OPT_STR, address=STR, ward=STR, postal_code=STR, phones=_list_of(STR), email=OPT_STR,
-                      website=OPT_STR, head_of_mission=STR, head_title=STR, status=_enum(EmbassyStatus),
+                        successors=list_of(obj(**AGREEMENT_REF["properties"], succession=STR)))
+EMBASSY_SCHEMA = obj(id=INT, country=STR, country_name=STR, mission_type=enum_of(MissionType), name=STR,
+                      name_ja=OPT_STR, address=STR, ward=STR, postal_code=STR, phones=list_of(STR), email=OPT_STR,
+                      website=OPT_STR, head_of_mission=STR, head_title=STR, status=enum_of(EmbassyStatus),
                       status_since=DATE, notes=STR, is_sample=BOOL)
-EMBASSY_DETAIL = _obj(**EMBASSY_SCHEMA["properties"], history=_list_of(_obj(
-    status=_enum(EmbassyStatus), effective_on=DATE, reason=STR, previous_address=OPT_STR)))
-HOME_ROLE = _obj(role=STR, started_on=DATE, started_precision=PRECISION, ended_on=DATE, notes=STR)
-NETWORK_SCHEMA = _obj(id=INT, name=STR, acronym=STR, name_ja=OPT_STR, website=OPT_STR, description=STR,
+EMBASSY_DETAIL = obj(**EMBASSY_SCHEMA["properties"], history=list_of(obj(
+    status=enum_of(EmbassyStatus), effective_on=DATE, reason=STR, previous_address=OPT_STR)))
+HOME_ROLE = obj(role=STR, started_on=DATE, started_precision=PRECISION, ended_on=DATE, notes=STR)
+NETWORK_SCHEMA = obj(id=INT, name=STR, acronym=STR, name_ja=OPT_STR, website=OPT_STR, description=STR,
                       home_role={"anyOf": [HOME_ROLE, {"type": "null"}]}, is_sample=BOOL)
-MEMBER = _obj(id=INT, city_id=OPT_INT, partner_id=OPT_INT, name=STR, country=STR, joined_on=DATE, left_on=DATE)
-EVENT = _obj(id=INT, title=STR, kind=STR, starts_on=DATE, ends_on=DATE, city_id=OPT_INT, venue=STR, url=OPT_STR,
+MEMBER = obj(id=INT, city_id=OPT_INT, partner_id=OPT_INT, name=STR, country=STR, joined_on=DATE, left_on=DATE)
+EVENT = obj(id=INT, title=STR, kind=STR, starts_on=DATE, ends_on=DATE, city_id=OPT_INT, venue=STR, url=OPT_STR,
              description=STR)
-NETWORK_DETAIL = _obj(**NETWORK_SCHEMA["properties"], home_roles=_list_of(HOME_ROLE), members=_list_of(MEMBER),
-                      events=_list_of(EVENT))
-
-
-def _page_of(item: dict) -> dict:
-    return _obj(items=_list_of(item), page=INT, limit=INT, total=INT, pages=INT)
+NETWORK_DETAIL = obj(**NETWORK_SCHEMA["properties"], home_roles=list_of(HOME_ROLE), members=list_of(MEMBER),
+                      events=list_of(EVENT))
 
 
 # A body field's type: what JSON value it takes.
-TEXT, INTEGER, DAY, FLAG = "string", "integer", "date YYYY-MM-DD", "boolean"
-INTS, TEXTS, OBJECTS = "list of integers", "list of strings", "list of objects"
-_JSON_TYPES = {TEXT: {"type": "string"}, INTEGER: {"type": "integer"}, DAY: {"type": "string", "format": "date"},
-               FLAG: {"type": "boolean"}, INTS: {"type": "array", "items": {"type": "integer"}},
-               TEXTS: {"type": "array", "items": {"type": "string"}},
-               OBJECTS: {"type": "array", "items": {"type": "object"}}}
-
-
-def _writes(what: str, body: dict[str, tuple[str, str]]) -> dict:
-    """kizuna.api.doc arguments for a write: what it does and who may, its JSON body, and 201 on success."""
-    return {"summary": f"{what} Editors only, with an API token. A refusal is a 422 whose error.fields names the "
-                       "input at fault; success is a 201 with the object.",
-            "body": {"type": "object", "additionalProperties": False,
-                     "properties": {name: {**_JSON_TYPES[kind], "description": text}
-                                    for name, (kind, text) in body.items()}},
-            "status": 201}
-
-
-def _updates(what: str, body: dict[str, tuple[str, str]]) -> dict:
-    """kizuna.api.doc arguments for a replacement: every field is set, those left out to their default.
-
-    A POST to the object's URL rather than a PUT, as in the partners API: the access table and browsers' forms
-    know GET and POST only.
-    """
-    spec = _writes(what, body)
-    spec["summary"] = (f"{what} Editors only, with an API token. Fields left out are cleared, as on the edit page. "
-                       "A refusal is a 422 whose error.fields names the input at fault; success is a 200 with the "
-                       "object.")
-    spec["status"] = 200
-    return spec
 
 
 def _of_network(model, object_id: int, network_id: int):
@@ -182,55 +161,47 @@ def _of_network(model, object_id: int, network_id: int):
 # -- JSON of the registry's objects --------------------------------------------------------------------
 
 
-def _language() -> str:
-    return str(get_locale() or "en")
-
-
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def partner_ref(partner: Partner) -> dict:
-    return {"id": partner.id, "name": partner.name, "display_name": partner.display_name(_language()),
+    return {"id": partner.id, "name": partner.name, "display_name": partner.display_name(reader_language()),
             "kind": partner.kind.value, "country": partner.country_code}
 
 
 def partner_json(partner: Partner) -> dict:
     return {"id": partner.id, "kind": partner.kind.value, "name": partner.name, "local_name": partner.local_name,
-            "name_ja": partner.name_ja, "display_name": partner.display_name(_language()),
-            "country": partner.country_code, "country_name": partner.country.name(_language()),
+            "name_ja": partner.name_ja, "display_name": partner.display_name(reader_language()),
+            "country": partner.country_code, "country_name": partner.country.name(reader_language()),
             "city_id": partner.city_id, "subdivision_code": partner.subdivision_code, "website": partner.website,
             "notes": partner.notes, "is_sample": partner.is_sample}
 
 
 def relationship_json(rel: Relationship, *, history: bool = False) -> dict:
     out = {"id": rel.id, "partner": partner_ref(rel.partner), "kind": rel.kind.value,
-           "started_on": _day(rel.started_on), "started_precision": rel.started_precision.value,
-           "status": rel.status.value, "status_since": _day(rel.status_since), "ended_on": _day(rel.ended_on),
+           "started_on": iso(rel.started_on), "started_precision": rel.started_precision.value,
+           "status": rel.status.value, "status_since": iso(rel.status_since), "ended_on": iso(rel.ended_on),
            "source": rel.source, "notes": rel.notes, "is_sample": rel.is_sample}
     if history:
-        out["history"] = [{"status": c.status.value, "effective_on": _day(c.effective_on), "reason": c.reason}
+        out["history"] = [{"status": c.status.value, "effective_on": iso(c.effective_on), "reason": c.reason}
                           for c in rel.history]
     return out
 
 
 def _agreement_ref(agreement: Agreement) -> dict:
-    return {"id": agreement.id, "title": agreement.title, "signed_on": _day(agreement.signed_on),
-            "expires_on": _day(agreement.expires_on)}
+    return {"id": agreement.id, "title": agreement.title, "signed_on": iso(agreement.signed_on),
+            "expires_on": iso(agreement.expires_on)}
 
 
 def agreement_json(agreement: Agreement, *, detail: bool = False) -> dict:
     out = {"id": agreement.id, "title": agreement.title, "title_local": agreement.title_local,
-           "kind": agreement.kind.value, "signed_on": _day(agreement.signed_on),
+           "kind": agreement.kind.value, "signed_on": iso(agreement.signed_on),
            "signed_precision": agreement.signed_precision.value, "term_months": agreement.term_months,
-           "expires_on": _day(agreement.expires_on), "terminated_on": _day(agreement.terminated_on),
+           "expires_on": iso(agreement.expires_on), "terminated_on": iso(agreement.terminated_on),
            "termination_reason": agreement.termination_reason,
            "state": agreement.state(services.local_today()),
            "in_force": agreement.state(services.local_today()) == "in_force",
            "previous_id": agreement.previous_id,
            "succession": agreement.succession.value if agreement.succession else None,
            "parties": [partner_ref(p) for p in agreement.parties],
-           "areas": [{"code": a.code, "name": a.name(_language())} for a in agreement.areas],
+           "areas": [{"code": a.code, "name": a.name(reader_language())} for a in agreement.areas],
            "summary": agreement.summary, "is_sample": agreement.is_sample}
     if detail:
         out |= {"source": agreement.source, "notes": agreement.notes,
@@ -243,22 +214,22 @@ def agreement_json(agreement: Agreement, *, detail: bool = False) -> dict:
 
 
 def embassy_json(embassy: Embassy, *, history: bool = False) -> dict:
-    out = {"id": embassy.id, "country": embassy.country_code, "country_name": embassy.country.name(_language()),
+    out = {"id": embassy.id, "country": embassy.country_code, "country_name": embassy.country.name(reader_language()),
            "mission_type": embassy.mission_type.value, "name": embassy.name, "name_ja": embassy.name_ja,
            "address": embassy.address, "ward": embassy.ward, "postal_code": embassy.postal_code,
            "phones": list(embassy.phones or []), "email": embassy.email, "website": embassy.website,
            "head_of_mission": embassy.head_of_mission, "head_title": embassy.head_title,
-           "status": embassy.status.value, "status_since": _day(embassy.status_since), "notes": embassy.notes,
+           "status": embassy.status.value, "status_since": iso(embassy.status_since), "notes": embassy.notes,
            "is_sample": embassy.is_sample}
     if history:
-        out["history"] = [{"status": c.status.value, "effective_on": _day(c.effective_on), "reason": c.reason,
+        out["history"] = [{"status": c.status.value, "effective_on": iso(c.effective_on), "reason": c.reason,
                            "previous_address": c.previous_address} for c in embassy.history]
     return out
 
 
 def _home_role(m) -> dict:
-    return {"role": m.role.value, "started_on": _day(m.started_on), "started_precision": m.started_precision.value,
-            "ended_on": _day(m.ended_on), "notes": m.notes}
+    return {"role": m.role.value, "started_on": iso(m.started_on), "started_precision": m.started_precision.value,
+            "ended_on": iso(m.ended_on), "notes": m.notes}
 
 
 def network_json(network: CityNetwork, *, detail: bool = False) -> dict:
@@ -275,58 +246,18 @@ def network_json(network: CityNetwork, *, detail: bool = False) -> dict:
 
 def member_json(m: NetworkMember) -> dict:
     return {"id": m.id, "city_id": m.city_id, "partner_id": m.partner_id, "name": m.name, "country": m.country_code,
-            "joined_on": _day(m.joined_on), "left_on": _day(m.left_on)}
+            "joined_on": iso(m.joined_on), "left_on": iso(m.left_on)}
 
 
 def event_json(e: NetworkEvent) -> dict:
-    return {"id": e.id, "title": e.title, "kind": e.kind, "starts_on": _day(e.starts_on), "ends_on": _day(e.ends_on),
+    return {"id": e.id, "title": e.title, "kind": e.kind, "starts_on": iso(e.starts_on), "ends_on": iso(e.ends_on),
             "city_id": e.city_id, "venue": e.venue, "url": e.url, "description": e.description}
 
 
 # -- reading the query string and the body -------------------------------------------------------------
 
 
-class Invalid(Exception):
-    """A query parameter or body field the API cannot use; becomes a 422 naming `field`."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
-def _parse_date(field: str, value) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and len(value) == 10:
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise Invalid(field, f"{field} must be a date as YYYY-MM-DD.")
-
-
-def _parse_int(field: str, value) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise Invalid(field, f"{field} must be an integer.")
-    try:
-        return int(value)
-    except ValueError:
-        raise Invalid(field, f"{field} must be an integer.") from None
-
-
-def _arg_enum(name: str, cls):
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return cls(value)
-    except ValueError:
-        raise Invalid(name, f"{name} must be one of: {', '.join(m.value for m in cls)}.") from None
-
-
-def _arg_country(name: str = "country") -> str | None:
+def arg_country(name: str = "country") -> str | None:
     value = request.args.get(name, "").strip()
     if not value:
         return None
@@ -336,68 +267,8 @@ def _arg_country(name: str = "country") -> str | None:
     return country.code
 
 
-def _page(query: Select, serialize) -> dict:
-    page, limit = page_arg(), limit_arg()
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(query.limit(limit).offset((page - 1) * limit)).unique()
-    return paged([serialize(r) for r in rows], page=page, limit=limit, total=total)
-
-
-
-
-def _body(spec: dict[str, tuple[str, str]], required: tuple[str, ...] = ()) -> dict:
-    """The JSON body read against `spec` (field → (type, description)): unknown fields, wrong types and
-    missing required fields are refused here; the registry's own rules stay in the services."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("body", "The body must be a JSON object (Content-Type: application/json).")
-    if unknown := sorted(set(body) - set(spec)):
-        raise Invalid(unknown[0], f"Unknown field {unknown[0]}; the fields are: {', '.join(spec)}.")
-    values = {}
-    for field, (kind, _text) in spec.items():
-        value = body.get(field)
-        if value is None:
-            if field in required:
-                raise Invalid(field, f"{field} is required.")
-            continue
-        if kind == DAY:
-            value = _parse_date(field, value)
-        elif kind == INTEGER:
-            value = _parse_int(field, value)
-        elif kind == FLAG and not isinstance(value, bool):
-            raise Invalid(field, f"{field} must be true or false.")
-        elif kind == TEXT and not isinstance(value, str):
-            raise Invalid(field, f"{field} must be a string.")
-        elif kind == INTS:
-            if not isinstance(value, list):
-                raise Invalid(field, f"{field} must be a list of integers.")
-            value = [_parse_int(field, v) for v in value]
-        elif kind == TEXTS and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise Invalid(field, f"{field} must be a list of strings.")
-        elif kind == OBJECTS and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
-            raise Invalid(field, f"{field} must be a list of objects.")
-        values[field] = value
-    return values
-
-
-@bp.errorhandler(Invalid)
-def _invalid_input(exc: Invalid):
-    return _invalid(exc.field, str(exc))
-
-
 def _write(call, serialize, *, field: str, status: int = 201):
-    """Run a service call for the signed-in editor; commit and answer `status` (201: created), or roll back and
-    answer 422.
-
-    `field` names the input at fault when the service's refusal names none (an id that no longer exists).
-    """
-    try:
-        obj = call(current_user._get_current_object())
-    except services.NetworkError as exc:
-        db.session.rollback()
-        return _invalid(exc.field or field, str(exc))
-    db.session.commit()
-    return jsonify(serialize(obj)), status
+    return write(call, serialize, refused=services.NetworkError, field=field, status=status)
 
 
 # -- partners -----------------------------------------------------------------------------------------
@@ -410,16 +281,16 @@ def _write(call, serialize, *, field: str, status: int = 201):
                  query_param("country", "ISO 3166-1 alpha-2 code, such as US."),
                  query_param("q", "Part of any of its names: Latin, own script or Japanese (case- and "
                              "accent-insensitive)."), *PAGE_PARAMS],
-     schema=_page_of(PARTNER_SCHEMA), tag="network")
+     schema=page_of(PARTNER_SCHEMA), tag="network")
 def partners():
     query = select(Partner).options(selectinload(Partner.country)).order_by(Partner.name, Partner.id)
-    if kind := _arg_enum("kind", PartnerKind):
+    if kind := arg_enum("kind", PartnerKind):
         query = query.where(Partner.kind == kind)
-    if country := _arg_country():
+    if country := arg_country():
         query = query.where(Partner.country_code == country)
     if q := request.args.get("q", "").strip():
         query = query.where(Partner.id.in_(queries.partner_ids_matching(q)))
-    return jsonify(_page(query, partner_json))
+    return jsonify(paginate(query, partner_json))
 
 
 @bp.get("/partners/<int:partner_id>")
@@ -428,7 +299,6 @@ def partners():
 def partner(partner_id: int):
     found = db.get_or_404(Partner, partner_id)
     return jsonify({**partner_json(found), "relationships": [relationship_json(r) for r in found.relationships]})
-
 
 
 PARTNER_BODY = {
@@ -447,9 +317,9 @@ PARTNER_BODY = {
 
 @bp.post("/partners")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Register a partner government.", PARTNER_BODY), schema=PARTNER_SCHEMA, tag="network")
+@doc(**writes("Register a partner government.", PARTNER_BODY), schema=PARTNER_SCHEMA, tag="network")
 def create_partner():
-    values = {"kind": None, "name": None, "country_code": None, **_body(PARTNER_BODY)}
+    values = {"kind": None, "name": None, "country_code": None, **read_body(PARTNER_BODY)}
     return _write(lambda actor: services.create_partner(actor=actor, **values), partner_json, field="name")
 
 
@@ -463,19 +333,19 @@ def create_partner():
                  query_param("status", "Only this status.", enum=[s.value for s in RelationshipStatus]),
                  query_param("partner_id", "Only this partner's.", "integer"),
                  query_param("country", "Only partners in this country (ISO 3166-1 alpha-2)."), *PAGE_PARAMS],
-     schema=_page_of(RELATIONSHIP_SCHEMA), tag="network")
+     schema=page_of(RELATIONSHIP_SCHEMA), tag="network")
 def relationships():
     query = (select(Relationship).join(Relationship.partner).options(selectinload(Relationship.partner))
              .order_by(Relationship.started_on, Relationship.id))
-    if kind := _arg_enum("kind", RelationshipKind):
+    if kind := arg_enum("kind", RelationshipKind):
         query = query.where(Relationship.kind == kind)
-    if status := _arg_enum("status", RelationshipStatus):
+    if status := arg_enum("status", RelationshipStatus):
         query = query.where(Relationship.status == status)
-    if (partner_id := _parse_int("partner_id", request.args.get("partner_id"))) is not None:
+    if (partner_id := parse_int("partner_id", request.args.get("partner_id"))) is not None:
         query = query.where(Relationship.partner_id == partner_id)
-    if country := _arg_country():
+    if country := arg_country():
         query = query.where(Partner.country_code == country)
-    return jsonify(_page(query, relationship_json))
+    return jsonify(paginate(query, relationship_json))
 
 
 @bp.get("/relationships/<int:relationship_id>")
@@ -483,7 +353,6 @@ def relationships():
 @doc("One relationship with its status history.", schema=RELATIONSHIP_DETAIL, tag="network")
 def relationship(relationship_id: int):
     return jsonify(relationship_json(db.get_or_404(Relationship, relationship_id), history=True))
-
 
 
 RELATIONSHIP_BODY = {
@@ -502,10 +371,10 @@ RELATIONSHIP_BODY = {
 
 @bp.post("/relationships")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Record a relationship with a partner and its first status; one live tie of a kind per partner.",
+@doc(**writes("Record a relationship with a partner and its first status; one live tie of a kind per partner.",
              RELATIONSHIP_BODY), schema=RELATIONSHIP_DETAIL, tag="network")
 def create_relationship():
-    values = _body(RELATIONSHIP_BODY, required=("partner_id", "kind", "started_on"))
+    values = read_body(RELATIONSHIP_BODY, required=("partner_id", "kind", "started_on"))
     return _write(lambda actor: services.add_relationship(actor=actor, **values),
                   lambda r: relationship_json(r, history=True), field="partner_id")
 
@@ -521,13 +390,13 @@ RELATIONSHIP_UPDATE_BODY = {
 
 @bp.post("/relationships/<int:relationship_id>")
 @auth.roles_required(Role.EDITOR)
-@doc(**_updates("Correct the record of a relationship: its kind, start date and its precision, source and notes. "
+@doc(**updates("Correct the record of a relationship: its kind, start date and its precision, source and notes. "
                 "Not a change of status (see /relationships/{id}/status): the start may not fall after the first "
                 "change of status, nor in the future, and a live tie may not take the kind of another live tie "
                 "with the same partner.", RELATIONSHIP_UPDATE_BODY), schema=RELATIONSHIP_DETAIL, tag="network")
 def update_relationship(relationship_id: int):
     db.get_or_404(Relationship, relationship_id)
-    values = _body(RELATIONSHIP_UPDATE_BODY, required=("kind", "started_on"))
+    values = read_body(RELATIONSHIP_UPDATE_BODY, required=("kind", "started_on"))
     return _write(lambda actor: services.update_relationship(relationship_id=relationship_id, actor=actor,
                                                              **values),
                   lambda r: relationship_json(r, history=True), field="kind", status=200)
@@ -542,11 +411,11 @@ RELATIONSHIP_STATUS_BODY = {
 
 @bp.post("/relationships/<int:relationship_id>/status")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Suspend, resume, mark dormant or end a relationship; the change joins its history.",
+@doc(**writes("Suspend, resume, mark dormant or end a relationship; the change joins its history.",
              RELATIONSHIP_STATUS_BODY), schema=RELATIONSHIP_DETAIL, tag="network")
 def change_relationship_status(relationship_id: int):
     db.get_or_404(Relationship, relationship_id)
-    values = {"reason": "", **_body(RELATIONSHIP_STATUS_BODY, required=("status", "effective_on"))}
+    values = {"reason": "", **read_body(RELATIONSHIP_STATUS_BODY, required=("status", "effective_on"))}
     return _write(lambda actor: services.change_relationship_status(relationship_id=relationship_id, actor=actor,
                                                                     **values),
                   lambda r: relationship_json(r, history=True), field="status")
@@ -571,34 +440,34 @@ def change_relationship_status(relationship_id: int):
                              "terminated today.",
                              enum=list(queries.AGREEMENT_STATES)),
                  *PAGE_PARAMS],
-     schema=_page_of(AGREEMENT_SCHEMA), tag="network")
+     schema=page_of(AGREEMENT_SCHEMA), tag="network")
 def agreements():
     query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas),
                                       selectinload(Agreement.successors))
     order = (Agreement.signed_on.desc().nulls_last(), Agreement.id.desc())
-    if kind := _arg_enum("kind", AgreementKind):
+    if kind := arg_enum("kind", AgreementKind):
         query = query.where(Agreement.kind == kind)
-    if (partner_id := _parse_int("partner_id", request.args.get("partner_id"))) is not None:
+    if (partner_id := parse_int("partner_id", request.args.get("partner_id"))) is not None:
         query = query.where(Agreement.parties.any(Partner.id == partner_id))
-    if country := _arg_country():
+    if country := arg_country():
         query = query.where(Agreement.parties.any(Partner.country_code == country))
     if area := request.args.get("area", "").strip():
         query = query.where(Agreement.areas.any(CooperationArea.code == area))
-    days = _parse_int("expiring_within_days", request.args.get("expiring_within_days"))
+    days = parse_int("expiring_within_days", request.args.get("expiring_within_days"))
     if days is not None:
         if days < 0:
             raise Invalid("expiring_within_days", "expiring_within_days must be 0 or more.")
         query = query.where(services.expiring_within(days))
         order = (Agreement.expires_on, Agreement.id)
-    if signed_from := _parse_date("signed_from", request.args.get("signed_from")):
+    if signed_from := parse_date("signed_from", request.args.get("signed_from")):
         query = query.where(Agreement.signed_on >= signed_from)
-    if signed_to := _parse_date("signed_to", request.args.get("signed_to")):
+    if signed_to := parse_date("signed_to", request.args.get("signed_to")):
         query = query.where(Agreement.signed_on <= signed_to)
     if state := request.args.get("state", "").strip():
         if state not in queries.AGREEMENT_STATES:
             raise Invalid("state", f"state must be one of: {', '.join(queries.AGREEMENT_STATES)}.")
         query = query.where(queries.agreement_state(state))
-    return jsonify(_page(query.order_by(*order), agreement_json))
+    return jsonify(paginate(query.order_by(*order), agreement_json))
 
 
 @bp.get("/agreements/<int:agreement_id>")
@@ -607,7 +476,6 @@ def agreements():
      schema=AGREEMENT_DETAIL, tag="network")
 def agreement(agreement_id: int):
     return jsonify(agreement_json(db.get_or_404(Agreement, agreement_id), detail=True))
-
 
 
 AGREEMENT_BODY = {
@@ -632,10 +500,10 @@ AGREEMENT_BODY = {
 
 @bp.post("/agreements")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Record an agreement with its parties, areas and signatories; a renewal or revision names the "
+@doc(**writes("Record an agreement with its parties, areas and signatories; a renewal or revision names the "
              "agreement it follows.", AGREEMENT_BODY), schema=AGREEMENT_DETAIL, tag="network")
 def create_agreement():
-    values = {"title": "", "kind": None, "party_ids": [], **_body(AGREEMENT_BODY)}
+    values = {"title": "", "kind": None, "party_ids": [], **read_body(AGREEMENT_BODY)}
     signatories = []
     for signatory in values.pop("signatories", []):
         if set(signatory) - {"partner_id", "name", "title"}:
@@ -643,7 +511,7 @@ def create_agreement():
         name, title = signatory.get("name"), signatory.get("title") or ""
         if not isinstance(name, str) or not isinstance(title, str):
             raise Invalid("signatories", "A signatory's name and title are strings.")
-        signatories.append((_parse_int("signatories", signatory.get("partner_id")), name, title))
+        signatories.append((parse_int("signatories", signatory.get("partner_id")), name, title))
     values["area_codes"] = tuple(values.get("area_codes", ()))
     return _write(lambda actor: services.create_agreement(actor=actor, signatories=tuple(signatories), **values),
                   lambda a: agreement_json(a, detail=True), field="party_ids")
@@ -659,17 +527,17 @@ def create_agreement():
                  query_param("status", "Only this status.", enum=[s.value for s in EmbassyStatus]),
                  query_param("mission_type", "Only this kind of mission.", enum=[m.value for m in MissionType]),
                  *PAGE_PARAMS],
-     schema=_page_of(EMBASSY_SCHEMA), tag="network")
+     schema=page_of(EMBASSY_SCHEMA), tag="network")
 def embassies():
     query = select(Embassy).options(selectinload(Embassy.country)).order_by(Embassy.country_code, Embassy.name,
                                                                             Embassy.id)
-    if country := _arg_country():
+    if country := arg_country():
         query = query.where(Embassy.country_code == country)
-    if status := _arg_enum("status", EmbassyStatus):
+    if status := arg_enum("status", EmbassyStatus):
         query = query.where(Embassy.status == status)
-    if mission_type := _arg_enum("mission_type", MissionType):
+    if mission_type := arg_enum("mission_type", MissionType):
         query = query.where(Embassy.mission_type == mission_type)
-    return jsonify(_page(query, embassy_json))
+    return jsonify(paginate(query, embassy_json))
 
 
 @bp.get("/embassies/<int:embassy_id>")
@@ -677,7 +545,6 @@ def embassies():
 @doc("One mission with its status history (closures, reopenings, moves).", schema=EMBASSY_DETAIL, tag="network")
 def embassy(embassy_id: int):
     return jsonify(embassy_json(db.get_or_404(Embassy, embassy_id), history=True))
-
 
 
 EMBASSY_BODY = {
@@ -700,9 +567,9 @@ EMBASSY_BODY = {
 
 @bp.post("/embassies")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Register a mission in the home city.", EMBASSY_BODY), schema=EMBASSY_DETAIL, tag="network")
+@doc(**writes("Register a mission in the home city.", EMBASSY_BODY), schema=EMBASSY_DETAIL, tag="network")
 def create_embassy():
-    values = {"country_code": None, "mission_type": None, "name": None, **_body(EMBASSY_BODY)}
+    values = {"country_code": None, "mission_type": None, "name": None, **read_body(EMBASSY_BODY)}
     return _write(lambda actor: services.create_embassy(actor=actor, **values),
                   lambda e: embassy_json(e, history=True), field="name")
 
@@ -712,11 +579,11 @@ EMBASSY_UPDATE_BODY = {name: spec for name, spec in EMBASSY_BODY.items() if name
 
 @bp.post("/embassies/<int:embassy_id>")
 @auth.roles_required(Role.EDITOR)
-@doc(**_updates("Replace a mission's fields (its status changes through /embassies/{id}/status).",
+@doc(**updates("Replace a mission's fields (its status changes through /embassies/{id}/status).",
                 EMBASSY_UPDATE_BODY), schema=EMBASSY_DETAIL, tag="network")
 def update_embassy(embassy_id: int):
     db.get_or_404(Embassy, embassy_id)
-    values = _body(EMBASSY_UPDATE_BODY, required=("country_code", "mission_type", "name"))
+    values = read_body(EMBASSY_UPDATE_BODY, required=("country_code", "mission_type", "name"))
     return _write(lambda actor: services.update_embassy(embassy_id=embassy_id, actor=actor, **values),
                   lambda e: embassy_json(e, history=True), field="name", status=200)
 
@@ -732,11 +599,11 @@ EMBASSY_STATUS_BODY = {
 
 @bp.post("/embassies/<int:embassy_id>/status")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Record a closure, a temporary closure, a reopening or a move.", EMBASSY_STATUS_BODY),
+@doc(**writes("Record a closure, a temporary closure, a reopening or a move.", EMBASSY_STATUS_BODY),
      schema=EMBASSY_DETAIL, tag="network")
 def change_embassy_status(embassy_id: int):
     db.get_or_404(Embassy, embassy_id)
-    values = _body(EMBASSY_STATUS_BODY, required=("status", "effective_on"))
+    values = read_body(EMBASSY_STATUS_BODY, required=("status", "effective_on"))
     return _write(lambda actor: services.change_embassy_status(embassy_id=embassy_id, actor=actor, **values),
                   lambda e: embassy_json(e, history=True), field="status")
 
@@ -747,11 +614,11 @@ def change_embassy_status(embassy_id: int):
 @bp.get("/networks")
 @auth.roles_required(Role.VIEWER)
 @doc("Multilateral city networks (C40, U20, …) with the home city's current role.",
-     parameters=PAGE_PARAMS, schema=_page_of(NETWORK_SCHEMA), tag="network")
+     parameters=PAGE_PARAMS, schema=page_of(NETWORK_SCHEMA), tag="network")
 def networks():
     query = (select(CityNetwork).options(selectinload(CityNetwork.home_roles))
              .order_by(CityNetwork.name, CityNetwork.id))
-    return jsonify(_page(query, network_json))
+    return jsonify(paginate(query, network_json))
 
 
 @bp.get("/networks/<int:network_id>")
@@ -774,9 +641,9 @@ NETWORK_BODY = {
 
 @bp.post("/networks")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Register a city network.", NETWORK_BODY), schema=NETWORK_DETAIL, tag="network")
+@doc(**writes("Register a city network.", NETWORK_BODY), schema=NETWORK_DETAIL, tag="network")
 def create_network():
-    values = {"name": "", **_body(NETWORK_BODY)}
+    values = {"name": "", **read_body(NETWORK_BODY)}
     return _write(lambda actor: services.create_network(actor=actor, **values),
                   lambda n: network_json(n, detail=True), field="name")
 
@@ -786,11 +653,11 @@ NETWORK_UPDATE_BODY = {name: spec for name, spec in NETWORK_BODY.items() if name
 
 @bp.post("/networks/<int:network_id>")
 @auth.roles_required(Role.EDITOR)
-@doc(**_updates("Replace a city network's name, acronym, Japanese name, website and description.",
+@doc(**updates("Replace a city network's name, acronym, Japanese name, website and description.",
                 NETWORK_UPDATE_BODY), schema=NETWORK_DETAIL, tag="network")
 def update_network(network_id: int):
     db.get_or_404(CityNetwork, network_id)
-    values = _body(NETWORK_UPDATE_BODY, required=("name",))
+    values = read_body(NETWORK_UPDATE_BODY, required=("name",))
     return _write(lambda actor: services.update_network(network_id=network_id, actor=actor, **values),
                   lambda n: network_json(n, detail=True), field="name", status=200)
 
@@ -800,10 +667,10 @@ MEMBER_BODY = {"city_id": (INTEGER, "required: GeoNames id of the city"), "joine
 
 @bp.post("/networks/<int:network_id>/members")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Add a member city to a network.", MEMBER_BODY), schema=MEMBER, tag="network")
+@doc(**writes("Add a member city to a network.", MEMBER_BODY), schema=MEMBER, tag="network")
 def add_network_member(network_id: int):
     db.get_or_404(CityNetwork, network_id)
-    values = _body(MEMBER_BODY, required=("city_id",))
+    values = read_body(MEMBER_BODY, required=("city_id",))
     return _write(lambda actor: services.add_network_member(network_id=network_id, actor=actor, **values),
                   member_json, field="city_id")
 
@@ -822,10 +689,10 @@ EVENT_BODY = {
 
 @bp.post("/networks/<int:network_id>/events")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Add an event (a summit, a Sherpa meeting) to a network.", EVENT_BODY), schema=EVENT, tag="network")
+@doc(**writes("Add an event (a summit, a Sherpa meeting) to a network.", EVENT_BODY), schema=EVENT, tag="network")
 def add_network_event(network_id: int):
     db.get_or_404(CityNetwork, network_id)
-    values = {"title": "", **_body(EVENT_BODY, required=("starts_on",))}
+    values = {"title": "", **read_body(EVENT_BODY, required=("starts_on",))}
     return _write(lambda actor: services.add_network_event(network_id=network_id, actor=actor, **values),
                   event_json, field="title")
 
@@ -836,21 +703,21 @@ MEMBER_UPDATE_BODY = {"joined_on": (DAY, "when it joined"),
 
 @bp.post("/networks/<int:network_id>/members/<int:member_id>")
 @auth.roles_required(Role.EDITOR)
-@doc(**_updates("Correct when a member city joined, or record that it left (not before it joined, not in the "
+@doc(**updates("Correct when a member city joined, or record that it left (not before it joined, not in the "
                 "future).", MEMBER_UPDATE_BODY), schema=MEMBER, tag="network")
 def update_network_member(network_id: int, member_id: int):
     _of_network(NetworkMember, member_id, network_id)
-    values = _body(MEMBER_UPDATE_BODY)
+    values = read_body(MEMBER_UPDATE_BODY)
     return _write(lambda actor: services.update_network_member(member_id=member_id, actor=actor, **values),
                   member_json, field="joined_on", status=200)
 
 
 @bp.post("/networks/<int:network_id>/events/<int:event_id>")
 @auth.roles_required(Role.EDITOR)
-@doc(**_updates("Replace a network event's title, kind, dates, place and description (the end not before the "
+@doc(**updates("Replace a network event's title, kind, dates, place and description (the end not before the "
                 "start).", EVENT_BODY), schema=EVENT, tag="network")
 def update_network_event(network_id: int, event_id: int):
     _of_network(NetworkEvent, event_id, network_id)
-    values = {"title": "", **_body(EVENT_BODY, required=("starts_on",))}
+    values = {"title": "", **read_body(EVENT_BODY, required=("starts_on",))}
     return _write(lambda actor: services.update_network_event(event_id=event_id, actor=actor, **values),
                   event_json, field="title", status=200)

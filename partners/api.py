@@ -1,22 +1,18 @@
 """JSON endpoints of the partners module (routes added to the shared API blueprint kizuna.api.bp): organisations,
 contacts, interactions and follow-ups; reads for staff, writes for editors' tokens through the services.
 
-The body and query-string readers, the pager and the OpenAPI schema helpers are the registry API's
-(network/api.py), so that both parts of the API read input and refuse it alike.
+The body and query-string readers, the pager and the OpenAPI schema helpers are the shared ones of
+kizuna/api.py, so that every part of the API reads input and refuses it alike.
 """
 
 from __future__ import annotations
 
 from flask import abort, jsonify, request
-from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from kizuna import auth
-from kizuna.api import PAGE_PARAMS, bp, doc, query_param
-from kizuna.extensions import db
-from kizuna.models import Role
-from network.api import (
+from kizuna.api import (
     BOOL,
     DAY,
     FLAG,
@@ -26,25 +22,32 @@ from network.api import (
     OBJECTS,
     OPT_INT,
     OPT_STR,
+    PAGE_PARAMS,
     STR,
     TEXT,
     TEXTS,
     Invalid,
-    _arg_country,
-    _arg_enum,
-    _body,
-    _day,
-    _enum,
-    _invalid,
-    _language,
-    _list_of,
-    _obj,
-    _page,
-    _page_of,
-    _parse_date,
-    _parse_int,
-    _writes,
+    arg_enum,
+    bp,
+    doc,
+    enum_of,
+    iso,
+    list_of,
+    obj,
+    page_of,
+    paginate,
+    parse_date,
+    parse_int,
+    query_param,
+    read_body,
+    reader_language,
+    updates,
+    write,
+    writes,
 )
+from kizuna.extensions import db
+from kizuna.models import Role
+from network.api import arg_country
 from network.reference import fold
 
 from . import log, services
@@ -65,92 +68,74 @@ from .models import (
 
 DATE = {"type": ["string", "null"], "format": "date"}
 MOMENT = {"type": ["string", "null"], "format": "date-time"}
-ORGANISATION_REF = _obj(id=INT, name=STR, display_name=STR, kind=_enum(OrganisationKind))
-CONTACT_REF = _obj(id=INT, display_name=STR)
-STAFF_REF = _obj(id=INT, name=STR, email=STR)
-ORGANISATION_SCHEMA = _obj(id=INT, kind=_enum(OrganisationKind), name=STR, name_local=OPT_STR, display_name=STR,
+ORGANISATION_REF = obj(id=INT, name=STR, display_name=STR, kind=enum_of(OrganisationKind))
+CONTACT_REF = obj(id=INT, display_name=STR)
+STAFF_REF = obj(id=INT, name=STR, email=STR)
+ORGANISATION_SCHEMA = obj(id=INT, kind=enum_of(OrganisationKind), name=STR, name_local=OPT_STR, display_name=STR,
                            parent_id=OPT_INT, partner_id=OPT_INT, embassy_id=OPT_INT, network_id=OPT_INT,
                            country=OPT_STR, website=OPT_STR, notes=STR)
-POSITION_SCHEMA = _obj(id=INT, organisation=ORGANISATION_REF, title=STR, department=STR, started_on=DATE,
+POSITION_SCHEMA = obj(id=INT, organisation=ORGANISATION_REF, title=STR, department=STR, started_on=DATE,
                        ended_on=DATE, current=BOOL)
-PEOPLE = _obj(id=INT, contact=CONTACT_REF, title=STR, department=STR, started_on=DATE)
-ORGANISATION_DETAIL = _obj(**ORGANISATION_SCHEMA["properties"], departments=_list_of(ORGANISATION_REF),
-                           people=_list_of(PEOPLE))
-REACH = {"type": "array", "items": _obj(value=STR, label=STR, primary=BOOL)}
-CONTACT_SCHEMA = _obj(
+PEOPLE = obj(id=INT, contact=CONTACT_REF, title=STR, department=STR, started_on=DATE)
+ORGANISATION_DETAIL = obj(**ORGANISATION_SCHEMA["properties"], departments=list_of(ORGANISATION_REF),
+                           people=list_of(PEOPLE))
+REACH = {"type": "array", "items": obj(value=STR, label=STR, primary=BOOL)}
+CONTACT_SCHEMA = obj(
     id=INT, display_name=STR, family_name=STR, given_name=STR, family_name_local=STR, given_name_local=STR,
-    name_order=_enum(NameOrder), honorific=STR, title=STR, country=OPT_STR, preferred_language=OPT_STR,
-    languages=_list_of(STR), city_id=OPT_INT, timezone=OPT_STR, timezone_override=OPT_STR,
+    name_order=enum_of(NameOrder), honorific=STR, title=STR, country=OPT_STR, preferred_language=OPT_STR,
+    languages=list_of(STR), city_id=OPT_INT, timezone=OPT_STR, timezone_override=OPT_STR,
     protocol_rank=OPT_INT, notes=STR, source=STR,
     legal_basis={"type": ["string", "null"], "enum": [b.value for b in LegalBasis] + [None]},
     consent_date=DATE, review_date=DATE, user_id=OPT_INT, erased=BOOL,
-    emails=_list_of(_obj(address=STR, label=STR, primary=BOOL)),
-    phones=_list_of(_obj(number=STR, label=STR, primary=BOOL, description="E.164")),
-    tags=_list_of(STR), positions=_list_of(POSITION_SCHEMA))
-GIFT = {"anyOf": [_obj(description=STR, value={"type": ["string", "null"],
+    emails=list_of(obj(address=STR, label=STR, primary=BOOL)),
+    phones=list_of(obj(number=STR, label=STR, primary=BOOL, description="E.164")),
+    tags=list_of(STR), positions=list_of(POSITION_SCHEMA))
+GIFT = {"anyOf": [obj(description=STR, value={"type": ["string", "null"],
                                                    "description": "decimal amount, such as 15000.00"},
                        currency=OPT_STR), {"type": "null"}], "description": "gifts only"}
-FOLLOW_UP_SCHEMA = _obj(id=INT, interaction_id=INT, interaction_subject=STR, owner=STAFF_REF, due_on=DATE,
+FOLLOW_UP_SCHEMA = obj(id=INT, interaction_id=INT, interaction_subject=STR, owner=STAFF_REF, due_on=DATE,
                         text=STR, done=BOOL, done_at=MOMENT, reminded_at=MOMENT)
-INTERACTION_SCHEMA = _obj(id=INT, kind=_enum(InteractionKind), occurred_on=DATE, subject=STR, notes=STR, gift=GIFT,
-                          contacts=_list_of(CONTACT_REF), staff=_list_of(STAFF_REF),
-                          organisations=_list_of(ORGANISATION_REF), follow_ups=_list_of(FOLLOW_UP_SCHEMA),
+INTERACTION_SCHEMA = obj(id=INT, kind=enum_of(InteractionKind), occurred_on=DATE, subject=STR, notes=STR, gift=GIFT,
+                          contacts=list_of(CONTACT_REF), staff=list_of(STAFF_REF),
+                          organisations=list_of(ORGANISATION_REF), follow_ups=list_of(FOLLOW_UP_SCHEMA),
                           created_by_id=OPT_INT)
-
-
-def _updates(what: str, body: dict[str, tuple[str, str]]) -> dict:
-    """kizuna.api.doc arguments for a replacement: every field is set, those left out to their default.
-
-    A POST to the object's URL rather than a PUT: the access table (tests/kizuna/test_access.py) and browsers'
-    forms know GET and POST only, and the registry's changes are POSTs too.
-    """
-    spec = _writes(what, body)
-    spec["summary"] = (f"{what} Editors only, with an API token. Fields left out are cleared, as on the edit "
-                       "page. A refusal is a 422 whose error.fields names the input at fault; success is a 200 "
-                       "with the object.")
-    spec["status"] = 200
-    return spec
 
 
 # -- JSON of the module's objects ----------------------------------------------------------------------
 
 
-def _moment(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def organisation_ref(organisation: Organisation) -> dict:
     return {"id": organisation.id, "name": organisation.name,
-            "display_name": organisation.display_name(_language()), "kind": organisation.kind.value}
+            "display_name": organisation.display_name(reader_language()), "kind": organisation.kind.value}
 
 
 def organisation_json(organisation: Organisation, *, detail: bool = False) -> dict:
     out = {"id": organisation.id, "kind": organisation.kind.value, "name": organisation.name,
-           "name_local": organisation.name_local, "display_name": organisation.display_name(_language()),
+           "name_local": organisation.name_local, "display_name": organisation.display_name(reader_language()),
            "parent_id": organisation.parent_id, "partner_id": organisation.partner_id,
            "embassy_id": organisation.embassy_id, "network_id": organisation.network_id,
            "country": organisation.country_code, "website": organisation.website, "notes": organisation.notes}
     if detail:
         out["departments"] = [organisation_ref(d) for d in organisation.departments]
         out["people"] = [{"id": p.id, "contact": contact_ref(p.contact), "title": p.title,
-                          "department": p.department, "started_on": _day(p.started_on)}
+                          "department": p.department, "started_on": iso(p.started_on)}
                          for p in organisation.positions if p.is_current and p.contact.erased_at is None]
     return out
 
 
 def contact_ref(contact: Contact) -> dict:
-    return {"id": contact.id, "display_name": contact.display_name(_language())}
+    return {"id": contact.id, "display_name": contact.display_name(reader_language())}
 
 
 def position_json(position: Position) -> dict:
     return {"id": position.id, "organisation": organisation_ref(position.organisation), "title": position.title,
-            "department": position.department, "started_on": _day(position.started_on),
-            "ended_on": _day(position.ended_on), "current": position.is_current}
+            "department": position.department, "started_on": iso(position.started_on),
+            "ended_on": iso(position.ended_on), "current": position.is_current}
 
 
 def contact_json(contact: Contact) -> dict:
     return {
-        "id": contact.id, "display_name": contact.display_name(_language()),
+        "id": contact.id, "display_name": contact.display_name(reader_language()),
         "family_name": contact.family_name, "given_name": contact.given_name,
         "family_name_local": contact.family_name_local, "given_name_local": contact.given_name_local,
         "name_order": contact.name_order.value, "honorific": contact.honorific, "title": contact.title,
@@ -159,7 +144,7 @@ def contact_json(contact: Contact) -> dict:
         "timezone_override": contact.timezone_override, "protocol_rank": contact.protocol_rank,
         "notes": contact.notes, "source": contact.source,
         "legal_basis": contact.legal_basis.value if contact.legal_basis else None,
-        "consent_date": _day(contact.consent_date), "review_date": _day(contact.review_date),
+        "consent_date": iso(contact.consent_date), "review_date": iso(contact.review_date),
         "user_id": contact.user_id, "erased": contact.erased_at is not None,
         "emails": [{"address": e.address, "label": e.label, "primary": e.is_primary} for e in contact.emails],
         "phones": [{"number": p.number, "label": p.label, "primary": p.is_primary} for p in contact.phones],
@@ -175,8 +160,8 @@ def staff_ref(user) -> dict:
 def follow_up_json(follow_up: FollowUp) -> dict:
     return {"id": follow_up.id, "interaction_id": follow_up.interaction_id,
             "interaction_subject": follow_up.interaction.subject, "owner": staff_ref(follow_up.owner),
-            "due_on": _day(follow_up.due_on), "text": follow_up.text, "done": follow_up.done_at is not None,
-            "done_at": _moment(follow_up.done_at), "reminded_at": _moment(follow_up.reminded_at)}
+            "due_on": iso(follow_up.due_on), "text": follow_up.text, "done": follow_up.done_at is not None,
+            "done_at": iso(follow_up.done_at), "reminded_at": iso(follow_up.reminded_at)}
 
 
 def interaction_json(interaction: Interaction) -> dict:
@@ -185,7 +170,7 @@ def interaction_json(interaction: Interaction) -> dict:
         gift = {"description": interaction.gift_description or "",
                 "value": str(interaction.gift_value) if interaction.gift_value is not None else None,
                 "currency": interaction.gift_currency}
-    return {"id": interaction.id, "kind": interaction.kind.value, "occurred_on": _day(interaction.occurred_on),
+    return {"id": interaction.id, "kind": interaction.kind.value, "occurred_on": iso(interaction.occurred_on),
             "subject": interaction.subject, "notes": interaction.notes, "gift": gift,
             "contacts": [contact_ref(c) for c in interaction.contacts],
             "staff": [staff_ref(u) for u in interaction.staff],
@@ -197,22 +182,12 @@ def interaction_json(interaction: Interaction) -> dict:
 # -- writing ------------------------------------------------------------------------------------------
 
 
-def _write(call, serialize, *, field: str, status: int = 201):
-    """Run a service call for the signed-in editor; commit and answer `status`, or roll back and answer 422.
-
-    `field` names the input at fault when the service's refusal names none.
-    """
-    try:
-        obj = call(current_user._get_current_object())
-    except services.PartnersError as exc:
-        db.session.rollback()
-        return _invalid(exc.field or field, str(exc))
-    db.session.commit()
-    return jsonify(serialize(obj)), status
-
-
 def _arg_int(name: str) -> int | None:
-    return _parse_int(name, request.args.get(name))
+    return parse_int(name, request.args.get(name))
+
+
+def _write(call, serialize, *, field: str, status: int = 201):
+    return write(call, serialize, refused=services.PartnersError, field=field, status=status)
 
 
 # -- organisations ------------------------------------------------------------------------------------
@@ -228,12 +203,12 @@ def _arg_int(name: str) -> int | None:
                  query_param("parent_id", "Only the departments of this organisation.", "integer"),
                  query_param("q", "Part of the name, in Latin or local script (case-insensitive)."),
                  *PAGE_PARAMS],
-     schema=_page_of(ORGANISATION_SCHEMA), tag="partners")
+     schema=page_of(ORGANISATION_SCHEMA), tag="partners")
 def organisations():
     query = select(Organisation).order_by(Organisation.name, Organisation.id)
-    if kind := _arg_enum("kind", OrganisationKind):
+    if kind := arg_enum("kind", OrganisationKind):
         query = query.where(Organisation.kind == kind)
-    if country := _arg_country():
+    if country := arg_country():
         query = query.where(Organisation.country_code == country)
     if (partner_id := _arg_int("partner_id")) is not None:
         query = query.where(Organisation.partner_id == partner_id)
@@ -243,7 +218,7 @@ def organisations():
         # as the organisation list searches: the Latin name folded, or the name in the local script
         query = query.where(or_(Organisation.search_key.contains(fold(q), autoescape=True),
                                 func.lower(Organisation.name_local).contains(q.lower(), autoescape=True)))
-    return jsonify(_page(query, organisation_json))
+    return jsonify(paginate(query, organisation_json))
 
 
 @bp.get("/organisations/<int:organisation_id>")
@@ -274,12 +249,12 @@ ORGANISATION_BODY = {
 
 
 def _organisation_values() -> dict:
-    return {"kind": None, "name": None, **_body(ORGANISATION_BODY, required=("kind", "name"))}
+    return {"kind": None, "name": None, **read_body(ORGANISATION_BODY, required=("kind", "name"))}
 
 
 @bp.post("/organisations")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Add an organisation.", ORGANISATION_BODY), schema=ORGANISATION_DETAIL, tag="partners")
+@doc(**writes("Add an organisation.", ORGANISATION_BODY), schema=ORGANISATION_DETAIL, tag="partners")
 def create_organisation():
     values = _organisation_values()
     return _write(lambda actor: services.create_organisation(actor=actor, **values),
@@ -288,7 +263,7 @@ def create_organisation():
 
 @bp.post("/organisations/<int:organisation_id>")
 @auth.roles_required(Role.EDITOR)
-@doc(**_updates("Replace an organisation's fields; a government linked to another partner takes its "
+@doc(**updates("Replace an organisation's fields; a government linked to another partner takes its "
                 "departments with it.", ORGANISATION_BODY), schema=ORGANISATION_DETAIL, tag="partners")
 def update_organisation(organisation_id: int):
     db.get_or_404(Organisation, organisation_id)
@@ -317,7 +292,7 @@ def _contacts_query():
                  query_param("country", "The person's country (ISO 3166-1 alpha-2)."),
                  query_param("language", "Only people who speak this language (BCP 47, such as ja)."),
                  query_param("tag", "Only people with this tag."), *PAGE_PARAMS],
-     schema=_page_of(CONTACT_SCHEMA), tag="partners")
+     schema=page_of(CONTACT_SCHEMA), tag="partners")
 def contacts():
     query = _contacts_query().where(Contact.erased_at.is_(None)).order_by(
         Contact.family_name, Contact.given_name, Contact.family_name_local, Contact.id)
@@ -326,7 +301,7 @@ def contacts():
     if (organisation_id := _arg_int("organisation_id")) is not None:
         query = query.where(Contact.positions.any((Position.organisation_id == organisation_id)
                                                   & Position.ended_on.is_(None)))
-    if country := _arg_country():
+    if country := arg_country():
         query = query.where(Contact.country_code == country)
     if language := request.args.get("language", "").strip():
         try:
@@ -336,7 +311,7 @@ def contacts():
         query = query.where(Contact.languages.any(code=code))
     if tag := request.args.get("tag", "").strip():
         query = query.where(Contact.tags.any(Tag.key == " ".join(tag.split()).casefold()))
-    return jsonify(_page(query, contact_json))
+    return jsonify(paginate(query, contact_json))
 
 
 @bp.get("/contacts/<int:contact_id>")
@@ -388,7 +363,7 @@ def _reach(values: dict, name: str, key: str) -> None:
 
 
 def _contact_values() -> dict:
-    values = _body(CONTACT_BODY)
+    values = read_body(CONTACT_BODY)
     _reach(values, "emails", "address")
     _reach(values, "phones", "number")
     return values
@@ -396,7 +371,7 @@ def _contact_values() -> dict:
 
 @bp.post("/contacts")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Add a contact with their emails, phones, languages and tags; error.fields names an email or a "
+@doc(**writes("Add a contact with their emails, phones, languages and tags; error.fields names an email or a "
                "phone by its place, such as emails-0-address.", CONTACT_BODY), schema=CONTACT_SCHEMA,
      tag="partners")
 def create_contact():
@@ -406,7 +381,7 @@ def create_contact():
 
 @bp.post("/contacts/<int:contact_id>")
 @auth.roles_required(Role.EDITOR)
-@doc(**_updates("Replace a contact's fields, emails, phones, languages and tags.", CONTACT_BODY),
+@doc(**updates("Replace a contact's fields, emails, phones, languages and tags.", CONTACT_BODY),
      schema=CONTACT_SCHEMA, tag="partners")
 def update_contact(contact_id: int):
     db.get_or_404(Contact, contact_id)
@@ -427,11 +402,11 @@ POSITION_BODY = {
 
 @bp.post("/contacts/<int:contact_id>/positions")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Record a post the contact holds or held; with end_current, a move (the earlier posts stay in "
+@doc(**writes("Record a post the contact holds or held; with end_current, a move (the earlier posts stay in "
                "the history).", POSITION_BODY), schema=CONTACT_SCHEMA, tag="partners")
 def add_position(contact_id: int):
     db.get_or_404(Contact, contact_id)
-    values = _body(POSITION_BODY, required=("organisation_id",))
+    values = read_body(POSITION_BODY, required=("organisation_id",))
     return _write(lambda actor: services.add_position(contact_id=contact_id, actor=actor, **values).contact,
                   contact_json, field="organisation_id")
 
@@ -449,15 +424,15 @@ def add_position(contact_id: int):
                  query_param("organisation_id", "Only those this organisation took part in.", "integer"),
                  query_param("staff_id", "Only those this staff account took part in.", "integer"),
                  *PAGE_PARAMS],
-     schema=_page_of(INTERACTION_SCHEMA), tag="partners")
+     schema=page_of(INTERACTION_SCHEMA), tag="partners")
 def interactions():
-    since, until = _parse_date("from", request.args.get("from")), _parse_date("to", request.args.get("to"))
+    since, until = parse_date("from", request.args.get("from")), parse_date("to", request.args.get("to"))
     if since and until and until < since:
         raise Invalid("to", "to must not come before from.")
-    query = log.interactions(kind=_arg_enum("kind", InteractionKind), since=since, until=until,
+    query = log.interactions(kind=arg_enum("kind", InteractionKind), since=since, until=until,
                              contact_id=_arg_int("contact_id"), organisation_id=_arg_int("organisation_id"),
                              staff_id=_arg_int("staff_id"))
-    return jsonify(_page(query, interaction_json))
+    return jsonify(paginate(query, interaction_json))
 
 
 @bp.get("/interactions/<int:interaction_id>")
@@ -486,21 +461,21 @@ INTERACTION_BODY = {
 
 @bp.post("/interactions")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Log an interaction that happened.", INTERACTION_BODY), schema=INTERACTION_SCHEMA, tag="partners")
+@doc(**writes("Log an interaction that happened.", INTERACTION_BODY), schema=INTERACTION_SCHEMA, tag="partners")
 def create_interaction():
     values = {"kind": None, "occurred_on": None, "subject": "",
-              **_body(INTERACTION_BODY, required=("kind", "occurred_on", "subject"))}
+              **read_body(INTERACTION_BODY, required=("kind", "occurred_on", "subject"))}
     return _write(lambda actor: services.add_interaction(actor=actor, **values), interaction_json, field="kind")
 
 
 @bp.post("/interactions/<int:interaction_id>")
 @auth.roles_required(Role.EDITOR)
-@doc(**_updates("Replace a logged interaction's fields and participants (a contact erased since stays among "
+@doc(**updates("Replace a logged interaction's fields and participants (a contact erased since stays among "
                 "them); its follow-ups stay.", INTERACTION_BODY), schema=INTERACTION_SCHEMA, tag="partners")
 def update_interaction(interaction_id: int):
     db.get_or_404(Interaction, interaction_id)
     values = {"kind": None, "occurred_on": None, "subject": "",
-              **_body(INTERACTION_BODY, required=("kind", "occurred_on", "subject"))}
+              **read_body(INTERACTION_BODY, required=("kind", "occurred_on", "subject"))}
     return _write(lambda actor: services.update_interaction(interaction_id=interaction_id, actor=actor, **values),
                   interaction_json, field="kind", status=200)
 
@@ -514,14 +489,14 @@ def update_interaction(interaction_id: int):
      parameters=[query_param("owner_id", "Only this staff account's.", "integer"),
                  query_param("done", "true: only those done; false: only open ones.", "boolean"),
                  query_param("due_by", "Due on or before this day (YYYY-MM-DD).", format="date"), *PAGE_PARAMS],
-     schema=_page_of(FOLLOW_UP_SCHEMA), tag="partners")
+     schema=page_of(FOLLOW_UP_SCHEMA), tag="partners")
 def follow_ups():
     done = request.args.get("done", "").strip().lower()
     if done not in ("", "true", "false"):
         raise Invalid("done", "done must be true or false.")
     query = log.follow_ups(owner_id=_arg_int("owner_id"), done={"true": True, "false": False}.get(done),
-                           due_by=_parse_date("due_by", request.args.get("due_by")))
-    return jsonify(_page(query, follow_up_json))
+                           due_by=parse_date("due_by", request.args.get("due_by")))
+    return jsonify(paginate(query, follow_up_json))
 
 
 @bp.get("/follow-ups/<int:follow_up_id>")
@@ -540,11 +515,11 @@ FOLLOW_UP_BODY = {
 
 @bp.post("/interactions/<int:interaction_id>/follow-ups")
 @auth.roles_required(Role.EDITOR)
-@doc(**_writes("Give a staff member something to do after an interaction; they are reminded by email when it "
+@doc(**writes("Give a staff member something to do after an interaction; they are reminded by email when it "
                "falls due.", FOLLOW_UP_BODY), schema=FOLLOW_UP_SCHEMA, tag="partners")
 def add_follow_up(interaction_id: int):
     db.get_or_404(Interaction, interaction_id)
-    values = {"text": "", **_body(FOLLOW_UP_BODY, required=("owner_id", "due_on"))}
+    values = {"text": "", **read_body(FOLLOW_UP_BODY, required=("owner_id", "due_on"))}
     return _write(lambda actor: services.add_follow_up(interaction_id=interaction_id, actor=actor, **values),
                   follow_up_json, field="text")
 
