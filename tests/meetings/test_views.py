@@ -530,3 +530,18 @@ def test_the_board_counts_a_new_years_meeting_in_its_own_zones_year(as_role):
     assert "New Year reception" in client.get("/meetings/?year=2028").get_data(as_text=True)
     assert "New Year reception" not in client.get("/meetings/?year=2027").get_data(as_text=True)
     assert '<option value="2027"' not in client.get("/meetings/").get_data(as_text=True)
+
+
+def test_a_refusal_that_names_no_field_of_the_form_is_shown_above_it(as_role):
+    meeting = plan()
+    services.cancel_meeting(meeting_id=meeting.id, reason="Typhoon", actor=None)
+    db.session.commit()
+    client = as_role("editor")
+    response = post(client, f"/meetings/{meeting.id}/edit", {**MEETING_FORM, "title_en": "Changed"})
+    assert response.status_code == 422
+    assert re.search(r'<div class="error-summary" role="alert"[^>]*><p>A cancelled or past meeting cannot be '
+                     r'changed\.</p>', response.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).title("en") == "Senior officials meeting"
+    page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "Edit the meeting" not in page and "Cancel the meeting" not in page and "Invite the delegation" not in page
