@@ -7,7 +7,8 @@ def init_app(app: Flask) -> None:
     from . import (
         models,  # noqa: F401 - the tables join the metadata that migrations compare
         views,
-        views_public,  # noqa: F401 - adds its routes to views.bp
+        views_public,  # adds its routes to views.bp; the personal feeds are its calendar_bp
     )
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(views_public.calendar_bp)

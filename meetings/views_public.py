@@ -58,6 +58,7 @@ from .forms_public import (
 from .models import Delegation, Invitation, Meeting, MeetingSeries, MeetingStatus, Registration, RegistrationStatus
 from .views import bp
 
+# The personal feeds live at /calendar/…, outside the module's /meetings prefix (registered by init_app).
 calendar_bp = Blueprint("meetings_calendar", __name__, url_prefix="/calendar")
 
 STATUSES = {RegistrationStatus.CONFIRMED: _l("Confirmed"), RegistrationStatus.PENDING: _l("Awaiting approval"),
@@ -66,12 +67,6 @@ STATUSES = {RegistrationStatus.CONFIRMED: _l("Confirmed"), RegistrationStatus.PE
             RegistrationStatus.CANCELLED: _l("Cancelled")}
 DIGEST = re.compile(r"[0-9a-f]{64}")
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
-
-
-@bp.record_once
-def _register_calendar(state) -> None:
-    """The personal feeds live at /calendar/…, outside the module's /meetings prefix."""
-    state.app.register_blueprint(calendar_bp)
 
 
 @bp.app_template_global("webcal")
