@@ -3,13 +3,15 @@ outbox once per reader, and the RFC 8058 unsubscribe links."""
 
 from __future__ import annotations
 
+import os
 import re
+from uuid import uuid4
 
 import pytest
 import redis
 from sqlalchemy import func, select
 
-from kizuna import outbox
+from kizuna import create_app, outbox
 from kizuna.extensions import db
 from kizuna.models import AuditEvent, MessageStatus, OutboundMessage, Role
 from partners import newsletters
@@ -23,7 +25,8 @@ from partners.models import (
     SubscriptionStatus,
 )
 from partners.services import PartnersError
-from tests.conftest import csrf_token
+from tests.conftest import REDIS_BASE, app_config, committed_session, csrf_token
+from tests.worker_sink import DeliverySink, forget_queue, wait_until
 
 EVIL = """# Hello
 
@@ -410,3 +413,128 @@ def test_a_tampered_unsubscribe_link_gets_a_404_page_and_changes_nothing(db_sess
         assert "This link cannot be used" in response.get_data(as_text=True)
     db_session.refresh(subscription)
     assert subscription.status == SubscriptionStatus.ACTIVE
+
+
+# -- through a real worker ----------------------------------------------------------------------------
+
+NL_REDIS_URL = f"{REDIS_BASE}/15"  # as tests/kizuna/test_delivery.py: a database no test session flushes
+
+
+@pytest.fixture(scope="module")
+def nl_app(app, tmp_path_factory):
+    """The session app's database, with its Celery tasks on a queue of this module's own."""
+    queue_name = f"newsletters-{os.getpid()}-{uuid4().hex[:6]}"
+    own = create_app(app_config(tmp_path_factory, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                                REDIS_URL=NL_REDIS_URL, SMTP_URL=app.config["SMTP_URL"],
+                                CELERY={"task_default_queue": queue_name}))
+    own.extensions["celery"].loader.import_module("worker.tasks")
+    yield own
+    app.extensions["celery"].set_default()
+    with own.app_context():
+        db.engine.dispose()
+    broker = redis.Redis.from_url(NL_REDIS_URL)
+    forget_queue(broker, queue_name)
+    forget_queue(broker, outbox.ALERT_QUEUE)
+
+
+@pytest.fixture(scope="module")
+def nl_worker(nl_app):
+    """A real worker in this process that takes from the alerts queue as well as the default one."""
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app = nl_app.extensions["celery"]
+    celery_app.loader.import_module("celery.contrib.testing.tasks")
+    queues = [celery_app.conf.task_default_queue, outbox.ALERT_QUEUE]
+    with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30.0,
+                      loglevel="WARNING", queues=queues) as worker:
+        wait_until(lambda: celery_app.control.ping(destination=[worker.hostname], timeout=1), timeout=30,
+                   what="the worker to answer a ping")
+        yield worker
+
+
+@pytest.fixture
+def nl_sink(nl_app):
+    server = DeliverySink().start()
+    saved = nl_app.config["SMTP_URL"]
+    nl_app.config["SMTP_URL"] = server.url
+    try:
+        yield server.handler
+    finally:
+        nl_app.config["SMTP_URL"] = saved
+        server.stop()
+
+
+@pytest.fixture
+def live(nl_app, nl_worker, nl_sink):
+    """Real commits that the worker sees (tables truncated afterwards), the worker's app the default."""
+    with committed_session(nl_app) as session:
+        nl_app.extensions["celery"].set_default()
+        yield session
+
+
+def _live_issue(staff, approver, readers: list[tuple[str, str]], *, priority: str = "normal",
+                subject: str = "Weekly update") -> Issue:
+    """A committed, approved issue in English and Japanese to a new list of `readers` (email, language)."""
+    from partners import services
+
+    mailing_list = newsletters.create_list(actor=staff, names={"en": f"{subject} list"})
+    for n, (email, language) in enumerate(readers):
+        contact = services.create_contact(actor=staff, family_name=f"Reader{n}", emails=[email],
+                                          preferred_language=language)
+        newsletters.subscribe(list_id=mailing_list.id, contact_id=contact.id, actor=staff)
+    issue = newsletters.create_issue(list_id=mailing_list.id, actor=staff, priority=priority)
+    newsletters.save_variant(issue_id=issue.id, language="en", subject=subject, body="News.", actor=staff)
+    newsletters.save_variant(issue_id=issue.id, language="ja", subject=f"{subject}（日本語）", body="お知らせ",
+                             actor=staff)
+    newsletters.submit_issue(issue_id=issue.id, actor=staff)
+    newsletters.approve_issue(issue_id=issue.id, actor=approver)
+    db.session.commit()
+    return issue
+
+
+def _issue_state(issue_id: int) -> tuple[IssueStatus, dict]:
+    state = db.session.scalar(select(Issue.status).where(Issue.id == issue_id)), newsletters.progress(issue_id)
+    db.session.rollback()  # the next read sees the worker's later commits
+    return state
+
+
+def test_an_issue_goes_out_through_the_worker_once_to_each_reader(live, nl_sink, make_user):
+    staff, approver = make_user(Role.EDITOR), make_user(Role.EDITOR)
+    readers = [(f"reader{n}@embassy{n}.test", language) for n, language in enumerate(("en", "ja", "ko", "ja"))]
+    issue = _live_issue(staff, approver, readers)
+    newsletters.start_sending(issue_id=issue.id, actor=staff)
+    db.session.commit()
+
+    received = nl_sink.wait_for(4)
+    assert sorted(str(m["To"]) for m in received) == sorted(email for email, _ in readers)
+    by_reader = {str(m["To"]): m for m in received}
+    assert str(by_reader["reader1@embassy1.test"]["Subject"]) == "Weekly update（日本語）"
+    assert str(by_reader["reader2@embassy2.test"]["Subject"]) == "Weekly update"  # Korean: the default
+    for message in received:
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert "/unsubscribe/" in message["List-Unsubscribe"]
+    wait_until(lambda: _issue_state(issue.id) == (IssueStatus.SENT, {"sent": 4, "failed": 0, "pending": 0,
+                                                                     "cancelled": 0}),
+               what="the issue to be sent and every message delivered")
+    assert len(nl_sink.message_ids()) == len(set(nl_sink.message_ids())) == 4
+
+
+def test_an_alert_overtakes_a_newsletter_that_is_sending(live, nl_sink, make_user):
+    staff, approver = make_user(Role.EDITOR), make_user(Role.EDITOR)
+    newsletter = _live_issue(staff, approver, [(f"n{n}@embassy.test", "en") for n in range(600)])
+    alert = _live_issue(staff, approver, [("duty-officer@embassy.test", "ja")], priority="alert",
+                        subject="Typhoon warning")
+    nl_sink.hold_after(5)  # the newsletter's first batch stops at its sixth message
+    newsletters.start_sending(issue_id=newsletter.id, actor=staff)
+    db.session.commit()
+    wait_until(nl_sink.held.is_set, what="the newsletter to be mid-send")
+
+    newsletters.start_sending(issue_id=alert.id, actor=staff)
+    db.session.commit()
+    nl_sink.release()
+
+    received = nl_sink.wait_for(601, timeout=120)
+    order = [str(m["To"]) for m in received]
+    assert order.index("duty-officer@embassy.test") < 600 - 100  # ahead of at least the newsletter's last batch
+    assert str(received[order.index("duty-officer@embassy.test")]["Subject"]) == "Typhoon warning（日本語）"
+    assert len(set(nl_sink.message_ids())) == 601
