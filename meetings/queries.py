@@ -202,3 +202,27 @@ def partner_options(language: str) -> list[tuple[int, str]]:
     """(id, name in the reader's language) of every partner, sorted by name: plain rows, no objects."""
     rows = db.session.execute(select(Partner.id, Partner.name, Partner.name_ja)).all()
     return sorted(((pid, (ja if language == "ja" else None) or name) for pid, name, ja in rows), key=lambda r: r[1])
+
+
+@dataclass
+class DelegationRow:
+    partner: Partner
+    head: Invitation | None
+    members: int  # registered, not cancelled or declined
+    limit: int | None
+
+
+def delegations(meeting: Meeting) -> list[DelegationRow]:
+    """Each partner city's delegation to the meeting: its head's invitation, its members and its limit."""
+    members = dict(db.session.execute(
+        select(Registration.delegation_id, func.count()).where(
+            Registration.meeting_id == meeting.id, Registration.delegation_id.is_not(None),
+            Registration.status.not_in((RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED)))
+        .group_by(Registration.delegation_id)).all())
+    rows = db.session.execute(
+        select(Delegation, Partner, Invitation).join(Partner, Delegation.partner_id == Partner.id)
+        .outerjoin(Invitation, Delegation.invitation_id == Invitation.id)
+        .where(Delegation.meeting_id == meeting.id).order_by(Partner.name)).all()
+    return [DelegationRow(partner, head if head is not None and head.removed_at is None else None,
+                          members.get(delegation.id, 0), delegation.size_limit or meeting.delegation_limit)
+            for delegation, partner, head in rows]

@@ -396,7 +396,7 @@ def _detail(meeting: Meeting, status: int = 200, *, partner_form=None, contact_f
                    partner_form=partner_form, contact_form=contact_form,
                    action_form=ActionForm(formdata=None, prefix="action"),
                    problem=problem, series_title=series_title, event=event,
-                   can_invite=meeting.status == MeetingStatus.SCHEDULED,
+                   can_invite=meeting.status == MeetingStatus.SCHEDULED, delegations=queries.delegations(meeting),
                    to_remind=len(reminders.unanswered(meeting.id)) if meeting.status == MeetingStatus.SCHEDULED else 0)
 
 

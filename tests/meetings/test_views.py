@@ -545,3 +545,13 @@ def test_a_refusal_that_names_no_field_of_the_form_is_shown_above_it(as_role):
     assert db.session.get(Meeting, meeting.id).title("en") == "Senior officials meeting"
     page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert "Edit the meeting" not in page and "Cancel the meeting" not in page and "Invite the delegation" not in page
+
+
+def test_the_meeting_page_sums_up_each_delegation_and_links_the_calendar_file(as_role, registered):
+    client = as_role("viewer")
+    html = client.get(f"/meetings/{registered.id}").get_data(as_text=True)
+    row = re.search(r"<caption>1 delegation</caption>.*?</table>", html, re.S).group(0)
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+    assert cells == ["Seoul", "Kim", "No answer yet", "3 / no limit"]
+    assert f'href="/meetings/{registered.id}/invite.ics"' in html
+    assert client.get(f"/meetings/{registered.id}/invite.ics").status_code == 200
