@@ -27,6 +27,7 @@ from sqlalchemy import exists, func, insert, select, update
 
 from kizuna import audit, outbox, tasks
 from kizuna.extensions import db, utcnow
+from kizuna.i18n import LANGUAGES
 from kizuna.mail import build_message
 from kizuna.models import MessageStatus, OutboundMessage, Role
 from kizuna.urls import external_url
@@ -79,6 +80,12 @@ def render_markdown(source: str) -> tuple[str, str]:
                      url_schemes={"http", "https", "mailto", "tel"})
     text = html.unescape(nh3.clean(source or "", tags=set()))
     return safe, text
+
+
+def _ui_locale(tag: str | None) -> str:
+    """The interface language to word a reader's email in (the unsubscribe line): theirs if Kizuna speaks it."""
+    language = primary_language(tag)
+    return language if language in LANGUAGES else "en"
 
 
 # -- lists --------------------------------------------------------------------------------------
@@ -257,7 +264,7 @@ def request_subscription(*, list_id: int, email: str, family_name: str = "", giv
 
 def _confirmation_email(subscription: Subscription, address: str, language: str | None) -> EmailMessage:
     mailing_list = subscription.mailing_list
-    with force_locale(language or mailing_list.default_language):
+    with force_locale(_ui_locale(language or mailing_list.default_language)):
         list_name = mailing_list.name(language)
         subject = _("Confirm your subscription to %(list)s", list=list_name)
         context = {"subject": subject, "list_name": list_name, "days": CONFIRM_MAX_AGE // 86400,
@@ -522,7 +529,7 @@ def _rendered(issue: Issue, language: str) -> tuple[str, str, str]:
     variant = issue.variant(language)
     mailing_list = issue.mailing_list
     body_html, body_text = render_markdown(variant.body)
-    with force_locale(language):
+    with force_locale(_ui_locale(language)):
         context = {"issue": issue, "variant": variant, "subject": variant.subject, "language": language,
                    "list_name": mailing_list.name(language), "body_html": Markup(body_html),
                    "body_text": body_text, "unsubscribe_link": _LINK}

@@ -248,17 +248,21 @@ def test_sending_to_an_empty_list_is_refused(db_session, make_list, approved_iss
 def test_each_reader_gets_their_language_or_else_the_lists_default(db_session, make_list, subscriber,
                                                                   approved_issue, staff):
     mailing_list = make_list()
-    english, japanese, korean = (subscriber(mailing_list, lang) for lang in ("en", "ja", "ko"))
+    english, japanese, korean, chinese, brazilian = (subscriber(mailing_list, lang)
+                                                     for lang in ("en", "ja", "ko", "zh-Hans", "pt-BR"))
     issue = approved_issue(mailing_list, {"en": ("Weekly update", "Hello **all**."),
-                                          "ja": ("週報", "皆さん、こんにちは。")})
-    assert send_now(issue, staff) == 3
+                                          "ja": ("週報", "皆さん、こんにちは。"), "zh-Hans": ("周报", "大家好。")})
+    assert send_now(issue, staff) == 5
     deliveries = {d.contact_id: d for d in db_session.scalars(select(Delivery).where(Delivery.issue_id == issue.id))}
     assert deliveries[english.contact_id].language == "en"
     assert deliveries[japanese.contact_id].language == "ja"
     assert deliveries[korean.contact_id].language == "en"  # no Korean variant: the list's default
+    assert deliveries[chinese.contact_id].language == "zh-Hans"
+    assert deliveries[brazilian.contact_id].language == "en"
     subjects = {row.recipient: row.subject for row in messages_of(issue)}
     assert subjects == {english.contact.primary_email: "Weekly update", japanese.contact.primary_email: "週報",
-                        korean.contact.primary_email: "Weekly update"}
+                        korean.contact.primary_email: "Weekly update", chinese.contact.primary_email: "周报",
+                        brazilian.contact.primary_email: "Weekly update"}
     assert issue.status == IssueStatus.SENT and issue.sent_at is not None
 
 
