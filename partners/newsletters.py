@@ -510,7 +510,8 @@ def plan_deliveries(issue_id: int) -> int:
                for sub_id, contact_id, preferred, address in rows if address]
     for start in range(0, len(planned), 5000):
         db.session.execute(insert(Delivery), planned[start:start + 5000])
-    _dispatch_pending(issue)
+    if not _dispatch_pending(issue):
+        finish_if_done(issue.id)  # everyone left meanwhile, or all is queued already: no batch will close it
     return len(planned)
 
 

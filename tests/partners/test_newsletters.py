@@ -322,6 +322,19 @@ def test_a_reader_who_unsubscribes_meanwhile_is_dropped_and_a_paused_issue_holds
     assert newsletters.progress(issue.id) == {"sent": 0, "failed": 0, "pending": 1, "cancelled": 1}
 
 
+def test_an_issue_whose_readers_all_left_before_planning_is_closed_with_nothing_sent(db_session, make_list,
+                                                                                      subscriber, approved_issue,
+                                                                                      staff):
+    mailing_list = make_list()
+    only = subscriber(mailing_list)
+    issue = approved_issue(mailing_list)
+    newsletters.start_sending(issue_id=issue.id, actor=staff)
+    newsletters.unsubscribe(token=newsletters.unsubscribe_token(only))
+    assert newsletters.plan_deliveries(issue.id) == 0
+    db_session.expire_all()
+    assert issue.status == IssueStatus.SENT and messages_of(issue) == []
+
+
 def test_cancel_drops_the_deliveries_not_yet_queued(db_session, make_list, subscriber, approved_issue, staff):
     mailing_list = make_list()
     subscriber(mailing_list), subscriber(mailing_list)
