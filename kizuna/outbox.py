@@ -33,9 +33,11 @@ DELIVER_TASK = "kizuna.deliver_outbox"
 
 _BATCH = "kizuna.outbox"
 
-# The Celery queue for urgent mail (prepared alerts): a worker that consumes it
-# (`celery -A worker worker -Q alerts`, or `-Q alerts,celery` on a single host, which takes from the
-# queues in that order) sends an alert's batches ahead of a newsletter whose batches fill the default queue.
+# The Celery queue for urgent mail (prepared alerts). A worker started without -Q takes only the default
+# queue, so a deployment that sends alerts runs one that takes this one too: a dedicated
+# `celery -A worker worker -Q alerts` sends an alert at once, whatever the newsletters queued; a single
+# `celery -A worker worker -Q celery,alerts` alternates between the queues, so an alert's tasks wait behind
+# at most one newsletter batch each instead of behind all of them.
 ALERT_QUEUE = "alerts"
 
 

@@ -76,9 +76,10 @@ def expire_offers() -> int:
 @shared_task(name="partners.send_issue", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_issue(issue_id: int) -> int:
     """Plan one delivery per active subscriber of a `sending` issue and commit them, with one
-    partners.send_issue_batch task per 1,000 pending deliveries enqueued after the commit (on the alerts
-    queue for an alert). Idempotent: nobody gets a second delivery of an issue; a rerun (or a resume)
-    re-enqueues the batches of what is still pending. Returns the number of new deliveries."""
+    partners.send_issue_batch task per 1,000 pending deliveries enqueued after the commit (an alert's on
+    kizuna.outbox.ALERT_QUEUE, which a worker must consume: see there). Idempotent: nobody gets a second
+    delivery of an issue; a rerun (or a resume) re-enqueues the batches of what is still pending. Returns the
+    number of new deliveries."""
     from partners import newsletters
 
     planned = newsletters.plan_deliveries(int(issue_id))
