@@ -133,6 +133,21 @@ def test_a_list_needs_its_name_in_its_default_language(db_session, staff):
     assert db_session.scalar(select(func.count()).select_from(MailingList)) == before
 
 
+def test_updating_a_list_is_audited_and_a_bad_value_changes_nothing(db_session, make_list, staff):
+    mailing_list = make_list()
+    fields = {"names": {"en": "Sister cities news", "ja": "姉妹都市ニュース"}, "default_language": "ja",
+              "public_subscribe": True, "double_opt_in": True, "archive_visibility": "public"}
+    newsletters.update_list(list_id=mailing_list.id, actor=staff, **fields)
+    assert mailing_list.name("ja") == "姉妹都市ニュース" and mailing_list.name("ko") == "姉妹都市ニュース"
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "mailing_list.update",
+                                                       AuditEvent.object_id == str(mailing_list.id)))
+    assert event.after["default_language"] == "ja" and event.before["default_language"] == "en"
+    with pytest.raises(PartnersError) as caught:
+        newsletters.update_list(list_id=mailing_list.id, actor=staff, **{**fields, "archive_visibility": "everyone"})
+    assert caught.value.field == "archive_visibility"
+    assert mailing_list.archive_visibility.value == "public" and mailing_list.default_language == "ja"
+
+
 def test_staff_add_a_subscriber_at_once_with_the_consent_recorded(db_session, make_list, make_contact, staff):
     mailing_list = make_list()
     contact = make_contact(emails=["consul@embassy.test"])
