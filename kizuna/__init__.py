@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask
+from kombu import Queue
 
 from . import config as config_module
 from .paths import resource_dir
@@ -62,6 +63,9 @@ def celery_config(cfg: dict) -> dict:
         "include": ["worker.tasks"],
         "timezone": "UTC",
         **({"task_default_queue": cfg["CELERY_TASK_DEFAULT_QUEUE"]} if cfg.get("CELERY_TASK_DEFAULT_QUEUE") else {}),
+        # A worker started without -Q takes both: alerts (kizuna.outbox.ALERT_QUEUE) then wait behind at most
+        # one newsletter batch. A worker of its own (-Q alerts) gives them strict priority.
+        "task_queues": (Queue(cfg.get("CELERY_TASK_DEFAULT_QUEUE") or "celery"), Queue("alerts")),
         "beat_schedule": {
             # A sweep not run within its interval is dropped: the next one does the same work.
             "sweep-outbox": {"task": "kizuna.sweep_outbox", "schedule": cfg["OUTBOX_SWEEP_INTERVAL"],

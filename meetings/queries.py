@@ -15,6 +15,7 @@ from kizuna.extensions import db
 from kizuna.models import MessageStatus, OutboundMessage
 from network.models import CityNetwork, NetworkEvent, Partner
 
+from . import services
 from .models import (
     Answer,
     Delegation,
@@ -97,14 +98,8 @@ def series_list() -> list[MeetingSeries]:
 
 
 def told_of_changes(meeting: Meeting) -> int:
-    """How many addresses a change of time or place is sent to: the live invitations, and the registered
-    people who were not invited themselves (as services.update_meeting counts them)."""
-    invited = set(db.session.scalars(select(Invitation.email).where(
-        Invitation.meeting_id == meeting.id, Invitation.removed_at.is_(None))))
-    registered = set(db.session.scalars(select(Registration.email).where(
-        Registration.meeting_id == meeting.id,
-        Registration.status.in_((*HOLDS_A_PLACE, RegistrationStatus.WAITLISTED)))))
-    return len(invited | registered)
+    """How many addresses a change of time or place is sent to (services.people_told)."""
+    return len(services.people_told(meeting))
 
 
 def latest_messages(meeting_id: int) -> dict[str, Delivery]:

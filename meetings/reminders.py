@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
@@ -46,11 +45,8 @@ def remind_unanswered(*, meeting_id: int, actor, now: datetime | None = None) ->
         attendee = ical.Attendee(name=invitation.name or invitation.email, email=invitation.email,
                                  language=invitation.language or None)
         calendar = ical.request(occurrence(meeting, invitation.language), attendee, stamp=now)
-        message = emails.invitation(meeting, invitation, calendar, update=False)
-        with force_locale(invitation.language):
-            subject = _("Reminder: %(title)s", title=meeting.title(invitation.language))
-        message.replace_header("Subject", subject)
-        outbox.queue(message, category=CATEGORY, ref_type="meeting", ref_id=meeting.id)
+        outbox.queue(emails.invitation(meeting, invitation, calendar, reminder=True), category=CATEGORY,
+                     ref_type="meeting", ref_id=meeting.id)
         invitation.reminded_at = now
     db.session.flush()
     if reminded:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -24,6 +25,7 @@ from kizuna import audit, outbox
 from kizuna.extensions import db, utcnow
 from kizuna.mail import normalize_address
 from network.models import NetworkEvent, Partner
+from network.services import home_city
 
 from . import ical
 from .models import (
@@ -110,6 +112,15 @@ def _count(value, field: str, *, minimum: int = 1) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise MeetingError(_("A whole number from %(n)d.", n=minimum), field)
     return value
+
+
+def _address(value: str | None, field: str = "email") -> str:
+    """An email address, normalised; MeetingError at `field` when it is not one."""
+    try:
+        return normalize_address(value or "")
+    except EmailNotValidError as exc:
+        raise MeetingError(_("%(address)s is not a valid email address: %(reason)s",
+                             address=(value or "").strip() or "—", reason=str(exc)), field) from None
 
 
 def _url(value: str | None, field: str) -> str | None:
@@ -230,6 +241,8 @@ def create_meeting(*, actor, uid: str | None = None, **fields) -> Meeting:
         fields.setdefault("format", series.default_format)
         fields.setdefault("delegation_limit", series.default_delegation_limit)
         fields.setdefault("accreditation_required", series.accreditation_required)
+    if fields.get("city_id") is None and (home := home_city()) is not None:
+        fields["city_id"] = home.id  # the host city: the home city unless another is given
     values = _meeting_values(**fields)
     if uid is not None and db.session.scalar(select(Meeting.id).where(Meeting.uid == uid)) is not None:
         raise MeetingError(_("A meeting with this UID is already recorded."), "uid")
@@ -257,7 +270,8 @@ def update_meeting(*, meeting_id: int, actor, **fields) -> Meeting:
     meeting = _live(meeting_id)
     if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.HELD):
         raise MeetingError(_("A cancelled or past meeting cannot be changed."), "status")
-    fields.setdefault("series_id", meeting.series_id)
+    for kept in ("series_id", "city_id", "is_sample"):  # not on the edit form: kept unless given
+        fields.setdefault(kept, getattr(meeting, kept))
     values = _meeting_values(**fields)
     before = _snapshot(meeting)
     moved = any(getattr(meeting, name) != values[name] for name in TIME_AND_PLACE)
@@ -269,7 +283,7 @@ def update_meeting(*, meeting_id: int, actor, **fields) -> Meeting:
     audit.record("meeting.update", actor=actor, object_type="meeting", object_id=meeting.id,
                  object_label=meeting.title(meeting.default_language), before=before, after=_snapshot(meeting))
     if moved and meeting.status != MeetingStatus.DRAFT:
-        for person in _everyone(meeting):
+        for person in people_told(meeting):
             _send_request(meeting, person, update=True)
     return meeting
 
@@ -303,7 +317,7 @@ def cancel_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
     audit.record("meeting.cancel", actor=actor, object_type="meeting", object_id=meeting.id,
                  object_label=meeting.title(meeting.default_language), after={"reason": reason})
     if not was_draft:
-        for person in _everyone(meeting):
+        for person in people_told(meeting):
             _send_cancel(meeting, person, reason=reason)
     return meeting
 
@@ -311,7 +325,7 @@ def cancel_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
 # -- who is told: invitees and registered people ------------------------------------------------
 
 
-def _everyone(meeting: Meeting) -> list[Invitation | Registration]:
+def people_told(meeting: Meeting) -> list[Invitation | Registration]:
     """Each address that holds a copy of the meeting once: the live invitations, then registered people who
     were not invited themselves (delegation members)."""
     invited = [i for i in meeting.invitations if i.removed_at is None]
@@ -371,10 +385,8 @@ def invite(*, meeting_id: int, email: str, actor, name: str = "", language: str 
     meeting = _live(meeting_id)
     if meeting.status != MeetingStatus.SCHEDULED:
         raise MeetingError(_("Schedule the meeting before inviting anyone."), "status")
-    address = normalize_address(email or "")
-    if not address:
-        raise MeetingError(_("Give a valid email address."), "email")
-    if address == normalize_address(meeting.organizer_email):
+    address = _address(email)
+    if address == meeting.organizer_email.lower():
         raise MeetingError(_("This is the office's own address: it organizes the meeting."), "email")
     if partner_id is not None and db.session.get(Partner, partner_id) is None:
         raise MeetingError(_("That partner no longer exists; reload the page."), "partner_id")
@@ -500,9 +512,7 @@ def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole
         raise MeetingError(_("Registration has not opened yet."))
     if now > (meeting.registration_closes_at or meeting.starts_at):
         raise MeetingError(_("Registration has closed."))
-    address = normalize_address(email or "")
-    if not address:
-        raise MeetingError(_("Give a valid email address."), "email")
+    address = _address(email)
     name = (name or "").strip()
     if not name:
         raise MeetingError(_("Give the person's name."), "name")

@@ -258,3 +258,24 @@ def test_concurrent_registrations_never_overbook(app, committed, now):
     statuses = dict(committed.execute(select(Registration.status, func.count()).where(
         Registration.meeting_id == meeting.id).group_by(Registration.status)).all())
     assert statuses == {RegistrationStatus.CONFIRMED: 4, RegistrationStatus.WAITLISTED: 8}
+
+
+def test_a_malformed_address_is_refused_at_its_field(db_session, now):
+    meeting = plan()
+    with pytest.raises(MeetingError) as refused:
+        services.invite(meeting_id=meeting.id, email="mayor at seoul", actor=None)
+    assert refused.value.field == "email" and "mayor at seoul is not a valid email address" in str(refused.value)
+    invitation = services.invite(meeting_id=meeting.id, email="head@seoul.example", actor=None, partner_id=None)
+    with pytest.raises(MeetingError, match="not a valid email address"):
+        services.register(invitation=invitation, name="X", email="x@@example", now=now)
+
+
+def test_the_host_city_is_the_home_city_and_an_edit_keeps_what_it_is_not_given(db_session):
+    from network.services import home_city
+
+    meeting = plan(is_sample=True)
+    assert meeting.city_id == home_city().id
+    services.update_meeting(meeting_id=meeting.id, actor=None, titles={"en": "Renamed"}, tier="senior_officials",
+                            format="hybrid", timezone=TOKYO, starts_at=datetime(2027, 3, 4, 10, 0),
+                            ends_at=datetime(2027, 3, 4, 17, 0), venue=meeting.venue, online_url=meeting.online_url)
+    assert (meeting.city_id, meeting.is_sample, meeting.title("en")) == (home_city().id, True, "Renamed")

@@ -431,7 +431,7 @@ def test_a_reminder_goes_once_a_day_to_those_who_have_not_answered(as_role):
     sent = outbox("meeting.reminder")
     assert sorted(r.recipient for r in sent) == ["b@paris.example", "c@nyc.example"]
     paris = next(r for r in sent if r.recipient == "b@paris.example")
-    assert paris.subject == "Reminder: 高級実務者会議"  # in the reader's language
+    assert paris.subject == "リマインダー：高級実務者会議"  # in the reader's language
     event = calendar_of(paris).walk("VEVENT")[0]
     assert str(event["UID"]) == meeting.uid and int(event["SEQUENCE"]) == 0  # the same entry, not a new one
     assert post(client, f"/meetings/{meeting.id}/remind", {}).status_code == 303  # pressed again: nothing more
