@@ -63,9 +63,6 @@ def celery_config(cfg: dict) -> dict:
         "include": ["worker.tasks"],
         "timezone": "UTC",
         **({"task_default_queue": cfg["CELERY_TASK_DEFAULT_QUEUE"]} if cfg.get("CELERY_TASK_DEFAULT_QUEUE") else {}),
-        # A worker started without -Q takes both: alerts (kizuna.outbox.ALERT_QUEUE) then wait behind at most
-        # one newsletter batch. A worker of its own (-Q alerts) gives them strict priority.
-        "task_queues": (Queue(cfg.get("CELERY_TASK_DEFAULT_QUEUE") or "celery"), Queue("alerts")),
         "beat_schedule": {
             # A sweep not run within its interval is dropped: the next one does the same work.
             "sweep-outbox": {"task": "kizuna.sweep_outbox", "schedule": cfg["OUTBOX_SWEEP_INTERVAL"],
@@ -95,7 +92,12 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(resource_dir("static")),
     )
     app.config.update(settings)
-    app.config["CELERY"] = {**celery_config(app.config), **(config or {}).get("CELERY", {})}
+    celery = {**celery_config(app.config), **(config or {}).get("CELERY", {})}
+    # A worker started without -Q takes both the default queue and the alerts' (kizuna.outbox.ALERT_QUEUE):
+    # an alert then waits behind at most one newsletter batch. A worker of its own (-Q alerts) gives them
+    # strict priority.
+    celery.setdefault("task_queues", (Queue(celery.get("task_default_queue", "celery")), Queue("alerts")))
+    app.config["CELERY"] = celery
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

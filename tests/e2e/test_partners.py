@@ -80,7 +80,8 @@ def test_a_liaison_keeps_their_own_profile(tab, make_user, make_embassy, referen
     tab.sign_in(liaison.email)
     page = tab.page
     tab.follow(lambda: page.get_by_role("navigation", name="Main").get_by_role("link", name="My profile").click())
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Claire")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My profile")
+    expect(page.get_by_label("Given name in Latin script")).to_have_value("Claire")
     page.get_by_label("Phone number", exact=True).fill("+33 1 23 45 67 89")
     tab.follow(lambda: page.get_by_role("button", name="Save my profile").click())
     db.session.expire_all()
