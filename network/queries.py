@@ -5,7 +5,7 @@ Views turn a request into these functions' arguments; the functions never read t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -115,17 +115,19 @@ def agreement_state(state: str, today: date | None = None):
 
 
 def agreements(given: Mapping[str, str]) -> tuple[Select, dict[str, str]]:
-    """The agreement list's query for the filters and sort `given` (q, kind, partner, country, region, area,
-    expiring within N days, signed from and to years, state: in force, expired or terminated, sort), and the
-    filters as understood."""
-    args = _filters(given, ("q", "kind", "partner", "country", "region", "area", "expiring", "from", "to", "state",
-                            "sort"))
+    """The agreement list's query for the filters and sort `given` (q, kind, partner id, party: part of a
+    party's name in any script, country, region, area, expiring within N days, signed from and to years, state,
+    sort), and the filters as understood."""
+    args = _filters(given, ("q", "kind", "partner", "party", "country", "region", "area", "expiring", "from", "to",
+                            "state", "sort"))
     query = select(Agreement).options(selectinload(Agreement.parties), selectinload(Agreement.areas),
                                       selectinload(Agreement.successors))
     if args["kind"] in {k.value for k in AgreementKind}:
         query = query.where(Agreement.kind == AgreementKind(args["kind"]))
     if (partner_id := _int(args["partner"])) is not None:
         query = query.where(Agreement.parties.any(Partner.id == partner_id))
+    if args["party"]:
+        query = query.where(Agreement.parties.any(Partner.id.in_(partner_ids_matching(args["party"]))))
     if args["country"]:
         query = query.where(Agreement.parties.any(Partner.country_code == args["country"].upper()))
     if (codes := region_codes(args["region"])) is not None:
@@ -251,7 +253,7 @@ _NO_TEXT = cast(null(), String)
 _NO_ID = cast(null(), Integer)
 
 
-def _events(partner_id: int | None):
+def _events(partner_ids: Collection[int] | None):
     """Relationships begun, their changes of status, agreements signed: one row per event, as a UNION.
 
     A relationship's first status entry is the tie beginning (shown as "began"), so it is left out when it
@@ -275,21 +277,22 @@ def _events(partner_id: int | None):
                             ranked.c.effective_on == Relationship.started_on)))
     signed = select(Agreement.signed_on, Agreement.signed_precision, literal("signed"), _NO_ID, _NO_TEXT, _NO_TEXT,
                     _NO_TEXT, Agreement.id, Agreement.id)
-    if partner_id is not None:
-        began = began.where(Relationship.partner_id == partner_id)
-        changed = changed.where(Relationship.partner_id == partner_id)
+    if partner_ids is not None:
+        began = began.where(Relationship.partner_id.in_(partner_ids))
+        changed = changed.where(Relationship.partner_id.in_(partner_ids))
         signed = signed.where(Agreement.id.in_(select(agreement_party.c.agreement_id)
-                                               .where(agreement_party.c.partner_id == partner_id)))
+                                               .where(agreement_party.c.partner_id.in_(partner_ids))))
     return union_all(began, changed, signed).subquery("event")
 
 
-def timeline(partner_id: int | None, page: int, per_page: int) -> tuple[list[Event], dict[str, int]]:
-    """One page of the timeline, newest first (undated agreements last), and the count of each kind of event.
+def timeline(partner_ids: Collection[int] | None, page: int, per_page: int) -> tuple[list[Event], dict[str, int]]:
+    """One page of the timeline of `partner_ids` (None: every partner), newest first (undated agreements last),
+    and the count of each kind of event.
 
     Only the page's rows are read and turned into objects: a registry of thousands of ties and agreements
     costs the same per page as a small one.
     """
-    event = _events(partner_id)
+    event = _events(partner_ids)
     counts = dict(db.session.execute(select(event.c.what, func.count()).group_by(event.c.what)).all())
     rows = db.session.execute(
         select(event).order_by(event.c.on.is_(None), event.c.on.desc(),

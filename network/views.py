@@ -105,13 +105,6 @@ REGIONS = {"AF": _l("Africa"), "AS": _l("Asia"), "EU": _l("Europe"), "NA": _l("N
            "SA": _l("South America"), "OC": _l("Oceania"), "AN": _l("Antarctica")}
 
 
-def _partner_options() -> list[tuple[int, str]]:
-    """(id, name in the reader's language) of every partner, for filter menus: plain rows, no objects."""
-    language = _language()
-    rows = db.session.execute(select(Partner.id, Partner.name, Partner.name_ja)).all()
-    return sorted(((pid, (ja if language == "ja" else None) or name) for pid, name, ja in rows), key=lambda r: r[1])
-
-
 def _country_choices() -> list[tuple[str, str]]:
     language = _language()
     return [("", "—")] + sorted(((c.code, c.name(language)) for c in services.countries()), key=lambda c: c[1])
@@ -419,7 +412,8 @@ def agreements():
     query, args = agreements_query()
     page = db.paginate(query, page=_page(), per_page=PER_PAGE, error_out=False)
     areas = db.session.scalars(select(CooperationArea).order_by(CooperationArea.name_en)).all()
-    return _render("agreements", page=page, args=args, countries=_country_choices(), partners=_partner_options(),
+    partner = db.session.get(Partner, int(args["partner"])) if args["partner"].isdigit() else None
+    return _render("agreements", page=page, args=args, countries=_country_choices(), partner=partner,
                    areas=areas, regions=REGIONS, today=services.local_today())
 
 
@@ -511,13 +505,15 @@ def area_new():
 @auth.roles_required(Role.VIEWER)
 def timeline():
     partner_id = _int_arg("partner")
-    events, counts = queries.timeline(partner_id, _page(), TIMELINE_PAGE)
+    party = request.args.get("party", "").strip()[:200]
+    partner = db.session.get(Partner, partner_id) if partner_id is not None else None
+    partner_ids = [partner_id] if partner_id is not None else queries.partner_ids_matching(party) if party else None
+    events, counts = queries.timeline(partner_ids, _page(), TIMELINE_PAGE)
     page = ListPage(_page(), sum(counts.values()), TIMELINE_PAGE)
     years: dict[int | None, list[queries.Event]] = {}
     for event in events:
         years.setdefault(event.on.year if event.on else None, []).append(event)
-    return _render("timeline", years=years, partners=_partner_options(), partner_id=partner_id,
-                   counts=counts, page=page)
+    return _render("timeline", years=years, partner=partner, party=party, counts=counts, page=page)
 
 
 TIMELINE_PAGE = 50  # events per page of the timeline

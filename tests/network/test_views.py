@@ -433,6 +433,19 @@ def test_agreement_list_tells_in_force_superseded_expired_and_terminated_apart(a
     assert "— (superseded)" in everything
 
 
+def test_agreements_and_the_timeline_filter_by_a_partners_name_in_any_script(as_role, tokyo):
+    client = as_role("viewer")
+    listed = client.get("/network/agreements", query_string={"party": "パリ"}).get_data(as_text=True)
+    table = listed.split("<caption>")[1]
+    assert "Paris" in table and "Seoul" not in table and 'id="f-party" name="party" value="パリ"' in listed
+    assert '<select id="f-partner"' not in listed  # no menu of every partner: a registry holds thousands
+    moscow = client.get("/network/timeline", query_string={"party": "moscow"}).get_data(as_text=True)
+    assert "Exchanges suspended" in moscow and "Paris" not in moscow.split("</form>")[1]
+    paris = tokyo["Paris"]
+    one = client.get("/network/agreements", query_string={"partner": paris.id}).get_data(as_text=True)
+    assert "Agreements to which Paris is a party." in one and f'name="partner" value="{paris.id}"' in one
+
+
 def test_agreement_list_filters(as_role, tokyo):
     client = as_role("viewer")
     today = services.local_today()
