@@ -418,6 +418,29 @@ def invite(*, meeting_id: int, email: str, actor, name: str = "", language: str 
     return invitation
 
 
+def invite_contacts(*, meeting_id: int, contact_ids, actor) -> tuple[list[Invitation], dict[str, int]]:
+    """Invite the chosen contacts in their own name, each in their preferred language and zone: the invitations
+    sent, and how many were skipped for each reason (no email address, invited already)."""
+    from partners.models import Contact
+
+    invited, skipped = [], {"no_email": 0, "already": 0}
+    live = set(db.session.scalars(select(Invitation.email).where(Invitation.meeting_id == meeting_id,
+                                                                 Invitation.removed_at.is_(None))))
+    for contact_id in dict.fromkeys(contact_ids):
+        contact = db.session.get(Contact, contact_id)
+        address = contact.primary_email if contact is not None and contact.erased_at is None else None
+        if not address:
+            skipped["no_email"] += 1
+        elif address.lower() in live:
+            skipped["already"] += 1
+        else:
+            language = contact.preferred_language or "en"
+            invited.append(invite(meeting_id=meeting_id, email=address, name=contact.display_name(language),
+                                  language=language, timezone=contact.timezone, contact_id=contact.id, actor=actor))
+            live.add(invited[-1].email)
+    return invited, skipped
+
+
 def uninvite(*, invitation_id: int, actor, reason: str = "") -> Invitation:
     """Take a person off a meeting: their copy gets a CANCEL (the meeting goes on for the others) and their
     links stop working."""

@@ -236,6 +236,24 @@ class TagContactsForm(FlaskForm):
     submit = SubmitField(_l("Apply to the chosen contacts"))
 
 
+class ListContactsForm(FlaskForm):
+    """Put the contacts chosen on the list on a mailing list (a button of the list's bulk form)."""
+
+    contact_ids = SelectMultipleField(_l("Contacts"), coerce=int, validate_choice=False)
+    list_id = SelectField(_l("Mailing list"), coerce=int, validate_choice=False)
+    back = HiddenField()
+    submit = SubmitField(_l("Add to the mailing list"))
+
+
+class InviteContactsForm(FlaskForm):
+    """Invite the contacts chosen on the list to a scheduled meeting (a button of the list's bulk form)."""
+
+    contact_ids = SelectMultipleField(_l("Contacts"), coerce=int, validate_choice=False)
+    meeting_id = SelectField(_l("Meeting"), coerce=int, validate_choice=False)
+    back = HiddenField()
+    submit = SubmitField(_l("Invite to the meeting"))
+
+
 class SaveSearchForm(FlaskForm):
     name = StringField(_l("Name of the search"), validators=[DataRequired(), Length(max=100)])
     query = HiddenField()

@@ -219,6 +219,28 @@ def subscribe(*, list_id: int, contact_id: int, actor, method: ConsentMethod | s
     return subscription
 
 
+def subscribe_contacts(*, list_id: int, contact_ids, actor) -> tuple[int, dict[str, int]]:
+    """Staff put the chosen contacts on a list at once: how many were added, and how many were skipped for
+    each reason — no email address, already on the list, or left it (they said no: only they can come
+    back, through the public form)."""
+    mailing_list = services._get(MailingList, list_id, "list_id")
+    added, skipped = 0, {"no_email": 0, "already": 0, "left": 0}
+    for contact_id in dict.fromkeys(contact_ids):
+        contact = db.session.get(Contact, contact_id)
+        if contact is None or contact.erased_at is not None or not contact.primary_email:
+            skipped["no_email"] += 1
+            continue
+        existing = _subscription(mailing_list.id, contact.id)
+        if existing is not None and existing.status == SubscriptionStatus.ACTIVE:
+            skipped["already"] += 1
+        elif existing is not None and existing.status == SubscriptionStatus.UNSUBSCRIBED:
+            skipped["left"] += 1
+        else:
+            subscribe(list_id=mailing_list.id, contact_id=contact.id, actor=actor)
+            added += 1
+    return added, skipped
+
+
 def request_subscription(*, list_id: int, email: str, family_name: str = "", given_name: str = "",
                          language: str | None = None, ip: str | None = None) -> Subscription:
     """The public form: subscribe an address to a list that allows it, with its consent recorded.

@@ -11,20 +11,22 @@ import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_time
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from kizuna import auth
-from kizuna.extensions import db
+from kizuna.extensions import db, utcnow
 from kizuna.forms import ConfirmForm
 from kizuna.models import Role
+from meetings import services as meeting_services
+from meetings.models import Meeting, MeetingStatus
 from network import services as registry
 from network.forms import city_from
 from network.models import CityNetwork, Embassy, Partner
 
-from . import queries, services
+from . import newsletters, queries, services
 from .forms import (
     LEGAL_BASES,
     NAME_ORDERS,
@@ -32,6 +34,8 @@ from .forms import (
     ORGANISATION_LINKS,
     ContactForm,
     EndPositionForm,
+    InviteContactsForm,
+    ListContactsForm,
     OrganisationForm,
     PositionForm,
     ProfileForm,
@@ -39,7 +43,16 @@ from .forms import (
     TagContactsForm,
     choices,
 )
-from .models import UNSPACED_COUNTRIES, Contact, NameOrder, Organisation, Position, SavedSearch, script_of
+from .models import (
+    UNSPACED_COUNTRIES,
+    Contact,
+    MailingList,
+    NameOrder,
+    Organisation,
+    Position,
+    SavedSearch,
+    script_of,
+)
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 
@@ -243,10 +256,19 @@ def contacts():
     tag_form = TagContactsForm(formdata=None, data={"back": request.full_path if request.query_string
                                                     else request.path})
     organisation_ = db.session.get(Organisation, int(args["organisation"])) if args["organisation"] else None
+    list_form, invite_form = ListContactsForm(formdata=None), InviteContactsForm(formdata=None)
+    language = _language()
+    list_form.list_id.choices = choices((m.id, m.name(language)) for m in db.session.scalars(
+        select(MailingList).order_by(MailingList.id)))
+    invite_form.meeting_id.choices = choices(
+        (m.id, f"{m.title(language)} ({format_date(m.starts_at.astimezone(ZoneInfo(m.timezone)).date(), 'medium')})")
+        for m in db.session.scalars(select(Meeting).where(
+            Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > utcnow()).order_by(Meeting.starts_at)))
     return _render("contacts", page=page, args=args, countries=_country_choices(), organisation=organisation_,
                    languages=queries.language_options(),
                    tags=queries.tag_options(), saved=queries.saved_searches(current_user.id),
-                   query_string=query_string, save_form=save_form, tag_form=tag_form, confirm=ConfirmForm())
+                   query_string=query_string, save_form=save_form, tag_form=tag_form, list_form=list_form,
+                   invite_form=invite_form, confirm=ConfirmForm())
 
 
 def _contact_or_404(contact_id: int) -> Contact:
@@ -449,6 +471,63 @@ def contacts_tag():
         else:
             flash(ngettext("The tag %(tag)s is added to %(num)d contact.",
                            "The tag %(tag)s is added to %(num)d contacts.", changed, tag=form.tag.data), "success")
+    return redirect(back, 303)
+
+
+def _skipped(skipped: dict[str, int]) -> str:
+    """What a bulk action left out, in words ("" when nothing)."""
+    reasons = {"no_email": lambda n: ngettext("%(num)d has no email address", "%(num)d have no email address", n),
+               "already": lambda n: ngettext("%(num)d was there already", "%(num)d were there already", n),
+               "left": lambda n: ngettext("%(num)d left the list (only they can come back)",
+                                          "%(num)d left the list (only they can come back)", n)}
+    said = [reasons[reason](n) for reason, n in skipped.items() if n]
+    return _("Skipped: %(reasons)s.", reasons="; ".join(said)) if said else ""
+
+
+@bp.post("/contacts/subscribe")
+@auth.roles_required(Role.EDITOR)
+def contacts_subscribe():
+    form = ListContactsForm()
+    back = _back_to_list(form.back.data)
+    if not form.validate_on_submit():
+        abort(400)
+    if not form.contact_ids.data or not form.list_id.data:
+        flash(_("Choose contacts and a mailing list."), "error")
+        return redirect(back, 303)
+    try:
+        added, skipped = newsletters.subscribe_contacts(list_id=form.list_id.data, contact_ids=form.contact_ids.data,
+                                                        actor=current_user)
+    except services.PartnersError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(" ".join(filter(None, [ngettext("%(num)d contact is added to the list.",
+                                              "%(num)d contacts are added to the list.", added),
+                                     _skipped(skipped)])), "success")
+    return redirect(back, 303)
+
+
+@bp.post("/contacts/invite")
+@auth.roles_required(Role.EDITOR)
+def contacts_invite():
+    form = InviteContactsForm()
+    back = _back_to_list(form.back.data)
+    if not form.validate_on_submit():
+        abort(400)
+    if not form.contact_ids.data or not form.meeting_id.data:
+        flash(_("Choose contacts and a meeting."), "error")
+        return redirect(back, 303)
+    try:
+        invited, skipped = meeting_services.invite_contacts(meeting_id=form.meeting_id.data,
+                                                            contact_ids=form.contact_ids.data, actor=current_user)
+    except meeting_services.MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(" ".join(filter(None, [ngettext("%(num)d invitation is sent.", "%(num)d invitations are sent.",
+                                              len(invited)), _skipped(skipped)])), "success")
     return redirect(back, 303)
 
 

@@ -136,6 +136,8 @@ ACCESS: dict[str, Rule] = {
     "partners.position_end": rule(f"/partners/positions/{MISSING}/end", EDITORS, 404),
     "partners.contact_invite": rule(f"/partners/contacts/{MISSING}/invite", EDITORS, 404),
     "partners.contacts_tag": rule("/partners/contacts/tag", EDITORS, 303),  # no tag given: back with a message
+    "partners.contacts_subscribe": rule("/partners/contacts/subscribe", EDITORS, 303),  # none chosen: back, told
+    "partners.contacts_invite": rule("/partners/contacts/invite", EDITORS, 303),  # none chosen: back, told
     "partners.search_save": rule("/partners/contacts/searches", STAFF, 303),  # no name: back with a message
     "partners.search_delete": rule(f"/partners/contacts/searches/{MISSING}/delete", STAFF, 404),
     "partners.me": rule("/partners/me", frozenset({"delegate", "liaison"}), 200),

@@ -344,6 +344,63 @@ def test_editor_tags_and_untags_the_chosen_contacts(as_role, make_contact):
     assert [t.name for t in one.tags] == ["Leaders 2026"] and two.tags == []
 
 
+def test_editor_puts_the_chosen_contacts_on_a_mailing_list_but_never_back_one_who_left(as_role, make_contact):
+    from partners import newsletters
+    from partners.models import Subscription, SubscriptionStatus
+
+    corps = newsletters.create_list(names={"en": "Diplomatic corps weekly update"}, actor=None)
+    one = make_contact(family_name="One", emails=[{"address": "one@example.org"}])
+    left = make_contact(family_name="Left", emails=[{"address": "left@example.org"}])
+    silent = make_contact(family_name="Silent")
+    newsletters.subscribe(list_id=corps.id, contact_id=left.id, actor=None)
+    newsletters.unsubscribe(token=newsletters.unsubscribe_token(newsletters._subscription(corps.id, left.id)))
+    db.session.commit()
+    client = as_role("editor")
+    page = client.get("/partners/contacts").get_data(as_text=True)
+    assert 'formaction="/partners/contacts/subscribe"' in page and "Diplomatic corps weekly update" in page
+    response = post(client, "/partners/contacts/subscribe", {"contact_ids": [one.id, left.id, silent.id],
+                                                             "list_id": corps.id}, form_path="/partners/contacts")
+    assert response.status_code == 303
+    statuses = {s.contact_id: s.status for s in db.session.scalars(select(Subscription))}
+    assert statuses == {one.id: SubscriptionStatus.ACTIVE, left.id: SubscriptionStatus.UNSUBSCRIBED}
+    said = client.get("/partners/contacts").get_data(as_text=True)
+    assert "1 contact is added to the list." in said and "1 has no email address" in said
+    assert "1 left the list (only they can come back)" in said
+
+
+def test_editor_invites_the_chosen_contacts_to_a_meeting_in_their_language(as_role, make_contact):
+    from meetings import services as meeting_services
+    from meetings.models import Invitation
+    from tests.meetings.test_services import plan
+
+    meeting = plan()
+    kim = make_contact(family_name="Kim", given_name="Minjun", country_code="KR", preferred_language="ja",
+                       emails=[{"address": "kim@seoul.example"}])
+    nobody = make_contact(family_name="Nobody")
+    db.session.commit()
+    client = as_role("editor")
+    page = client.get("/partners/contacts").get_data(as_text=True)
+    assert 'formaction="/partners/contacts/invite"' in page and "Senior officials meeting" in page
+    response = post(client, "/partners/contacts/invite", {"contact_ids": [kim.id, nobody.id],
+                                                          "meeting_id": meeting.id}, form_path="/partners/contacts")
+    assert response.status_code == 303
+    [invitation] = db.session.scalars(select(Invitation)).all()
+    assert (invitation.email, invitation.language, invitation.contact_id) == ("kim@seoul.example", "ja", kim.id)
+    again = post(client, "/partners/contacts/invite", {"contact_ids": [kim.id], "meeting_id": meeting.id},
+                 form_path="/partners/contacts")
+    assert again.status_code == 303 and len(db.session.scalars(select(Invitation)).all()) == 1
+    assert "1 was there already" in client.get("/partners/contacts").get_data(as_text=True)
+    assert meeting_services.people_told(meeting) == [invitation]
+
+
+def test_a_viewer_cannot_use_the_bulk_actions(as_role, make_contact):
+    one = make_contact(family_name="One", emails=[{"address": "one@example.org"}])
+    db.session.commit()
+    client = as_role("viewer")
+    for path in ("/partners/contacts/subscribe", "/partners/contacts/invite"):
+        assert post(client, path, {"contact_ids": [one.id]}, form_path="/partners/contacts").status_code == 403
+
+
 def test_tagging_an_unknown_contact_changes_nobody(as_role, make_contact):
     one = make_contact(family_name="One")
     db.session.commit()
