@@ -9,10 +9,7 @@ manages their own private calendar feed (/calendar/feeds), which calendar progra
 
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -36,7 +33,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_, select
 
-from kizuna import auth
+from kizuna import auth, uploads
 from kizuna.extensions import db
 from kizuna.i18n import LANGUAGES
 from kizuna.models import Role
@@ -65,7 +62,6 @@ STATUSES = {RegistrationStatus.CONFIRMED: _l("Confirmed"), RegistrationStatus.PE
             RegistrationStatus.WAITLISTED: _l("On the waiting list"),
             RegistrationStatus.OFFERED: _l("A place is offered"), RegistrationStatus.DECLINED: _l("Declined"),
             RegistrationStatus.CANCELLED: _l("Cancelled")}
-DIGEST = re.compile(r"[0-9a-f]{64}")
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 
 
@@ -346,9 +342,7 @@ def feed(token: str):
 # -- staff: invitations received from outside -----------------------------------------------------------------
 
 
-def _upload_dir() -> Path:
-    """Uploads wait here, under their SHA-256, between the preview and the save (never under static/)."""
-    return Path(current_app.config["INSTANCE_PATH"]) / "imports-ics"
+UPLOADS = "imports-ics"  # where .ics uploads wait for their preview (kizuna.uploads)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -362,14 +356,8 @@ def import_upload():
         except importing.IcsError as exc:
             form.file.errors = [*form.file.errors, str(exc)]
         else:
-            digest = hashlib.sha256(data).hexdigest()
-            folder = _upload_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            from network.importing import sweep_uploads
-
-            sweep_uploads(folder)  # what earlier uploads left behind unsaved
-            (folder / digest).write_bytes(data)
-            return redirect(url_for(".import_preview", digest=digest, tier=form.tier.data), 303)
+            return redirect(url_for(".import_preview", digest=uploads.keep(data, UPLOADS), tier=form.tier.data),
+                            303)
     return render_template("meetings/import.html", form=form), 422 if form.errors else 200
 
 
@@ -391,8 +379,8 @@ def _span(event) -> str:
 @bp.route("/import/<digest>", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def import_preview(digest: str):
-    path = _upload_dir() / digest
-    if not DIGEST.fullmatch(digest) or not path.is_file():
+    path = uploads.path_of(digest, UPLOADS)
+    if path is None:
         abort(404)
     data = path.read_bytes()
     form = IcsConfirmForm(tier=request.args.get("tier"))

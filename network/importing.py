@@ -5,11 +5,9 @@ rows or none."""
 from __future__ import annotations
 
 import re
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -25,8 +23,6 @@ from .reference import fold
 from .tabular import SCHEMAS, Issue, Row, Table, duplicate_rows, read_table
 
 KINDS = ("partners", "agreements", "embassies", "network-members")
-# An upload waits this long for its preview to be saved; after that it is swept (see sweep_uploads).
-UPLOAD_TTL = timedelta(hours=24)
 # Words a spreadsheet may use for a partner's kind or a relationship's kind, folded.
 PARTNER_KINDS = {"city": "city", "都市": "city", "市": "city", "subnational": "subnational", "state": "subnational",
                  "province": "subnational", "region": "subnational", "州": "subnational", "省": "subnational",
@@ -553,20 +549,3 @@ def _save_agreements(report: ImportReport, *, actor) -> None:
 
 
 # -- uploads -------------------------------------------------------------------------------------
-
-
-def sweep_uploads(folder: Path, *, older_than: timedelta = UPLOAD_TTL, now: float | None = None) -> int:
-    """Delete the uploads in `folder` that have waited for their preview longer than `older_than` (abandoned:
-    a saved import deletes its own); returns how many went. A file another request removes first is skipped."""
-    if not folder.is_dir():
-        return 0
-    cutoff = (time.time() if now is None else now) - older_than.total_seconds()
-    removed = 0
-    for path in folder.iterdir():
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed

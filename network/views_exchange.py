@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -14,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from kizuna import auth
+from kizuna import auth, uploads
 from kizuna.extensions import db
 from kizuna.models import Role
 
@@ -33,18 +31,12 @@ from .views import (
 )
 from .views_directory import current_role, embassies_query
 
-DIGEST = re.compile(r"[0-9a-f]{64}")
 # Where each kind's list lives, first that exists: the embassy and network pages come with another module.
 LISTS = {"partners": ("network.partners",), "agreements": ("network.agreements",),
          "embassies": ("network.embassies", "network.home"), "network-members": ("network.networks", "network.home")}
 # What each kind of file lists, in the order the upload form offers them.
 MIME = {"csv": "text/csv; charset=utf-8",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def _upload_dir() -> Path:
-    """Uploads wait here, under their SHA-256, between the preview and the save (never under static/)."""
-    return Path(current_app.config["INSTANCE_PATH"]) / "imports"
 
 
 # -- import ------------------------------------------------------------------------------------
@@ -63,13 +55,8 @@ def import_upload():
         except tabular.TableError as exc:
             form.file.errors.append(str(exc))
         else:
-            digest = hashlib.sha256(data).hexdigest()
-            folder = _upload_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            importing.sweep_uploads(folder)  # what earlier readers uploaded and never saved
-            (folder / digest).write_bytes(data)
-            return redirect(url_for(".import_preview", kind=form.kind.data, digest=digest, name=filename[:200]),
-                            303)
+            return redirect(url_for(".import_preview", kind=form.kind.data, digest=uploads.keep(data),
+                                    name=filename[:200]), 303)
     return _render("import", 422 if form.errors else 200, form=form)
 
 
@@ -84,10 +71,8 @@ def _choices() -> dict[int, int]:
 @bp.route("/import/<kind>/<digest>", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def import_preview(kind: str, digest: str):
-    if kind not in importing.KINDS or not DIGEST.fullmatch(digest):
-        abort(404)
-    path = _upload_dir() / digest
-    if not path.is_file():
+    path = uploads.path_of(digest)
+    if kind not in importing.KINDS or path is None:
         abort(404)
     # The file is stored under its digest alone; its name only labels the messages (the reader sniffs the bytes).
     data, filename = path.read_bytes(), request.args.get("name", "")[:200] or "upload.csv"

@@ -4,10 +4,7 @@ person" (routes added to partners.views.bp)."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import get_locale, ngettext
@@ -16,10 +13,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
-from kizuna import auth
+from kizuna import auth, uploads
 from kizuna.extensions import db
 from kizuna.models import Role
-from network import importing as registry_importing
 from network import tabular
 from network.matching import MatchStatus
 from network.services import local_today
@@ -31,7 +27,6 @@ from .models import Contact
 from .services import PartnersError
 from .views import bp
 
-DIGEST = re.compile(r"[0-9a-f]{64}")
 MIME = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "vcf": exchange.VCARD_MIME}
 PAIRS_PER_PAGE = 50
@@ -115,11 +110,6 @@ def contact_vcard(contact_id: int):
 # -- import --------------------------------------------------------------------------------------
 
 
-def _upload_dir() -> Path:
-    """Uploads wait here, under their SHA-256, between the preview and the save (never under static/)."""
-    return Path(current_app.config["INSTANCE_PATH"]) / "imports"
-
-
 @bp.route("/import", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def import_upload():
@@ -133,12 +123,7 @@ def import_upload():
         except tabular.TableError as exc:
             form.file.errors.append(str(exc))
         else:
-            digest = hashlib.sha256(data).hexdigest()
-            folder = _upload_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            registry_importing.sweep_uploads(folder)
-            (folder / digest).write_bytes(data)
-            return redirect(url_for(".import_preview", digest=digest, name=filename[:200]), 303)
+            return redirect(url_for(".import_preview", digest=uploads.keep(data), name=filename[:200]), 303)
     return render_template("partners/import.html", form=form), 422 if form.errors else 200
 
 
@@ -155,10 +140,8 @@ def _picks() -> tuple[dict[int, int], dict[int, str]]:
 @bp.route("/import/<digest>", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def import_preview(digest: str):
-    if not DIGEST.fullmatch(digest):
-        abort(404)
-    path = _upload_dir() / digest
-    if not path.is_file():
+    path = uploads.path_of(digest)
+    if path is None:
         abort(404)
     data, filename = path.read_bytes(), request.args.get("name", "")[:200] or "upload.csv"
     form = ContactPreviewForm()

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from kizuna import uploads
 from kizuna.extensions import db
 from network import importing, services
 from network.models import NetworkMember, Partner, Relationship
@@ -73,9 +74,9 @@ def test_candidates_are_labelled_in_the_readers_language(db_session):
 def test_sweep_deletes_only_uploads_older_than_a_day(tmp_path):
     now = time.time()
     old, fresh = tmp_path / "old", tmp_path / "fresh"
-    for path, age in ((old, importing.UPLOAD_TTL + timedelta(minutes=1)), (fresh, timedelta(hours=23))):
+    for path, age in ((old, uploads.TTL + timedelta(minutes=1)), (fresh, timedelta(hours=23))):
         path.write_bytes(b"x")
         os.utime(path, (now - age.total_seconds(), now - age.total_seconds()))
-    assert importing.sweep_uploads(tmp_path, now=now) == 1
+    assert uploads.sweep(tmp_path, now=now) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh"]
-    assert importing.sweep_uploads(tmp_path / "never-made", now=now) == 0
+    assert uploads.sweep(tmp_path / "never-made", now=now) == 0
