@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Flask, current_app, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
@@ -130,3 +132,31 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, nav_items=nav_items, Role=Role, current_timezone=get_timezone,
                            current_locale=get_locale, role_label=role_label)
 
+
+@dataclass(frozen=True)
+class ListPage:
+    """The pager macro's view of a page of rows counted by hand (the attributes of Flask-SQLAlchemy's Pagination)."""
+
+    page: int
+    total: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from kizuna import auth
 from kizuna.extensions import db
 from kizuna.models import Role
+from kizuna.web import ListPage
 
 from . import queries, services, worldmap
 from .forms import (
@@ -517,35 +518,6 @@ def timeline():
 
 
 TIMELINE_PAGE = 50  # events per page of the timeline
-
-
-@dataclass(frozen=True)
-class ListPage:
-    """The pager macro's view of a page of rows counted by hand (the attributes of Flask-SQLAlchemy's Pagination)."""
-
-    page: int
-    total: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def init_app(app) -> None:

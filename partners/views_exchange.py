@@ -4,8 +4,6 @@ person" (routes added to partners.views.bp)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -16,6 +14,7 @@ from werkzeug.routing import BuildError
 from kizuna import auth, uploads
 from kizuna.extensions import db
 from kizuna.models import Role
+from kizuna.web import ListPage
 from network import tabular
 from network.matching import MatchStatus
 from network.services import local_today
@@ -191,40 +190,16 @@ def _preview_row(row, match: importing.ContactMatch, choices: dict[int, int]) ->
 # -- duplicates and merge ----------------------------------------------------------------------------
 
 
-@dataclass
-class _Page:
-    """What the pager macro reads."""
-
-    page: int
-    pages: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 @bp.get("/duplicates", endpoint="duplicates")
 @auth.roles_required(Role.EDITOR)
 def duplicates_list():
     pairs = duplicates.find_duplicates()
-    pages = max(1, -(-len(pairs) // PAIRS_PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    shown = pairs[(page - 1) * PAIRS_PER_PAGE:page * PAIRS_PER_PAGE]
+    last = max(1, -(-len(pairs) // PAIRS_PER_PAGE))
+    page = ListPage(min(max(request.args.get("page", 1, type=int) or 1, 1), last), len(pairs), PAIRS_PER_PAGE)
+    shown = pairs[(page.page - 1) * PAIRS_PER_PAGE:page.page * PAIRS_PER_PAGE]
     contacts = duplicates.contacts_of(shown)
     return render_template("partners/duplicates.html", pairs=shown, total=len(pairs), contacts=contacts,
-                           page=_Page(page, pages))
+                           page=page)
 
 
 def _contact_or_404(value) -> Contact:
