@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import selectinload
 
-from kizuna.extensions import db
+from kizuna.extensions import db, utcnow
 from kizuna.models import MessageStatus, OutboundMessage
+from network import services as network_services
 from network.models import CityNetwork, NetworkEvent, Partner
 
 from . import services
@@ -66,6 +67,13 @@ def board(*, tier: str = "", year: int | None = None, status: str = "") -> list[
                             Meeting.starts_at < datetime(year + 1, 1, 2, tzinfo=UTC))
     meetings = list(db.session.scalars(query))
     return [m for m in meetings if local_year(m) == year] if year else meetings
+
+
+def next_year() -> int:
+    """The year (in its own zone) of the next meeting to start, else this year."""
+    upcoming = db.session.scalar(select(Meeting).where(Meeting.starts_at >= utcnow())
+                                 .order_by(Meeting.starts_at).limit(1))
+    return local_year(upcoming) if upcoming is not None else network_services.local_today().year
 
 
 def years() -> list[int]:

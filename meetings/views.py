@@ -130,8 +130,11 @@ def _id(value) -> int | None:
 @bp.get("/")
 @auth.roles_required(Role.VIEWER)
 def board():
-    args = {"tier": request.args.get("tier", ""), "status": request.args.get("status", ""),
-            "year": request.args.get("year", type=int)}
+    """The meetings of one year, grouped by tier: the year asked for, or "all", else the year of the next
+    meeting (a board of ten years of meetings is no board)."""
+    asked = request.args.get("year", "")
+    year = None if asked == "all" else int(asked) if asked.isdigit() else queries.next_year()
+    args = {"tier": request.args.get("tier", ""), "status": request.args.get("status", ""), "year": year}
     meetings = queries.board(**args)
     groups: dict[int, dict[Tier, list[Meeting]]] = {}
     for meeting in meetings:

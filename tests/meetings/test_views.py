@@ -247,13 +247,17 @@ def test_the_board_groups_by_year_and_tier_counts_and_filters(as_role, make_part
         services.register(invitation=invitation, name=f"P{n}", email=f"p{n}@seoul.example" if n else "a@seoul.example")
     db.session.commit()
     client = as_role("viewer")
-    html = client.get("/meetings/").get_data(as_text=True)
+    html = client.get("/meetings/?year=all").get_data(as_text=True)
     assert '<h2 id="year-2027">2027</h2>' in html and '<h2 id="year-2028">2028</h2>' in html
     assert "<caption>Senior officials · 2027</caption>" in html and "<caption>Leaders · 2028</caption>" in html
+    # Unasked, the board shows the year of the next meeting, and offers the others.
+    coming = client.get("/meetings/").get_data(as_text=True)
+    assert '<h2 id="year-2027">2027</h2>' in coming and '<h2 id="year-2028">' not in coming
+    assert '<option value="2027" selected>2027</option>' in coming and '<option value="2028">2028</option>' in coming
     row = re.search(r"Senior officials meeting</a>.*?</tr>", html, re.S).group(0)
     cells = re.findall(r"<td>(.*?)</td>", row, re.S)
     assert [c.strip() for c in cells[-4:]] == ["1", "1", "2 / 2", "1"]  # invited, accepted, places, waiting
-    filtered = client.get("/meetings/", query_string={"tier": "leaders"}).get_data(as_text=True)
+    filtered = client.get("/meetings/", query_string={"tier": "leaders", "year": "all"}).get_data(as_text=True)
     assert "Leaders 2028" in filtered and "Senior officials meeting" not in filtered
     assert "Leaders 2028" not in client.get("/meetings/?year=2027").get_data(as_text=True)
     assert "No meeting matches" in client.get("/meetings/?status=cancelled").get_data(as_text=True)
