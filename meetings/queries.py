@@ -122,9 +122,10 @@ def latest_messages(meeting_id: int) -> dict[str, Delivery]:
             for id_, recipient, subject, status, last_error in rows}
 
 
-def invitations(meeting_id: int) -> list[Invitation]:
-    return list(db.session.scalars(select(Invitation).where(
-        Invitation.meeting_id == meeting_id, Invitation.removed_at.is_(None)).order_by(Invitation.id)))
+def invitations(meeting_id: int) -> Select:
+    """The meeting's live invitations, in the order they were sent (the meeting page shows them in pages)."""
+    return select(Invitation).where(Invitation.meeting_id == meeting_id, Invitation.removed_at.is_(None)
+                                    ).order_by(Invitation.id)
 
 
 def partner_names(ids) -> dict[int, Partner]:

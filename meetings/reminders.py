@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 
 from kizuna import audit, outbox
 from kizuna.extensions import db, utcnow
@@ -19,14 +19,20 @@ CATEGORY = "meeting.reminder"
 INTERVAL = timedelta(days=1)  # one reminder per person per day, however often staff press the button
 
 
-def unanswered(meeting_id: int, *, now: datetime | None = None) -> list[Invitation]:
-    """The live invitations with no answer yet whose last reminder (if any) is a day old or more."""
+def _unanswered(meeting_id: int, now: datetime | None):
+    """The condition of live invitations with no answer yet whose last reminder (if any) is a day old or more."""
     now = now or utcnow()
-    return list(db.session.scalars(select(Invitation).where(
-        Invitation.meeting_id == meeting_id, Invitation.removed_at.is_(None),
-        Invitation.answer == Answer.NEEDS_ACTION,
-        or_(Invitation.reminded_at.is_(None), Invitation.reminded_at <= now - INTERVAL))
-        .order_by(Invitation.id)))
+    return and_(Invitation.meeting_id == meeting_id, Invitation.removed_at.is_(None),
+                Invitation.answer == Answer.NEEDS_ACTION,
+                or_(Invitation.reminded_at.is_(None), Invitation.reminded_at <= now - INTERVAL))
+
+
+def unanswered(meeting_id: int, *, now: datetime | None = None) -> list[Invitation]:
+    return list(db.session.scalars(select(Invitation).where(_unanswered(meeting_id, now)).order_by(Invitation.id)))
+
+
+def count_unanswered(meeting_id: int, *, now: datetime | None = None) -> int:
+    return db.session.scalar(select(func.count()).select_from(Invitation).where(_unanswered(meeting_id, now)))
 
 
 def remind_unanswered(*, meeting_id: int, actor, now: datetime | None = None) -> list[Invitation]:

@@ -382,6 +382,9 @@ def cancel(meeting_id: int):
 # -- the meeting page and its invitations -------------------------------------------------------
 
 
+INVITATIONS_PER_PAGE = 50  # on the meeting page; the counts above the table are of all of them
+
+
 def _detail(meeting: Meeting, status: int = 200, *, partner_form=None, contact_form=None, problem=None):
     language = _language()
     if partner_form is None:
@@ -390,17 +393,20 @@ def _detail(meeting: Meeting, status: int = 200, *, partner_form=None, contact_f
         contact_form = InviteContactForm(formdata=None, prefix="contact")
     partner_form.partner_id.choices = [("", _("Choose a partner"))] + [
         (str(pid), name) for pid, name in queries.partner_options(language)]
-    invitations = queries.invitations(meeting.id)
+    page = db.paginate(queries.invitations(meeting.id), page=_page(), per_page=INVITATIONS_PER_PAGE,
+                       error_out=False)
+    invitations = page.items
     series_title = meeting.series.title(language) if meeting.series else None
     event = db.session.get(NetworkEvent, meeting.network_event_id) if meeting.network_event_id else None
-    return _render("meeting", status, meeting=meeting, invitations=invitations,
+    return _render("meeting", status, meeting=meeting, invitations=invitations, page=page,
                    partners=queries.partner_names(i.partner_id for i in invitations),
                    messages=queries.latest_messages(meeting.id), counts=queries.counts([meeting.id])[meeting.id],
                    partner_form=partner_form, contact_form=contact_form,
                    action_form=ActionForm(formdata=None, prefix="action"),
                    problem=problem, series_title=series_title, event=event,
                    can_invite=meeting.status == MeetingStatus.SCHEDULED, delegations=queries.delegations(meeting),
-                   to_remind=len(reminders.unanswered(meeting.id)) if meeting.status == MeetingStatus.SCHEDULED else 0)
+                   to_remind=reminders.count_unanswered(meeting.id) if meeting.status == MeetingStatus.SCHEDULED
+                   else 0)
 
 
 @bp.get("/<int:meeting_id>")

@@ -559,3 +559,16 @@ def test_the_meeting_page_sums_up_each_delegation_and_links_the_calendar_file(as
     assert cells == ["Seoul", "Kim", "No answer yet", "3 / no limit"]
     assert f'href="/meetings/{registered.id}/invite.ics"' in html
     assert client.get(f"/meetings/{registered.id}/invite.ics").status_code == 200
+
+
+def test_the_meeting_page_shows_its_invitations_fifty_at_a_time(as_role):
+    meeting = plan()
+    for n in range(60):
+        services.invite(meeting_id=meeting.id, email=f"guest{n:02d}@example.org", name=f"Guest {n:02d}", actor=None)
+    db.session.commit()
+    client = as_role("viewer")
+    first = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "60 invited" in first and "Page 1 of 2" in first
+    assert "guest49@example.org" in first and "guest50@example.org" not in first
+    second = client.get(f"/meetings/{meeting.id}?page=2").get_data(as_text=True)
+    assert "guest50@example.org" in second and "guest59@example.org" in second and "guest00@" not in second
