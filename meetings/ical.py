@@ -388,23 +388,31 @@ def _vtimezone(name: str, first_year: int, last_year: int) -> Timezone:
 
 
 def _calendar(method: str, events: Sequence[tuple[Occurrence, Event]]) -> Calendar:
+    cal = _head(method)
+    for _occ, event in events:
+        cal.add_component(event)
+    # Only the TZIDs icalendar wrote (UTC-like zones come out as "Z"), and VTIMEZONEs first: RFC 5545
+    # lets them come anywhere, but some readers resolve TZIDs in one pass.
+    cal.subcomponents[:0] = _zones([occ for occ, _event in events], cal.get_used_tzids())
+    return cal
+
+
+def _head(method: str) -> Calendar:
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", method)
-    for _occ, event in events:
-        cal.add_component(event)
+    return cal
+
+
+def _zones(occurrences: Iterable[Occurrence], used: set[str]) -> list[Timezone]:
+    """A VTIMEZONE per zone of `occurrences` that the events' TZIDs name, covering the years of its events."""
     years: dict[str, list[int]] = {}
-    for occ, _event in events:
+    for occ in occurrences:
         if not occ.all_day:
             years.setdefault(occ.zone, []).extend((occ.local_start.year, occ.local_end.year))
-    # Only the TZIDs icalendar wrote (UTC-like zones come out as "Z"), and VTIMEZONEs first: RFC 5545
-    # lets them come anywhere, but some readers resolve TZIDs in one pass.
-    used = cal.get_used_tzids()
-    zones = [_vtimezone(zone, min(years[zone]), max(years[zone])) for zone in sorted(years) if zone in used]
-    cal.subcomponents[:0] = zones
-    return cal
+    return [_vtimezone(zone, min(years[zone]), max(years[zone])) for zone in sorted(years) if zone in used]
 
 
 def request(meeting: Occurrence, attendee: Attendee, *, stamp: datetime | None = None) -> bytes:
@@ -466,8 +474,13 @@ def publish(events: Iterable[Occurrence], name: str, description: str | None = N
         if occ.uid in seen:
             raise CalendarError(f"two events share the UID {occ.uid}")
         seen.add(occ.uid)
-    # Each event's DTSTAMP is its last change, so an unchanged feed is byte-for-byte the same.
-    cal = _calendar("PUBLISH", [(occ, _event(occ, stamp=occ.last_modified, status=occ.status)) for occ in items])
+    # Each event's DTSTAMP is its last change, so an unchanged feed is byte-for-byte the same — and each
+    # event's text can be kept: a feed of a thousand meetings re-serialises only those that changed.
+    texts = [_published_event(occ) for occ in items]
+    cal = _head("PUBLISH")
+    zones = {occ.zone for occ in items if not occ.all_day}
+    used = {zone for zone in zones if any(f";TZID={zone}:".encode() in text for text in texts)}
+    cal.subcomponents = _zones(items, used)
     cal.add("name", name)  # RFC 7986
     cal.add("x-wr-calname", name)  # Outlook, Apple Calendar, Google
     if description:
@@ -477,4 +490,11 @@ def publish(events: Iterable[Occurrence], name: str, description: str | None = N
     cal.add("x-published-ttl", vDuration(refresh))
     if _web_url(source, "the feed's address"):
         cal.add("source", source, parameters={"VALUE": "URI"})
-    return cal.to_ical()
+    head, end = cal.to_ical().rsplit(b"END:VCALENDAR", 1)
+    return head + b"".join(texts) + b"END:VCALENDAR" + end
+
+
+@lru_cache(maxsize=20_000)
+def _published_event(occ: Occurrence) -> bytes:
+    """One VEVENT of a PUBLISH calendar as icalendar writes it, kept per (immutable) occurrence."""
+    return _event(occ, stamp=occ.last_modified, status=occ.status).to_ical()

@@ -554,3 +554,20 @@ def test_check_ics_says_how_to_install_ical_js_when_it_is_missing(tmp_path):
                             text=True, timeout=30, cwd=tmp_path)
     assert result.returncode == 2
     assert "npm ci --prefix tests/e2e/node" in result.stderr
+
+
+def test_a_feed_rebuilt_after_one_change_shows_the_change_and_keeps_the_rest(make_occurrence):
+    """Events' text is kept between feeds (ical._published_event): a changed meeting must never read as before."""
+    first = make_occurrence(uid="a@kizuna.example.test")
+    second = make_occurrence(uid="b@kizuna.example.test", start=datetime(2027, 6, 1, 9, tzinfo=TOKYO))
+    before = publish([first, second], "Series")
+    assert publish([first, second], "Series") == before
+    moved = make_occurrence(uid="b@kizuna.example.test", sequence=1, title="Moved meeting",
+                            start=datetime(2027, 6, 2, 9, tzinfo=TOKYO), last_modified=CHANGED + timedelta(days=1))
+    after = icalendar.Calendar.from_ical(publish([first, moved], "Series"))
+    events = {str(e["UID"]): e for e in after.walk("VEVENT")}
+    assert str(events["b@kizuna.example.test"]["SUMMARY"]) == "Moved meeting"
+    assert int(events["b@kizuna.example.test"]["SEQUENCE"]) == 1
+    assert events["b@kizuna.example.test"].decoded("DTSTART") == datetime(2027, 6, 2, 9, tzinfo=TOKYO)
+    assert str(events["a@kizuna.example.test"]["SUMMARY"]) == "Senior officials meeting"
+    assert [str(z["TZID"]) for z in after.walk("VTIMEZONE")] == ["Asia/Tokyo"]
