@@ -20,7 +20,7 @@ def nav_links(tab) -> list[tuple[str, str]]:
     (Role.ADMIN, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox", "Users", "Audit log"]),
     (Role.EDITOR, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox"]),
     (Role.VIEWER, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox"]),
-    (Role.DELEGATE, ["Home", "My profile"]),
+    (Role.DELEGATE, ["Home", "My profile", "My meetings"]),
     (Role.LIAISON, ["Home", "My profile"]),
 ])
 def test_every_page_in_the_navigation_passes_axe(tab, make_user, role, expected):

@@ -164,6 +164,8 @@ ACCESS: dict[str, Rule] = {
     "meetings.withdraw": rule(f"/meetings/invitations/{MISSING}/withdraw", EDITORS, 404),
     "meetings.registrations": rule(f"/meetings/{MISSING}/registrations", STAFF, 404),
     "meetings.registrations_export": rule(f"/meetings/{MISSING}/registrations.csv", EDITORS, 404),
+    "meetings.badges": rule(f"/meetings/{MISSING}/badges.pdf", STAFF, 404),
+    "meetings.precedence": rule(f"/meetings/{MISSING}/precedence.pdf", STAFF, 404),
     "meetings.decide": rule(f"/meetings/registrations/{MISSING}/decide", EDITORS, 404),
     # meetings: the invitee's page behind their signed link, calendar files and feeds, .ics import
     "meetings.answer": rule("/meetings/answer/not-a-token", ANYONE, 404),
@@ -176,6 +178,8 @@ ACCESS: dict[str, Rule] = {
     "meetings.series_ics": rule(f"/meetings/series/{MISSING}.ics", STAFF, 404),
     "meetings.import_upload": rule("/meetings/import", EDITORS, 200),
     "meetings.import_preview": rule(f"/meetings/import/{'0' * 64}", EDITORS, 404),
+    "meetings.mine": rule("/meetings/mine", frozenset({"delegate"}), 200),
+    "meetings.mine_meeting": rule(f"/meetings/mine/{MISSING}", frozenset({"delegate"}), 404),
     "meetings_calendar.feeds": rule("/calendar/feeds", SIGNED_IN, 200),
     "meetings_calendar.feed_revoke": rule(f"/calendar/feeds/{MISSING}/revoke", SIGNED_IN, 303),
     "meetings_calendar.feed": rule("/calendar/not-a-token.ics", ANYONE, 404),
@@ -229,6 +233,22 @@ ACCESS: dict[str, Rule] = {
     "api.update_interaction": rule(f"/api/v1/interactions/{MISSING}", EDITORS, 403),
     "api.add_follow_up": rule(f"/api/v1/interactions/{MISSING}/follow-ups", EDITORS, 403),
     "api.complete_follow_up": rule(f"/api/v1/follow-ups/{MISSING}/done", EDITORS, 403),
+    # meetings API: staff read; editors with a token write (a session gets 403)
+    "api.meeting_series_list": rule("/api/v1/meeting-series", STAFF, 200),
+    "api.meeting_series": rule(f"/api/v1/meeting-series/{MISSING}", STAFF, 404),
+    "api.meetings": rule("/api/v1/meetings", STAFF, 200),
+    "api.meeting": rule(f"/api/v1/meetings/{MISSING}", STAFF, 404),
+    "api.meeting_invitations": rule(f"/api/v1/meetings/{MISSING}/invitations", STAFF, 404),
+    "api.invitation": rule(f"/api/v1/invitations/{MISSING}", STAFF, 404),
+    "api.meeting_registrations": rule(f"/api/v1/meetings/{MISSING}/registrations", STAFF, 404),
+    "api.create_meeting_series": rule("/api/v1/meeting-series", EDITORS, 403),
+    "api.create_meeting": rule("/api/v1/meetings", EDITORS, 403),
+    "api.update_meeting": rule(f"/api/v1/meetings/{MISSING}", EDITORS, 403),
+    "api.schedule_meeting": rule(f"/api/v1/meetings/{MISSING}/schedule", EDITORS, 403),
+    "api.cancel_meeting": rule(f"/api/v1/meetings/{MISSING}/cancel", EDITORS, 403),
+    "api.invite": rule(f"/api/v1/meetings/{MISSING}/invitations", EDITORS, 403),
+    "api.withdraw_invitation": rule(f"/api/v1/invitations/{MISSING}/withdraw", EDITORS, 403),
+    "api.decide_registration": rule(f"/api/v1/registrations/{MISSING}/decide", EDITORS, 403),
 }
 # Flask's own route, answered before any access check: only files from static/.
 UNCHECKED = {"static"}
