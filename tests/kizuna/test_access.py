@@ -249,22 +249,6 @@ ACCESS: dict[str, Rule] = {
     "api.invite": rule(f"/api/v1/meetings/{MISSING}/invitations", EDITORS, 403),
     "api.withdraw_invitation": rule(f"/api/v1/invitations/{MISSING}/withdraw", EDITORS, 403),
     "api.decide_registration": rule(f"/api/v1/registrations/{MISSING}/decide", EDITORS, 403),
-    # meetings API: staff read; editors with a token write (a session gets 403)
-    "api.meeting_series_list": rule("/api/v1/meeting-series", STAFF, 200),
-    "api.meeting_series": rule(f"/api/v1/meeting-series/{MISSING}", STAFF, 404),
-    "api.meetings": rule("/api/v1/meetings", STAFF, 200),
-    "api.meeting": rule(f"/api/v1/meetings/{MISSING}", STAFF, 404),
-    "api.meeting_invitations": rule(f"/api/v1/meetings/{MISSING}/invitations", STAFF, 404),
-    "api.invitation": rule(f"/api/v1/invitations/{MISSING}", STAFF, 404),
-    "api.meeting_registrations": rule(f"/api/v1/meetings/{MISSING}/registrations", STAFF, 404),
-    "api.create_meeting_series": rule("/api/v1/meeting-series", EDITORS, 403),
-    "api.create_meeting": rule("/api/v1/meetings", EDITORS, 403),
-    "api.update_meeting": rule(f"/api/v1/meetings/{MISSING}", EDITORS, 403),
-    "api.schedule_meeting": rule(f"/api/v1/meetings/{MISSING}/schedule", EDITORS, 403),
-    "api.cancel_meeting": rule(f"/api/v1/meetings/{MISSING}/cancel", EDITORS, 403),
-    "api.invite": rule(f"/api/v1/meetings/{MISSING}/invitations", EDITORS, 403),
-    "api.withdraw_invitation": rule(f"/api/v1/invitations/{MISSING}/withdraw", EDITORS, 403),
-    "api.decide_registration": rule(f"/api/v1/registrations/{MISSING}/decide", EDITORS, 403),
 }
 # Flask's own route, answered before any access check: only files from static/.
 UNCHECKED = {"static"}
