@@ -148,3 +148,9 @@ def test_an_unknown_meeting_is_not_found(as_role):
     client = as_role("viewer")
     assert client.get("/meetings/999999/badges.pdf").status_code == 404
     assert client.get("/meetings/999999/precedence.pdf").status_code == 404
+
+
+def test_the_registrations_page_links_both_pdfs_for_a_viewer(as_role, delegations):
+    html = as_role("viewer").get(f"/meetings/{delegations.id}/registrations").get_data(as_text=True)
+    assert f'href="/meetings/{delegations.id}/badges.pdf"' in html
+    assert f'href="/meetings/{delegations.id}/precedence.pdf"' in html
