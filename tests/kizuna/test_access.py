@@ -175,6 +175,7 @@ ACCESS: dict[str, Rule] = {
     "meetings.offer_accept": rule(f"/meetings/answer/not-a-token/registrations/{MISSING}/accept", ANYONE, 404),
     "meetings.answer_ics": rule("/meetings/answer/not-a-token/invite.ics", ANYONE, 404),
     "meetings.meeting_ics": rule(f"/meetings/{MISSING}/invite.ics", STAFF, 404),
+    "meetings.propose_times": rule("/meetings/schedule", STAFF, 200),
     "meetings.series_ics": rule(f"/meetings/series/{MISSING}.ics", STAFF, 404),
     "meetings.import_upload": rule("/meetings/import", EDITORS, 200),
     "meetings.import_preview": rule(f"/meetings/import/{'0' * 64}", EDITORS, 404),
