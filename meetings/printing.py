@@ -104,7 +104,7 @@ class Person:
     title: str
     city: str  # the delegation's city in the reader's language, or the person's organisation
     role: str
-    country: str | None  # for the choice of a Chinese or Japanese font
+    country: str | None  # the person's, else their city's: chooses a Chinese or a Japanese font for kanji
 
 
 def confirmed(meeting_id: int) -> list[Registration]:
@@ -143,8 +143,8 @@ def _in_precedence(registrations: Iterable[Registration], language: str) -> list
             city = position.organisation.display_name(language) if position else ""
         people.append(Person(name=own or r.name, latin_name=r.name if own and own != r.name else "",
                              title=r.title, city=city, role=str(ROLES[r.role]),
-                             country=(partner.country_code if partner else None)
-                             or (contact.country_code if contact else None)))
+                             country=(contact.country_code if contact else None)
+                             or (partner.country_code if partner else None)))
     return people
 
 

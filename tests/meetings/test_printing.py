@@ -154,3 +154,29 @@ def test_the_registrations_page_links_both_pdfs_for_a_viewer(as_role, delegation
     html = as_role("viewer").get(f"/meetings/{delegations.id}/registrations").get_data(as_text=True)
     assert f'href="/meetings/{delegations.id}/badges.pdf"' in html
     assert f'href="/meetings/{delegations.id}/precedence.pdf"' in html
+
+
+def fonts_of(data: bytes) -> set[str]:
+    reader = PdfReader(io.BytesIO(data))
+    return {str(font["/BaseFont"]).lstrip("/") for page in reader.pages
+            for font in page["/Resources"]["/Font"].get_object().values()}
+
+
+def test_each_name_is_set_in_a_font_of_its_script(as_role, make_partner):
+    meeting = plan()
+    beijing = make_partner(name="Beijing", country_code="CN")
+    invitation = services.invite(meeting_id=meeting.id, email="head@beijing.example", partner_id=beijing.id,
+                                 name="Wang", actor=None)
+    people = [("王", "小明", "CN", "Wang Xiaoming"), ("김", "민준", "KR", "Kim Minjun"),
+              ("山田", "太郎", "JP", "Yamada Taro")]
+    for n, (family, given, country, latin) in enumerate(people):
+        contact = partner_services.create_contact(
+            actor=None, family_name=latin.split()[0], given_name=latin.split()[1], family_name_local=family,
+            given_name_local=given, country_code=country, name_order="family_first")
+        services.register(invitation=invitation, name=latin, email=f"p{n}@beijing.example",
+                          role="head" if n == 0 else "member", contact_id=contact.id)
+    db.session.commit()
+    data = as_role("viewer").get(f"/meetings/{meeting.id}/badges.pdf").data
+    assert {"STSong-Light", "HYGothic-Medium", "HeiseiKakuGo-W5", "Helvetica-Bold"} <= fonts_of(data)
+    _, text = text_of(data)
+    assert "Kim Minjun" in text and "Wang Xiaoming" in text
