@@ -1,0 +1,391 @@
+"""Meetings over JSON: series, meetings with their times in UTC and in their own zone, invitations and
+registrations; staff read, editors' tokens write through the services, and every refusal names its field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from kizuna import services as core
+from kizuna.extensions import db
+from kizuna.models import OutboundMessage
+from meetings import services
+from meetings.models import Invitation, Meeting, MeetingSeries, MeetingStatus, Registration, RegistrationStatus
+
+TOKYO = "Asia/Tokyo"
+
+
+def plan(*, schedule: bool = True, **overrides) -> Meeting:
+    fields = {"titles": {"en": "Senior officials meeting", "ja": "高級実務者会議"}, "tier": "senior_officials",
+              "format": "hybrid", "timezone": TOKYO, "starts_at": datetime(2027, 3, 4, 10, 0),
+              "ends_at": datetime(2027, 3, 4, 17, 0), "venue": "Tokyo Metropolitan Government Building",
+              "online_url": "https://meet.example.org/som", **overrides}
+    meeting = services.create_meeting(actor=None, **fields)
+    if schedule:
+        services.schedule_meeting(meeting_id=meeting.id, actor=None)
+    db.session.commit()
+    return meeting
+
+
+@pytest.fixture
+def book(db_session, make_partner):
+    """A leaders' series with its meeting (scheduled, 2 places, approval), a working-level draft online, and
+    Seoul's delegation of three: two pending, one waiting."""
+    series = services.create_series(titles={"en": "Tokyo intercity leaders' meeting", "ja": "東京都市間首脳会議"},
+                                    tier="leaders", rrule="FREQ=YEARLY;INTERVAL=2", actor=None)
+    leaders = plan(titles={"en": "Leaders' meeting 2027", "ja": "首脳会議2027"}, tier="leaders",
+                   series_id=series.id, capacity=2, approval_required=True,
+                   starts_at=datetime(2027, 10, 20, 9, 30), ends_at=datetime(2027, 10, 20, 18, 0))
+    online = plan(schedule=False, titles={"en": "Working-level online meeting"}, tier="working_level",
+                  format="online", venue="", starts_at=datetime(2027, 1, 15, 8, 0),
+                  ends_at=datetime(2027, 1, 15, 9, 0), timezone="Europe/Paris")
+    seoul = make_partner(name="Seoul", country_code="KR")
+    invitation = services.invite(meeting_id=leaders.id, email="head@seoul.example", partner_id=seoul.id,
+                                 name="Kim", actor=None)
+    head = services.register(invitation=invitation, name="Kim Min-jun", email="head@seoul.example", role="head")
+    member = services.register(invitation=invitation, name="Lee", email="lee@seoul.example", role="member")
+    waiting = services.register(invitation=invitation, name="Park", email="park@seoul.example", role="adviser")
+    db.session.commit()
+    return {"series": series, "leaders": leaders, "online": online, "seoul": seoul, "invitation": invitation,
+            "head": head, "member": member, "waiting": waiting}
+
+
+@pytest.fixture
+def token(make_user):
+    """token("editor") → the Authorization header of a new account of that role."""
+
+    def make(role="editor"):
+        user = make_user(role)
+        _, secret = core.create_api_token(user=user, name="test", actor=user)
+        db.session.commit()
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _get(client, path: str) -> dict:
+    response = client.get(path)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def _fields(response) -> set[str]:
+    assert response.status_code == 422, (response.status_code, response.json)
+    return set(response.json["error"]["fields"])
+
+
+MEETING = {"titles": {"en": "Side event: climate", "ja": "サイドイベント：気候"}, "tier": "side_event",
+           "format": "in_person", "timezone": "Europe/Paris", "starts_at": "2027-06-01T09:00",
+           "ends_at": "2027-06-01T12:30", "venue": "Hôtel de Ville", "capacity": 40}
+
+
+# -- reading ------------------------------------------------------------------------------------------
+
+
+def test_series_list_and_detail(as_role, book):
+    client = as_role("viewer")
+    body = _get(client, "/api/v1/meeting-series")
+    assert [s["title"] for s in body["items"]] == ["Tokyo intercity leaders' meeting"]
+    one = _get(client, f"/api/v1/meeting-series/{book['series'].id}")
+    assert (one["tier"], one["rrule"], one["meeting_ids"]) == ("leaders", "FREQ=YEARLY;INTERVAL=2",
+                                                              [book["leaders"].id])
+    assert _get(client, "/api/v1/meeting-series?tier=side_event")["items"] == []
+
+
+def test_meeting_detail_gives_times_in_utc_and_in_its_zone_with_counts(as_role, book):
+    body = _get(as_role("viewer"), f"/api/v1/meetings/{book['leaders'].id}")
+    assert body["titles"] == {"en": "Leaders' meeting 2027", "ja": "首脳会議2027"}
+    assert (body["starts_at"], body["ends_at"]) == ("2027-10-20T00:30:00+00:00", "2027-10-20T09:00:00+00:00")
+    assert (body["local_starts_at"], body["local_ends_at"], body["timezone"]) == (
+        "2027-10-20T09:30:00+09:00", "2027-10-20T18:00:00+09:00", TOKYO)
+    assert (body["status"], body["sequence"], body["uid"]) == ("scheduled", 0, book["leaders"].uid)
+    assert (body["venue"], body["online_url"], body["capacity"], body["series_id"]) == (
+        "Tokyo Metropolitan Government Building", "https://meet.example.org/som", 2, book["series"].id)
+    assert body["counts"] == {"invited": 1, "accepted": 0, "registered": 2, "waiting": 1}
+
+
+def test_japanese_readers_get_titles_in_japanese(as_role, book):
+    body = _get(as_role("viewer", language="ja"), f"/api/v1/meetings/{book['leaders'].id}")
+    assert body["title"] == "首脳会議2027"
+
+
+def test_meetings_filter_by_tier_status_series_dates_and_title(as_role, book):
+    client = as_role("viewer")
+    titles = lambda query: [m["titles"]["en"] for m in _get(client, "/api/v1/meetings" + query)["items"]]  # noqa: E731
+    assert titles("") == ["Working-level online meeting", "Leaders' meeting 2027"]
+    assert titles("?tier=leaders") == ["Leaders' meeting 2027"]
+    assert titles("?status=draft") == ["Working-level online meeting"]
+    assert titles(f"?series_id={book['series'].id}") == ["Leaders' meeting 2027"]
+    assert titles("?from=2027-02-01") == ["Leaders' meeting 2027"]
+    assert titles("?to=2027-01-15") == ["Working-level online meeting"]
+    assert titles("?q=ONLINE") == ["Working-level online meeting"]
+    assert titles("?q=首脳") == ["Leaders' meeting 2027"]
+    page = _get(client, "/api/v1/meetings?limit=1&page=2")
+    assert (page["total"], page["pages"], [m["id"] for m in page["items"]]) == (2, 2, [book["leaders"].id])
+    assert page["items"][0]["counts"]["registered"] == 2
+
+
+def test_invitations_and_registrations_of_a_meeting(as_role, book):
+    client = as_role("viewer")
+    invitations = _get(client, f"/api/v1/meetings/{book['leaders'].id}/invitations")
+    [one] = invitations["items"]
+    assert (one["email"], one["name"], one["language"], one["answer"], one["answered_via"]) == (
+        "head@seoul.example", "Kim", "en", "needs_action", "")
+    assert one["partner"]["name"] == "Seoul" and one["delivery"] is not None
+    assert _get(client, f"/api/v1/invitations/{one['id']}")["email"] == "head@seoul.example"
+    path = f"/api/v1/meetings/{book['leaders'].id}/registrations"
+    assert [(r["name"], r["status"], r["role"]) for r in _get(client, path)["items"]] == [
+        ("Kim Min-jun", "pending", "head"), ("Lee", "pending", "member"), ("Park", "waitlisted", "adviser")]
+    assert [r["name"] for r in _get(client, path + "?status=waitlisted")["items"]] == ["Park"]
+    assert _get(client, path + "?limit=2&page=2")["total"] == 3
+    assert _get(client, path)["items"][0]["partner_id"] == book["seoul"].id
+
+
+@pytest.mark.parametrize("path, field", [
+    ("/api/v1/meetings?tier=mayors", "tier"), ("/api/v1/meetings?status=soon", "status"),
+    ("/api/v1/meetings?series_id=one", "series_id"), ("/api/v1/meetings?from=20/10/2027", "from"),
+    ("/api/v1/meetings?from=2027-03-10&to=2027-03-01", "to"), ("/api/v1/meeting-series?tier=x", "tier"),
+])
+def test_bad_filters_get_a_422_naming_the_parameter(as_role, db_session, path, field):
+    assert _fields(as_role("viewer").get(path)) == {field}
+
+
+def test_a_bad_registration_filter_is_a_422(as_role, book):
+    response = as_role("viewer").get(f"/api/v1/meetings/{book['leaders'].id}/registrations?status=maybe")
+    assert _fields(response) == {"status"}
+
+
+@pytest.mark.parametrize("path", ["meeting-series/999999", "meetings/999999", "meetings/999999/invitations",
+                                  "meetings/999999/registrations", "invitations/999999"])
+def test_a_missing_object_is_a_json_404(as_role, db_session, path):
+    response = as_role("viewer").get(f"/api/v1/{path}")
+    assert response.status_code == 404 and response.json["error"]["code"]
+
+
+@pytest.mark.parametrize("role", ["delegate", "liaison"])
+def test_external_accounts_may_not_read_or_write_any_of_it(as_role, book, role):
+    client = as_role(role)
+    meeting_id = book["leaders"].id
+    for path in ("/api/v1/meeting-series", f"/api/v1/meeting-series/{book['series'].id}", "/api/v1/meetings",
+                 f"/api/v1/meetings/{meeting_id}", f"/api/v1/meetings/{meeting_id}/invitations",
+                 f"/api/v1/meetings/{meeting_id}/registrations", f"/api/v1/invitations/{book['invitation'].id}"):
+        response = client.get(path)
+        assert response.status_code == 403 and response.json["error"]["code"] == "forbidden", path
+    before = _count(Meeting)
+    assert client.post("/api/v1/meetings", json=MEETING).status_code == 403
+    assert client.post(f"/api/v1/registrations/{book['head'].id}/decide", json={"approve": True}).status_code == 403
+    assert _count(Meeting) == before
+    db.session.expire_all()
+    assert db.session.get(Registration, book["head"].id).status == RegistrationStatus.PENDING
+
+
+# -- writing ------------------------------------------------------------------------------------------
+
+
+def test_editor_adds_a_series_and_plans_a_meeting_in_it(client, book, token):
+    headers = token("editor")
+    series = client.post("/api/v1/meeting-series", headers=headers, json={
+        "titles": {"en": "Diplomatic corps briefing"}, "tier": "diplomatic_briefing", "rrule": "FREQ=YEARLY",
+        "default_format": "online", "default_delegation_limit": 2})
+    assert series.status_code == 201, series.json
+    assert (series.json["tier"], series.json["default_format"], series.json["rrule"]) == (
+        "diplomatic_briefing", "online", "FREQ=YEARLY")
+    created = client.post("/api/v1/meetings", headers=headers, json={
+        "series_id": series.json["id"], "titles": {"en": "Briefing 2027"}, "timezone": TOKYO,
+        "starts_at": "2027-04-01T15:00", "ends_at": "2027-04-01T16:00",
+        "online_url": "https://meet.example.org/briefing"})
+    assert created.status_code == 201, created.json
+    body = created.json
+    assert (body["tier"], body["format"], body["delegation_limit"], body["status"]) == (
+        "diplomatic_briefing", "online", 2, "draft")
+    assert (body["starts_at"], body["local_starts_at"]) == ("2027-04-01T06:00:00+00:00", "2027-04-01T15:00:00+09:00")
+    assert db.session.get(Meeting, body["id"]).series_id == series.json["id"]
+
+
+def test_editor_plans_schedules_moves_and_cancels_a_meeting(client, book, token):
+    headers = token("editor")
+    created = client.post("/api/v1/meetings", headers=headers, json=MEETING)
+    assert created.status_code == 201, created.json
+    assert (created.json["local_starts_at"], created.json["starts_at"]) == (
+        "2027-06-01T09:00:00+02:00", "2027-06-01T07:00:00+00:00")
+    path = f"/api/v1/meetings/{created.json['id']}"
+    scheduled = client.post(f"{path}/schedule", headers=headers)
+    assert scheduled.status_code == 200 and scheduled.json["status"] == "scheduled"
+    assert _fields(client.post(f"{path}/schedule", headers=headers)) == {"status"}
+    invited = client.post(f"{path}/invitations", headers=headers, json={
+        "email": "Maire@Paris.example", "name": "Anne", "language": "fr", "partner_id": book["seoul"].id})
+    assert invited.status_code == 201, invited.json
+    assert (invited.json["email"], invited.json["language"], invited.json["answer"]) == (
+        "maire@paris.example", "fr", "needs_action")
+    sent = _count(OutboundMessage)
+    later = {**MEETING, "starts_at": "2027-06-01T10:00", "ends_at": "2027-06-01T13:00"}
+    moved = client.post(path, headers=headers, json=later)
+    assert moved.status_code == 200, moved.json
+    assert (moved.json["sequence"], moved.json["local_starts_at"], moved.json["capacity"]) == (
+        1, "2027-06-01T10:00:00+02:00", 40)
+    assert _count(OutboundMessage) == sent + 1  # the updated invitation
+    cleared = client.post(path, headers=headers, json={k: v for k, v in later.items() if k != "capacity"})
+    assert (cleared.status_code, cleared.json["capacity"], cleared.json["sequence"]) == (200, None, 1)
+    assert _count(OutboundMessage) == sent + 1  # no change of time or place: nobody is told
+    assert _fields(client.post(f"{path}/cancel", headers=headers, json={"reason": " "})) == {"reason"}
+    cancelled = client.post(f"{path}/cancel", headers=headers, json={"reason": "The venue is closed."})
+    assert cancelled.status_code == 200, cancelled.json
+    assert (cancelled.json["status"], cancelled.json["sequence"]) == ("cancelled", 2)
+    assert _count(OutboundMessage) == sent + 2  # the cancellation
+    assert _fields(client.post(path, headers=headers, json=MEETING)) == {"status"}
+    assert client.post("/api/v1/meetings/999999", headers=headers, json=MEETING).status_code == 404
+
+
+def test_meeting_refusals_are_422_with_the_field_and_change_nothing(client, book, token):
+    headers, before = token("editor"), _count(Meeting)
+    for changes, field in [({"ends_at": "2027-06-01T08:00"}, "ends_at"),
+                           ({"timezone": "Europe/Atlantis"}, "timezone"),
+                           ({"starts_at": "2027-06-01"}, "starts_at"), ({"starts_at": "soon"}, "starts_at"),
+                           ({"starts_at": None}, "starts_at"), ({"titles": {"en": " "}}, "titles"),
+                           ({"titles": "Climate"}, "titles"), ({"tier": "mayors"}, "tier"), ({"tier": None}, "tier"),
+                           ({"format": "online"}, "online_url"), ({"venue": ""}, "venue"),
+                           ({"capacity": 0}, "capacity"), ({"capacity": "many"}, "capacity"),
+                           ({"starts_at": "2027-03-28T02:30", "ends_at": "2027-03-28T05:00"}, "starts_at"),
+                           ({"series_id": 999999}, "series_id"), ({"organiser": "me"}, "organiser")]:
+        body = {k: v for k, v in {**MEETING, **changes}.items() if v is not None}
+        assert _fields(client.post("/api/v1/meetings", headers=headers, json=body)) == {field}, changes
+    assert _fields(client.post("/api/v1/meetings", headers=headers, data="x")) == {"body"}
+    assert _count(Meeting) == before
+    path = f"/api/v1/meetings/{book['leaders'].id}"
+    late = client.post(path, headers=headers, json={**MEETING, "ends_at": "2027-05-01T08:00"})
+    assert _fields(late) == {"ends_at"}
+    db.session.expire_all()
+    leaders = db.session.get(Meeting, book["leaders"].id)
+    assert (leaders.venue, leaders.sequence, leaders.timezone) == ("Tokyo Metropolitan Government Building", 0, TOKYO)
+    assert _fields(client.post("/api/v1/meeting-series", headers=headers,
+                               json={"titles": {"en": "X"}, "tier": "leaders", "rrule": "every other year"})) \
+        == {"rrule"}
+    assert _count(MeetingSeries) == 1
+
+
+def test_invitation_refusals_name_the_field_and_send_nothing(client, book, token):
+    headers, sent, invited = token("editor"), _count(OutboundMessage), _count(Invitation)
+    draft = f"/api/v1/meetings/{book['online'].id}/invitations"
+    assert _fields(client.post(draft, headers=headers, json={"email": "a@b.example"})) == {"status"}
+    path = f"/api/v1/meetings/{book['leaders'].id}/invitations"
+    for body, field in [({"email": "not-an-email"}, "email"), ({"name": "Nobody"}, "email"),
+                        ({"email": "head@seoul.example"}, "email"), ({"email": "x@y.example", "language": "?!"},
+                                                                      "language"),
+                        ({"email": "x@y.example", "partner_id": 999999}, "partner_id"),
+                        ({"email": "x@y.example", "contact_id": 999999}, "contact_id"),
+                        ({"email": "x@y.example", "timezone": "Mars/Olympus"}, "timezone")]:
+        assert _fields(client.post(path, headers=headers, json=body)) == {field}, body
+    assert (_count(OutboundMessage), _count(Invitation)) == (sent, invited)
+
+
+def test_editor_invites_a_contact_in_their_language(client, book, token):
+    from partners import services as partners
+
+    taro = partners.create_contact(family_name="Yamada", given_name="Taro", family_name_local="山田",
+                                   given_name_local="太郎", preferred_language="ja",
+                                   emails=[{"address": "taro@embassy.example"}], actor=None)
+    nobody = partners.create_contact(family_name="Nomail", actor=None)
+    db.session.commit()
+    headers, path = token("editor"), f"/api/v1/meetings/{book['leaders'].id}/invitations"
+    response = client.post(path, headers=headers, json={"contact_id": taro.id})
+    assert response.status_code == 201, response.json
+    assert (response.json["email"], response.json["name"], response.json["language"], response.json["contact_id"]) \
+        == ("taro@embassy.example", "山田 太郎", "ja", taro.id)
+    assert _fields(client.post(path, headers=headers, json={"contact_id": nobody.id})) == {"email"}
+    listed = client.get(path + "?limit=1&page=2", headers=headers).json
+    assert (listed["total"], [i["email"] for i in listed["items"]]) == (2, ["taro@embassy.example"])
+
+
+def test_editor_withdraws_an_invitation(client, book, token):
+    headers, sent = token("editor"), _count(OutboundMessage)
+    path = f"/api/v1/invitations/{book['invitation'].id}/withdraw"
+    response = client.post(path, headers=headers, json={"reason": "Wrong address."})
+    assert response.status_code == 200, response.json
+    assert response.json["removed_at"] is not None
+    assert _count(OutboundMessage) == sent + 1  # the CANCEL of their copy
+    assert _fields(client.post(path, headers=headers)) == {"invitation"}
+    listed = client.get(f"/api/v1/meetings/{book['leaders'].id}/invitations", headers=headers).json
+    assert listed["items"] == []
+
+
+def test_editor_approves_and_declines_registrations(client, book, token):
+    headers = token("editor")
+    approved = client.post(f"/api/v1/registrations/{book['head'].id}/decide", headers=headers,
+                           json={"approve": True})
+    assert approved.status_code == 200 and approved.json["status"] == "confirmed"
+    declined = client.post(f"/api/v1/registrations/{book['member'].id}/decide", headers=headers,
+                           json={"approve": False})
+    assert declined.status_code == 200 and declined.json["status"] == "declined"
+    db.session.expire_all()
+    assert db.session.get(Registration, book["waiting"].id).status == RegistrationStatus.OFFERED  # promoted
+    again = client.post(f"/api/v1/registrations/{book['head'].id}/decide", headers=headers, json={"approve": False})
+    assert _fields(again) == {"approve"}
+    assert _fields(client.post(f"/api/v1/registrations/{book['waiting'].id}/decide", headers=headers,
+                               json={"approve": "yes"})) == {"approve"}
+    assert _fields(client.post(f"/api/v1/registrations/{book['waiting'].id}/decide", headers=headers,
+                               json={})) == {"approve"}
+    db.session.expire_all()
+    assert db.session.get(Registration, book["head"].id).status == RegistrationStatus.CONFIRMED
+    assert client.post("/api/v1/registrations/999999/decide", headers=headers,
+                       json={"approve": True}).status_code == 404
+
+
+def test_viewers_may_not_write_even_with_a_token(client, book, token):
+    headers = token("viewer")
+    meeting_id = book["leaders"].id
+    before = (_count(Meeting), _count(MeetingSeries), _count(Invitation), _count(OutboundMessage))
+    for path, body in [("/api/v1/meeting-series", {"titles": {"en": "X"}, "tier": "leaders"}),
+                       ("/api/v1/meetings", MEETING), (f"/api/v1/meetings/{meeting_id}", MEETING),
+                       (f"/api/v1/meetings/{book['online'].id}/schedule", None),
+                       (f"/api/v1/meetings/{meeting_id}/cancel", {"reason": "No."}),
+                       (f"/api/v1/meetings/{meeting_id}/invitations", {"email": "x@y.example"}),
+                       (f"/api/v1/invitations/{book['invitation'].id}/withdraw", None),
+                       (f"/api/v1/registrations/{book['head'].id}/decide", {"approve": True})]:
+        response = client.post(path, headers=headers, json=body)
+        assert response.status_code == 403 and response.json["error"]["code"] == "forbidden", path
+    db.session.expire_all()
+    assert (_count(Meeting), _count(MeetingSeries), _count(Invitation), _count(OutboundMessage)) == before
+    assert db.session.get(Meeting, meeting_id).status == MeetingStatus.SCHEDULED
+    assert db.session.get(Meeting, book["online"].id).status == MeetingStatus.DRAFT
+    assert db.session.get(Invitation, book["invitation"].id).removed_at is None
+    assert db.session.get(Registration, book["head"].id).status == RegistrationStatus.PENDING
+
+
+def test_an_editor_session_without_a_token_may_not_write(as_role, book):
+    response = as_role("editor").post("/api/v1/meetings", json=MEETING)
+    assert response.status_code == 403
+    assert _count(Meeting) == 2
+
+
+def test_the_openapi_document_describes_every_meetings_endpoint(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    expected = {
+        "/api/v1/meeting-series": {"get", "post"}, "/api/v1/meeting-series/{series_id}": {"get"},
+        "/api/v1/meetings": {"get", "post"}, "/api/v1/meetings/{meeting_id}": {"get", "post"},
+        "/api/v1/meetings/{meeting_id}/schedule": {"post"}, "/api/v1/meetings/{meeting_id}/cancel": {"post"},
+        "/api/v1/meetings/{meeting_id}/invitations": {"get", "post"},
+        "/api/v1/invitations/{invitation_id}": {"get"}, "/api/v1/invitations/{invitation_id}/withdraw": {"post"},
+        "/api/v1/meetings/{meeting_id}/registrations": {"get"},
+        "/api/v1/registrations/{registration_id}/decide": {"post"},
+    }
+    for path, methods in expected.items():
+        assert set(paths[path]) == methods, path
+        for method, operation in paths[path].items():
+            assert operation["summary"] and operation["security"] == [{"bearer": []}]
+            assert operation["tags"] == ["meetings"]
+            assert "viewer" in operation["description"] or "editor" in operation["description"]
+            [status] = [s for s in operation["responses"] if s != "default"]
+            assert operation["responses"][status]["content"]["application/json"]["schema"]["type"] == "object"
+            if method == "post" and not path.endswith("/schedule"):
+                assert operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    create = paths["/api/v1/meetings"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert create["properties"]["titles"]["type"] == "object"
+    assert create["properties"]["starts_at"]["format"] == "date-time"
+    listing = paths["/api/v1/meetings"]["get"]
+    assert {p["name"] for p in listing["parameters"]} >= {"tier", "status", "series_id", "from", "to", "q", "page"}
