@@ -2,7 +2,8 @@
 
 Pure builders (meeting and registrations in, PDF bytes out) drawn with reportlab. Names in Japanese,
 Chinese and Korean are set in reportlab's built-in Adobe CID fonts, chosen per text by its script, so
-nothing is downloaded and the files are made offline; everything else is set in Helvetica.
+nothing is downloaded and the files are made offline; everything else is set in Helvetica, or, for
+letters Helvetica lacks (Łódź, Nguyễn), in the system's DejaVu Sans when the machine has it.
 
 Order of precedence (the rule the list follows, the same in every language so that every language
 version of a list agrees): delegations in the alphabetical order of their city's Latin-script name
@@ -13,6 +14,7 @@ protocol rank (1 first, unranked last), then by name.
 from __future__ import annotations
 
 import io
+import os
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import select
@@ -52,6 +55,10 @@ UNSPACED_COUNTRIES = frozenset({"CN", "TW", "HK", "MO", "KR", "KP"})
 BADGE_COLUMNS, BADGE_ROWS = 2, 4  # eight badges of 105 × 74 mm to an A4 sheet
 BADGES_PER_PAGE = BADGE_COLUMNS * BADGE_ROWS
 
+# Fonts for Latin letters beyond Helvetica's Windows-1252 set, used only when the system has them.
+EXTENDED_LATIN = {False: ("DejaVuSans", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+                  True: ("DejaVuSans-Bold", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")}
+
 _registered: set[str] = set()
 
 
@@ -62,9 +69,23 @@ def _font(name: str) -> str:
     return name
 
 
-def font_for(text: str, *, country: str | None = None) -> str:
+def _latin(text: str, bold: bool) -> str:
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        name, path = EXTENDED_LATIN[bold]
+        if name in _registered or os.path.exists(path):
+            if name not in _registered:
+                pdfmetrics.registerFont(TTFont(name, path))
+                _registered.add(name)
+            return name
+    return LATIN_BOLD if bold else LATIN
+
+
+def font_for(text: str, *, country: str | None = None, bold: bool = False) -> str:
     """The font that sets `text`: a CID font for kana, hangul or Chinese characters (Chinese characters in
-    the Chinese font for people of a Chinese-writing country, else the Japanese one), else Helvetica."""
+    the Chinese font for people of a Chinese-writing country, else the Japanese one), else Helvetica (bold
+    when asked), else DejaVu Sans for letters Helvetica lacks."""
     han = False
     for char in text:
         if ord(char) < 0x2E80:
@@ -78,7 +99,7 @@ def font_for(text: str, *, country: str | None = None) -> str:
             han = True
     if han:
         return _font(CHINESE if country in CHINESE_COUNTRIES else JAPANESE)
-    return LATIN
+    return _latin(text, bold)
 
 
 def own_script_name(contact: Contact | None) -> str:
@@ -91,7 +112,8 @@ def own_script_name(contact: Contact | None) -> str:
         return ""
     if contact.name_order == NameOrder.GIVEN_FIRST:
         return " ".join(p for p in (given, family) if p)
-    unspaced = contact.country_code in UNSPACED_COUNTRIES and font_for(family + given) != LATIN
+    unspaced = contact.country_code in UNSPACED_COUNTRIES and font_for(family + given) in (CHINESE, KOREAN,
+                                                                                          JAPANESE)
     return ("" if unspaced else " ").join(p for p in (family, given) if p)
 
 
@@ -174,9 +196,7 @@ def _line(c: pdfcanvas.Canvas, text: str, x: float, y: float, width: float, size
           country: str | None = None, bold: bool = False, color=colors.black) -> None:
     if not text:
         return
-    font = font_for(text, country=country)
-    if bold and font == LATIN:
-        font = LATIN_BOLD
+    font = font_for(text, country=country, bold=bold)
     size = _fit(c, text, font, size, width)
     c.setFont(font, size)
     c.setFillColor(color)
@@ -267,9 +287,7 @@ def precedence_list(meeting: Meeting, registrations: Iterable[Registration], lan
                                 title=_("Delegate list: %(title)s", title=title), author="Kizuna")
 
         def style(text: str, size: float = 9, bold: bool = False, country: str | None = None) -> ParagraphStyle:
-            font = font_for(text, country=country)
-            if bold and font == LATIN:
-                font = LATIN_BOLD
+            font = font_for(text, country=country, bold=bold)
             return ParagraphStyle("cell", fontName=font, fontSize=size, leading=size * 1.3)
 
         def para(text: str, **kwargs) -> Paragraph:

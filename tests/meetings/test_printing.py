@@ -4,6 +4,7 @@ PDF as a reader sees it (pypdf's text extraction)."""
 from __future__ import annotations
 
 import io
+import os
 from datetime import datetime
 
 import pytest
@@ -12,6 +13,7 @@ from pypdf import PdfReader
 from kizuna.extensions import db
 from meetings import services
 from meetings.models import Meeting
+from meetings.printing import EXTENDED_LATIN
 from partners import services as partner_services
 
 TOKYO = "Asia/Tokyo"
@@ -180,3 +182,17 @@ def test_each_name_is_set_in_a_font_of_its_script(as_role, make_partner):
     assert {"STSong-Light", "HYGothic-Medium", "HeiseiKakuGo-W5", "Helvetica-Bold"} <= fonts_of(data)
     _, text = text_of(data)
     assert "Kim Minjun" in text and "Wang Xiaoming" in text
+
+
+@pytest.mark.skipif(not os.path.exists(EXTENDED_LATIN[False][1]), reason="the system has no DejaVu Sans")
+def test_latin_letters_beyond_helvetica_are_printed_not_boxed(as_role, make_partner):
+    meeting = plan()
+    lodz = make_partner(name="Łódź", country_code="PL")
+    invitation = services.invite(meeting_id=meeting.id, email="head@lodz.example", partner_id=lodz.id,
+                                 name="Zdanowska", actor=None)
+    services.register(invitation=invitation, name="Nguyễn Văn Łukasz", email="head@lodz.example", role="head")
+    db.session.commit()
+    client = as_role("viewer")
+    for path in ("badges.pdf", "precedence.pdf"):
+        _, text = text_of(client.get(f"/meetings/{meeting.id}/{path}").data)
+        assert "Nguyễn Văn Łukasz" in text and "Łódź" in text and "■" not in text
