@@ -190,10 +190,13 @@ def _arg_int(name: str) -> int | None:
     return parse_int(name, request.args.get(name))
 
 
-def _doc_body(what: str, body: dict, *, replace: bool = False) -> dict:
-    """writes()/updates() for a body with this module's own field types (texts per language, local times)."""
+def _doc_body(what: str, body: dict, *, replace: bool = False, action: bool = False) -> dict:
+    """writes()/updates() for a body with this module's own field types (texts per language, local times);
+    an `action` on an object (cancel, withdraw, decide) answers 200 with the object changed."""
     spec = (updates if replace else writes)(what, {name: ((TEXT, text) if kind in _OWN_TYPES else (kind, text))
                                                    for name, (kind, text) in body.items()})
+    if action:
+        spec["summary"], spec["status"] = spec["summary"].replace("a 201 with", "a 200 with"), 200
     for name, (kind, text) in body.items():
         if kind in _OWN_TYPES:
             spec["body"]["properties"][name] = {**_OWN_TYPES[kind], "description": text}
@@ -397,7 +400,7 @@ CANCEL_BODY = {"reason": (TEXT, "required: why; the people invited are told")}
 @bp.post("/meetings/<int:meeting_id>/cancel")
 @auth.roles_required(Role.EDITOR)
 @doc(**_doc_body("Call a meeting off: everyone invited or registered is sent a cancellation with the meeting's "
-                 "UID.", CANCEL_BODY, replace=True), schema=MEETING_SCHEMA, tag=TAG)
+                 "UID.", CANCEL_BODY, action=True), schema=MEETING_SCHEMA, tag=TAG)
 def cancel_meeting(meeting_id: int):
     db.get_or_404(Meeting, meeting_id)
     values = _read(CANCEL_BODY)
@@ -481,7 +484,7 @@ def invitation(invitation_id: int):
 @bp.post("/invitations/<int:invitation_id>/withdraw")
 @auth.roles_required(Role.EDITOR)
 @doc(**_doc_body("Take a person off a meeting: their copy gets a cancellation and their links stop working; the "
-                 "meeting goes on for the others.", WITHDRAW_BODY, replace=True), schema=INVITATION_SCHEMA, tag=TAG)
+                 "meeting goes on for the others.", WITHDRAW_BODY, action=True), schema=INVITATION_SCHEMA, tag=TAG)
 def withdraw_invitation(invitation_id: int):
     db.get_or_404(Invitation, invitation_id)
     values = _read(WITHDRAW_BODY) if request.get_data() else {}
@@ -513,7 +516,7 @@ DECIDE_BODY = {"approve": (FLAG, "required: true approves, false declines (and f
 
 @bp.post("/registrations/<int:registration_id>/decide")
 @auth.roles_required(Role.EDITOR)
-@doc(**_doc_body("Approve or decline a pending registration; the person is told.", DECIDE_BODY, replace=True),
+@doc(**_doc_body("Approve or decline a pending registration; the person is told.", DECIDE_BODY, action=True),
      schema=REGISTRATION_SCHEMA, tag=TAG)
 def decide_registration(registration_id: int):
     db.get_or_404(Registration, registration_id)

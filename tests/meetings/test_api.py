@@ -384,6 +384,8 @@ def test_the_openapi_document_describes_every_meetings_endpoint(client):
             assert operation["responses"][status]["content"]["application/json"]["schema"]["type"] == "object"
             if method == "post" and not path.endswith("/schedule"):
                 assert operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert "201" in paths["/api/v1/meetings"]["post"]["responses"]
+    assert "200" in paths["/api/v1/meetings/{meeting_id}/cancel"]["post"]["responses"]
     create = paths["/api/v1/meetings"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert create["properties"]["titles"]["type"] == "object"
     assert create["properties"]["starts_at"]["format"] == "date-time"
