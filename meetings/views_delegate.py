@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from flask import abort, render_template
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager
 
 from kizuna import auth
 from kizuna.extensions import db, utcnow
@@ -76,7 +77,7 @@ def my_meetings(user, meeting_id: int | None = None) -> list[MyMeeting]:
     if where is not None:
         query = (select(Invitation).join(Meeting, Meeting.id == Invitation.meeting_id)
                  .where(where, Invitation.removed_at.is_(None), Meeting.status.in_(VISIBLE))
-                 .order_by(Invitation.id))
+                 .options(contains_eager(Invitation.meeting)).order_by(Invitation.id))
         if meeting_id is not None:
             query = query.where(Invitation.meeting_id == meeting_id)
         for invitation in db.session.scalars(query):
@@ -90,7 +91,8 @@ def my_meetings(user, meeting_id: int | None = None) -> list[MyMeeting]:
     where = _registrations_filter(user, delegation_ids)
     if where is not None:
         query = (select(Registration).join(Meeting, Meeting.id == Registration.meeting_id)
-                 .where(where, Meeting.status.in_(VISIBLE)).order_by(Registration.registered_at, Registration.id))
+                 .where(where, Meeting.status.in_(VISIBLE)).options(contains_eager(Registration.meeting))
+                 .order_by(Registration.registered_at, Registration.id))
         if meeting_id is not None:
             query = query.where(Registration.meeting_id == meeting_id)
         for registration in db.session.scalars(query):
