@@ -141,3 +141,11 @@ def test_the_delegates_navigation_has_my_meetings(client, cities):
     login(client, cities["delegate"])
     html = page(client, "/")
     assert 'href="/meetings/mine"' in html and "My meetings" in html
+
+
+def test_the_page_speaks_the_delegates_language(client, cities, make_user):
+    delegate = make_user(Role.DELEGATE, partner_id=cities["seoul"].id, language="ja", timezone="Asia/Seoul")
+    login(client, delegate)
+    html = page(client, "/meetings/mine")
+    assert "<h1>自分の会議</h1>" in html
+    assert "2030年3月4日" in html  # the dates too, in Japanese
