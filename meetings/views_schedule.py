@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_skeleton
 from flask import request
 from flask_babel import get_locale
 from sqlalchemy import select
@@ -72,8 +72,13 @@ def _offset(moment: datetime) -> str:
     return f"{name}, {offset}" if name.isalpha() else offset
 
 
-def _when(moment: datetime, pattern: str) -> str:
-    return format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=get_locale() or "en")
+def _day(moment: datetime) -> str:
+    """The local date in the reader's language: Fri, Oct 23, 2026 / 2026年10月23日(金)."""
+    return format_skeleton("yMMMEd", moment, tzinfo=moment.tzinfo, locale=get_locale() or "en")
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment:%H:%M}"
 
 
 @dataclass(frozen=True)
@@ -94,15 +99,15 @@ class Row:
 
 
 def _cell(view: CityTime) -> Cell:
-    end = _when(view.end, "HH:mm")
-    if view.end.date() != view.start.date():
-        end = _when(view.end, "EEE d MMM, HH:mm")
-    return Cell(day=_when(view.start, "EEE d MMM yyyy"), start=_when(view.start, "HH:mm"), end=end,
-                zone=_offset(view.start), inside=view.inside)
+    end = _clock(view.end)
+    if view.end.date() != view.start.date():  # past local midnight
+        end = f"{_day(view.end)} {end}"
+    return Cell(day=_day(view.start), start=_clock(view.start), end=end, zone=_offset(view.start),
+                inside=view.inside)
 
 
 def _row(slot: Slot) -> Row:
-    return Row(start=_when(slot.start, "EEE d MMM yyyy, HH:mm"), zone=_offset(slot.start),
+    return Row(start=f"{_day(slot.start)} {_clock(slot.start)}", zone=_offset(slot.start),
                inside=slot.cities_inside, cells=tuple(_cell(view) for view in slot.cities))
 
 

@@ -76,16 +76,22 @@ def test_a_week_over_the_european_clock_change_shows_each_city_its_own_time(as_r
     assert response.status_code == 200
     assert re.search(r'<th scope="col">Tokyo</th>\s*<th scope="col">Paris</th>\s*<th scope="col">New York City</th>',
                      html)
-    assert row(html, "Fri 23 Oct 2026, 19:00") == (
-        "Fri 23 Oct 2026, 19:00 (JST, UTC+09:00) 2 of 3"
-        " Fri 23 Oct 2026 19:00–20:00 (JST, UTC+09:00) inside working hours"
-        " Fri 23 Oct 2026 12:00–13:00 (CEST, UTC+02:00) inside working hours"
-        " Fri 23 Oct 2026 06:00–07:00 (EDT, UTC-04:00) outside working hours")
-    monday = row(html, "Mon 26 Oct 2026, 19:00")
+    assert row(html, "Fri, Oct 23, 2026 19:00") == (
+        "Fri, Oct 23, 2026 19:00 (JST, UTC+09:00) 2 of 3"
+        " Fri, Oct 23, 2026 19:00–20:00 (JST, UTC+09:00) inside working hours"
+        " Fri, Oct 23, 2026 12:00–13:00 (CEST, UTC+02:00) inside working hours"
+        " Fri, Oct 23, 2026 06:00–07:00 (EDT, UTC-04:00) outside working hours")
+    monday = row(html, "Mon, Oct 26, 2026 19:00")
     assert "11:00–12:00 (CET, UTC+01:00) inside working hours" in monday
     assert "06:00–07:00 (EDT, UTC-04:00) outside working hours" in monday
-    assert "Sat 24 Oct" not in html and "Sun 25 Oct" not in html  # weekdays only
+    assert "Sat, Oct 24" not in html and "Sun, Oct 25" not in html  # weekdays only
     assert html.count('<th scope="row">') == 20
+
+
+def test_a_japanese_reader_reads_the_dates_in_japanese(as_role, paris_and_new_york):
+    paris, _ = paris_and_new_york
+    html = page(as_role("viewer", language="ja"), cities=[paris.id], **WEEK).get_data(as_text=True)
+    assert "2026年10月21日(水) 12:00–13:00 (CEST, UTC+02:00)" in row(html, "2026年10月21日(水) 19:00")
 
 
 def test_the_home_city_alone_is_enough_and_the_result_can_be_bookmarked(as_role):
@@ -93,8 +99,8 @@ def test_the_home_city_alone_is_enough_and_the_result_can_be_bookmarked(as_role)
     args = {**WEEK, "first_day": "2026-10-23", "last_day": "2026-10-23"}
     first = page(client, **args).get_data(as_text=True)
     again = page(client, **args).get_data(as_text=True)
-    assert row(first, "Fri 23 Oct 2026, 08:00") == row(again, "Fri 23 Oct 2026, 08:00")
-    assert "1 of 1" in row(first, "Fri 23 Oct 2026, 08:00")
+    assert row(first, "Fri, Oct 23, 2026 08:00") == row(again, "Fri, Oct 23, 2026 08:00")
+    assert "1 of 1" in row(first, "Fri, Oct 23, 2026 08:00")
 
 
 @pytest.mark.parametrize(("change", "field", "message"), [
@@ -102,6 +108,8 @@ def test_the_home_city_alone_is_enough_and_the_result_can_be_bookmarked(as_role)
     ({"hours_start": "21:00", "hours_end": "09:00"}, "hours_end", "Working hours must start before they end"),
     ({"first_day": ""}, "first_day", "Enter the first day."),
     ({"duration": "600"}, "duration", "Not a valid choice"),
+    ({"last_day": "2026-12-31"}, "last_day", "choose at most 31"),
+    ({"host_zone": "Mars/Olympus_Mons"}, "host_zone", "Not a valid choice"),
 ])
 def test_bad_input_is_answered_at_its_field(as_role, paris_and_new_york, change, field, message):
     paris, _ = paris_and_new_york
@@ -158,6 +166,14 @@ def test_from_a_meeting_its_invited_cities_are_ticked_and_its_zone_is_the_host_z
     response = page(client, meeting=meeting.id, cities=[paris.id], **{**WEEK, "host_zone": ""})
     assert response.status_code == 200
     assert "Start (Europe/Paris)" in response.get_data(as_text=True)
+
+
+def test_in_person_meetings_do_not_offer_the_assistant(as_role):
+    meeting = services.create_meeting(
+        actor=None, titles={"en": "Leaders' meeting"}, tier="leaders", format="in_person", timezone="Asia/Tokyo",
+        starts_at=datetime(2027, 5, 10, 9, 0), ends_at=datetime(2027, 5, 10, 17, 0), venue="City Hall")
+    db.session.commit()
+    assert "/meetings/schedule" not in as_role("viewer").get(f"/meetings/{meeting.id}").get_data(as_text=True)
 
 
 def test_an_unknown_meeting_is_not_found(as_role):
