@@ -5,7 +5,7 @@ The form travels in the query string, so that a proposal can be bookmarked and s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
@@ -123,6 +123,18 @@ def _field_for(name: str) -> str:
     return FIELDS.get(name, name)
 
 
+def _clock_changes(cities: list[Participant], first_day: date, last_day: date) -> list[tuple[str, str, str]]:
+    """(city, offset before, offset after) for each city whose clocks change between the first and the last day."""
+    changes = []
+    for city in cities:
+        zone = ZoneInfo(city.zone)
+        before = datetime.combine(first_day, time(0), zone)
+        after = datetime.combine(last_day + timedelta(days=1), time(0), zone)
+        if before.utcoffset() != after.utcoffset():
+            changes.append((city.name, _offset(before), _offset(after)))
+    return changes
+
+
 def _unique(participants: list[Participant]) -> list[Participant]:
     # The assistant tells cities apart by name: a namesake gets its zone added.
     seen: set[str] = set()
@@ -156,7 +168,7 @@ def propose_times():
             form.host_zone.data = meeting.timezone if meeting is not None else home_zone
     else:
         defaults: dict = {"host_zone": home_zone}
-        first = date.today() + timedelta(days=1)
+        first = datetime.now(ZoneInfo(home_zone)).date() + timedelta(days=1)
         if meeting is not None:
             defaults["host_zone"] = meeting.timezone
             defaults["cities"] = sorted(i for i in _invited_partner_ids(meeting.id) if i in by_id)
@@ -168,7 +180,7 @@ def propose_times():
         defaults |= {"first_day": first, "last_day": first + timedelta(days=6)}
         form = ScheduleForm(formdata=None, data=defaults, **form_kwargs)
 
-    rows, cities, problem, status = [], [], None, 200
+    rows, cities, changes, problem, status = [], [], [], None, 200
     if submitted:
         if form.validate():
             chosen = [by_id[pid] for pid in dict.fromkeys(form.cities.data or ()) if pid in by_id]
@@ -186,8 +198,9 @@ def propose_times():
                 status = 422
             else:
                 rows = [_row(slot) for slot in slots]
+                changes = _clock_changes(cities, form.first_day.data, form.last_day.data)
         else:
             status = 422
     return _render("schedule", status, form=form, meeting=meeting, home=home, rows=rows, cities=cities,
-                   problem=problem, submitted=submitted and status == 200, best=BEST)
+                   changes=changes, problem=problem, submitted=submitted and status == 200)
 

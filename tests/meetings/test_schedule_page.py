@@ -86,6 +86,7 @@ def test_a_week_over_the_european_clock_change_shows_each_city_its_own_time(as_r
     assert "06:00–07:00 (EDT, UTC-04:00) outside working hours" in monday
     assert "Sat, Oct 24" not in html and "Sun, Oct 25" not in html  # weekdays only
     assert html.count('<th scope="row">') == 20
+    assert "Clocks change during these days in: Paris (from CEST, UTC+02:00 to CET, UTC+01:00)." in html
 
 
 def test_a_japanese_reader_reads_the_dates_in_japanese(as_role, paris_and_new_york):
@@ -101,6 +102,7 @@ def test_the_home_city_alone_is_enough_and_the_result_can_be_bookmarked(as_role)
     again = page(client, **args).get_data(as_text=True)
     assert row(first, "Fri, Oct 23, 2026 08:00") == row(again, "Fri, Oct 23, 2026 08:00")
     assert "1 of 1" in row(first, "Fri, Oct 23, 2026 08:00")
+    assert "Clocks change" not in first  # Tokyo keeps no summer time
 
 
 @pytest.mark.parametrize(("change", "field", "message"), [
