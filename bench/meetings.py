@@ -149,6 +149,19 @@ def main() -> None:
         cold = (time.perf_counter() - cold_start) * 1000
         warm = _time(_get(client, series_url), args.rounds, warm=0)
         rows.append(("series .ics of 1,000 events, cached", statistics.median(warm), _pct(warm, 95)))
+        rebuilt = []
+        for n in range(args.rounds):  # one meeting of the series changes, then the feed is asked for
+            with app.app_context():
+                changed = db.session.scalar(select(Meeting).where(Meeting.series_id == series)
+                                            .order_by(Meeting.id).offset(n).limit(1))
+                changed.titles = {**changed.titles, "en": f"Sample meeting, changed {n}"}
+                db.session.commit()
+                db.session.remove()
+            begin = time.perf_counter()
+            _get(client, series_url)()
+            rebuilt.append((time.perf_counter() - begin) * 1000)
+        rows.append(("series .ics of 1,000 events, one meeting changed", statistics.median(rebuilt),
+                     _pct(rebuilt, 95)))
 
         register_times = []
         anonymous = app.test_client()
@@ -198,10 +211,11 @@ def main() -> None:
               f"{elapsed:.1f} s: {statuses.get(RegistrationStatus.CONFIRMED, 0)} confirmed, "
               f"{statuses.get(RegistrationStatus.WAITLISTED, 0)} waitlisted, {len(errors)} errors"
               + (f" (such as {errors[:3]})" if errors else ""))
-        worst = max(p95 for _, _, p95 in rows)
+        worst = max(p95 for label, _, p95 in rows if ".ics" not in label)  # the files have their own target
         redis.flushdb()
         print(f"\nTargets: pages p95 < {PAGE_P95_TARGET_MS:.0f} ms (worst {worst:.1f}); series file < "
-              f"{SERIES_TARGET_MS:.0f} ms (first build {cold:.0f}, cached p95 {_pct(warm, 95):.1f}); contention "
+              f"{SERIES_TARGET_MS:.0f} ms (first build {cold:.0f}, after a change p95 {_pct(rebuilt, 95):.1f}, "
+              f"cached p95 {_pct(warm, 95):.1f}); contention "
               f"{args.places} confirmed, {args.contenders - args.places} waitlisted, no error")
 
 
