@@ -18,6 +18,7 @@ from kizuna import auth
 from kizuna.extensions import db
 from kizuna.i18n import LANGUAGES, home_timezone
 from kizuna.models import Role
+from kizuna.web import ListPage
 from network import services as network_services
 from network import tabular
 from network.models import NetworkEvent, Partner
@@ -135,12 +136,17 @@ def board():
     asked = request.args.get("year", "")
     year = None if asked == "all" else int(asked) if asked.isdigit() else queries.next_year()
     args = {"tier": request.args.get("tier", ""), "status": request.args.get("status", ""), "year": year}
-    meetings = queries.board(**args)
+    found = queries.board(**args)
+    page = ListPage(min(_page(), max(1, -(-len(found) // BOARD_PAGE))), len(found), BOARD_PAGE)
+    meetings = found[(page.page - 1) * BOARD_PAGE:page.page * BOARD_PAGE]
     groups: dict[int, dict[Tier, list[Meeting]]] = {}
     for meeting in meetings:
         groups.setdefault(queries.local_year(meeting), {}).setdefault(meeting.tier, []).append(meeting)
     return _render("board", meetings=meetings, groups=groups, counts=queries.counts([m.id for m in meetings]),
-                   years=queries.years(), args=args)
+                   years=queries.years(), args=args, page=page)
+
+
+BOARD_PAGE = 100  # meetings per page of the board, in date order
 
 
 @bp.get("/series")

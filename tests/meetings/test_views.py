@@ -7,7 +7,7 @@ import csv
 import email
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 
 import pytest
@@ -572,3 +572,15 @@ def test_the_meeting_page_shows_its_invitations_fifty_at_a_time(as_role):
     assert "guest49@example.org" in first and "guest50@example.org" not in first
     second = client.get(f"/meetings/{meeting.id}?page=2").get_data(as_text=True)
     assert "guest50@example.org" in second and "guest59@example.org" in second and "guest00@" not in second
+
+
+def test_a_busy_year_of_the_board_comes_in_pages_of_a_hundred(as_role):
+    for n in range(105):
+        day = datetime(2027, 1, 4, 10) + timedelta(days=3 * n)
+        plan(titles={"en": f"Meeting {n:03d}"}, starts_at=day, ends_at=day + timedelta(hours=2))
+    db.session.commit()
+    client = as_role("viewer")
+    first = client.get("/meetings/?year=2027").get_data(as_text=True)
+    assert "Page 1 of 2" in first and "Meeting 099" in first and "Meeting 100" not in first
+    second = client.get("/meetings/?year=2027&page=2").get_data(as_text=True)
+    assert "Meeting 100" in second and "Meeting 104" in second and "Meeting 000" not in second
