@@ -113,9 +113,7 @@ def nav_items():
         if current_user.has_role(Role.ADMIN):
             items += [("admin.users", _l("Users")), ("admin.audit", _l("Audit log"))]
     elif current_user.is_authenticated and current_user.has_role(Role.LIAISON, Role.DELEGATE):
-        items.append(("partners.me", _l("My profile")))
-        if current_user.has_role(Role.DELEGATE):
-            items.append(("meetings.mine", _l("My meetings")))
+        items += [("partners.me", _l("My profile")), ("meetings.mine", _l("My meetings"))]
     return items
 
 

@@ -1,9 +1,10 @@
-"""The delegates' own pages (routes added to meetings.views.bp): the meetings their city is invited to and those
-they are invited to by their own address, with their answer and both times, the link to each invitation's page
-where the delegation is registered, and their delegation's registrations.
+"""The delegates' and liaisons' own pages (routes added to meetings.views.bp): the meetings a delegate's city
+is invited to and those either is invited to by their own address (a liaison to a diplomatic-corps briefing),
+with their answer and both times, the link to each invitation's page where the delegation is registered, and
+the delegation's registrations.
 
 A delegate is bound to one partner city (User.partner_id) and sees only what belongs to that city or to their
-own address: any other meeting's page answers 404, whoever else it concerns.
+own address; a liaison only what is addressed to them: any other meeting's page answers 404.
 """
 
 from __future__ import annotations
@@ -120,13 +121,13 @@ def _context() -> dict:
 
 
 @bp.get("/mine")
-@auth.roles_required(Role.DELEGATE)
+@auth.roles_required(Role.DELEGATE, Role.LIAISON)
 def mine():
     return render_template("meetings/delegate_mine.html", rows=my_meetings(current_user), **_context())
 
 
 @bp.get("/mine/<int:meeting_id>")
-@auth.roles_required(Role.DELEGATE)
+@auth.roles_required(Role.DELEGATE, Role.LIAISON)
 def mine_meeting(meeting_id: int):
     rows = my_meetings(current_user, meeting_id)
     if not rows:

@@ -21,7 +21,7 @@ def nav_links(tab) -> list[tuple[str, str]]:
     (Role.EDITOR, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox"]),
     (Role.VIEWER, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox"]),
     (Role.DELEGATE, ["Home", "My profile", "My meetings"]),
-    (Role.LIAISON, ["Home", "My profile"]),
+    (Role.LIAISON, ["Home", "My profile", "My meetings"]),
 ])
 def test_every_page_in_the_navigation_passes_axe(tab, make_user, role, expected):
     user = make_user(role)  # a delegate or a liaison gets a partner or an embassy to be bound to

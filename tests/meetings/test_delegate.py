@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
 from kizuna.extensions import db
 from kizuna.models import Role
 from meetings import services
-from meetings.models import Answer
+from meetings.models import Answer, Meeting
 from tests.conftest import login
 
 TOKYO = "Asia/Tokyo"
@@ -131,10 +132,24 @@ def test_a_withdrawn_invitation_and_a_cancelled_meeting_offer_no_link(client, ci
     assert "Invitation for" not in section
 
 
-@pytest.mark.parametrize("role", [Role.EDITOR, Role.LIAISON])
-def test_staff_and_liaisons_are_refused(client, as_role, role):
-    as_role(role)
+def test_staff_are_refused(client, as_role):
+    as_role(Role.EDITOR)
     assert client.get("/meetings/mine").status_code == 403
+
+
+def test_a_liaison_sees_the_briefings_they_are_invited_to_and_nothing_of_the_cities(client, cities, make_user):
+    from tests.meetings.test_services import plan
+
+    liaison = make_user(Role.LIAISON, email="counsellor@embassy.example")
+    briefing = plan(titles={"en": "Diplomatic corps briefing"}, tier="diplomatic_briefing")
+    services.invite(meeting_id=briefing.id, email="counsellor@embassy.example", name="Counsellor", actor=None)
+    db.session.commit()
+    login(client, liaison)
+    html = page(client, "/meetings/mine")
+    assert "Diplomatic corps briefing" in html and "Leaders meeting" not in html
+    assert client.get(f"/meetings/mine/{briefing.id}").status_code == 200
+    others = [m.id for m in db.session.scalars(select(Meeting)) if m.id != briefing.id]
+    assert all(client.get(f"/meetings/mine/{mid}").status_code == 404 for mid in others)
 
 
 def test_the_delegates_navigation_has_my_meetings(client, cities):
