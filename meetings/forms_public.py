@@ -41,6 +41,8 @@ class RegisterForm(FlaskForm):
     dietary = StringField(_l("Dietary requirements"), validators=[Optional(), Length(max=500)])
     accessibility = StringField(_l("Accessibility needs"), validators=[Optional(), Length(max=500)])
     interpretation_language = SelectField(_l("Interpretation into"), choices=[])
+    accreditation = FileField(_l("Accreditation (note verbale)"),
+                              description=_l("A PDF of the note verbale, or a Word document."))
     submit = SubmitField(_l("Register"))
 
 

@@ -9,10 +9,12 @@ SQLite serialises writers), so concurrent registrations never exceed capacity or
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError
@@ -24,6 +26,7 @@ from sqlalchemy import func, select
 from kizuna import audit, outbox
 from kizuna.extensions import db, utcnow
 from kizuna.mail import normalize_address
+from network import documents
 from network.models import NetworkEvent, Partner
 from network.services import home_city
 
@@ -523,10 +526,12 @@ def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole
              language: str | None = None, arrival_at: datetime | None = None,
              departure_at: datetime | None = None, dietary: str = "", accessibility: str = "",
              interpretation_language: str = "", protocol_rank: int | None = None, contact_id: int | None = None,
-             actor=None, now: datetime | None = None) -> Registration:
+             accreditation: tuple[str, bytes] | None = None, actor=None,
+             now: datetime | None = None) -> Registration:
     """Register one person on an invitation (the invitee or a member of their city's delegation): a place
     when there is one (pending when staff approve registrations), else the waiting list. Refused after the
-    window, beyond the delegation's limit, or twice for one address."""
+    window, beyond the delegation's limit, twice for one address, or — where the meeting asks for it —
+    without an accreditation, the note verbale as (file name, bytes): a PDF or Office file."""
     now = now or utcnow()
     meeting = _locked(invitation.meeting_id)
     if meeting.status != MeetingStatus.SCHEDULED:
@@ -554,6 +559,10 @@ def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole
             raise MeetingError(_("The delegation is full: at most %(n)d people per city.", n=limit))
     elif address != invitation.email:
         raise MeetingError(_("An invitation in your own name registers only you."), "email")
+    note = _accreditation(accreditation) if accreditation and accreditation[1] else None
+    if meeting.accreditation_required and note is None:
+        raise MeetingError(_("This meeting asks for an accreditation: attach the note verbale (a PDF)."),
+                           "accreditation")
     if meeting.capacity is not None and places_taken(meeting.id) >= meeting.capacity:
         status = RegistrationStatus.WAITLISTED
     else:
@@ -564,6 +573,7 @@ def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole
         role=_choice(DelegateRole, role, "role"), title=(title or "").strip()[:300], protocol_rank=protocol_rank,
         arrival_at=arrival_at, departure_at=departure_at, dietary=(dietary or "").strip()[:500],
         accessibility=(accessibility or "").strip()[:500], interpretation_language=interpretation_language or "",
+        accreditation_filename=note[0] if note else None, accreditation_sha256=note[1] if note else None,
         status=status, registered_at=now)
     db.session.add(registration)
     db.session.flush()
@@ -571,6 +581,29 @@ def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole
                  object_label=address, after={"status": status.value, "delegation_id": registration.delegation_id})
     _notify(registration, "registered")
     return registration
+
+
+def accreditation_path(sha256: str) -> Path:
+    return Path(current_app.config["INSTANCE_PATH"]) / "accreditations" / sha256
+
+
+def _accreditation(upload: tuple[str, bytes]) -> tuple[str, str]:
+    """Keep a note verbale (a PDF or Office file, judged by its bytes, within the documents' size limit) in the
+    instance folder under its SHA-256; (file name, digest). Written before its row: a refused registration
+    leaves at most a file no row names, never a row without its file."""
+    filename, data = upload
+    if len(data) > documents.max_bytes():
+        raise MeetingError(_("The file is larger than %(mb)d MB.", mb=documents.max_bytes() // (1024 * 1024)),
+                           "accreditation")
+    if documents.sniff(data) is None:
+        raise MeetingError(_("Only PDF and Office documents (Word, Excel, PowerPoint) can be attached; this file "
+                             "is neither, whatever its name says."), "accreditation")
+    digest = hashlib.sha256(data).hexdigest()
+    target = accreditation_path(digest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        target.write_bytes(data)
+    return Path(filename or "note-verbale").name.strip()[:200] or "note-verbale", digest
 
 
 def cancel_registration(*, registration_id: int, actor=None, now: datetime | None = None) -> Registration:

@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale, get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,8 +19,8 @@ from kizuna.extensions import db
 from kizuna.i18n import LANGUAGES, home_timezone
 from kizuna.models import Role
 from kizuna.web import ListPage
+from network import documents, tabular
 from network import services as network_services
-from network import tabular
 from network.models import NetworkEvent, Partner
 
 from . import queries, reminders, services
@@ -552,6 +552,23 @@ def registrations_export(meeting_id: int, fmt: str):
     filename = f"registrations-{meeting.id}-{network_services.local_today().isoformat()}.{fmt}"
     return body, 200, {"Content-Type": MIME[fmt], "Content-Disposition": f'attachment; filename="{filename}"',
                        "Cache-Control": "no-store"}
+
+
+@bp.get("/registrations/<int:registration_id>/accreditation")
+@auth.roles_required(Role.VIEWER)
+def accreditation(registration_id: int):
+    """A registration's note verbale, to staff only, as a non-cached attachment."""
+    registration = db.get_or_404(Registration, registration_id)
+    path = services.accreditation_path(registration.accreditation_sha256) if registration.accreditation_sha256 \
+        else None
+    if path is None or not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=(documents.sniff(path.read_bytes()) or ("application/octet-stream",))[0],
+                         conditional=False, etag=False)
+    response.headers["Content-Disposition"] = documents.content_disposition(registration.accreditation_filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.post("/registrations/<int:registration_id>/decide")

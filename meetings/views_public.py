@@ -203,7 +203,9 @@ def register(token: str):
                 arrival_at=services.to_utc(form.arrival_at.data, meeting.timezone, "arrival_at"),
                 departure_at=services.to_utc(form.departure_at.data, meeting.timezone, "departure_at"),
                 dietary=form.dietary.data or "", accessibility=form.accessibility.data or "",
-                interpretation_language=form.interpretation_language.data or "")
+                interpretation_language=form.interpretation_language.data or "",
+                accreditation=(form.accreditation.data.filename or "", form.accreditation.data.read())
+                if form.accreditation.data else None)
         except services.MeetingError as exc:
             db.session.rollback()
             target = form._fields.get(exc.field or "")

@@ -167,6 +167,7 @@ ACCESS: dict[str, Rule] = {
     "meetings.badges": rule(f"/meetings/{MISSING}/badges.pdf", STAFF, 404),
     "meetings.precedence": rule(f"/meetings/{MISSING}/precedence.pdf", STAFF, 404),
     "meetings.decide": rule(f"/meetings/registrations/{MISSING}/decide", EDITORS, 404),
+    "meetings.accreditation": rule(f"/meetings/registrations/{MISSING}/accreditation", STAFF, 404),
     # meetings: the invitee's page behind their signed link, calendar files and feeds, .ics import
     "meetings.answer": rule("/meetings/answer/not-a-token", ANYONE, 404),
     "meetings.register": rule("/meetings/answer/not-a-token/register", ANYONE, 404),

@@ -4,6 +4,7 @@ cancel, accept a place offered, download the calendar file; and what a bad link 
 from __future__ import annotations
 
 import email
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -279,3 +280,39 @@ def test_a_reader_in_another_zone_sees_the_time_in_their_own_as_well(client, mee
     host, reader = html.replace("\u202f", " ").split("Your time:", 1)  # CLDR puts a narrow space before AM
     assert "Thursday, March 4, 2027, 10:00:00 AM Japan Standard Time" in host
     assert reader.lstrip().startswith("Wednesday, March 3, 2027, 8:00:00 PM Eastern Standard Time")
+
+
+def test_a_meeting_asking_for_accreditation_takes_the_note_verbale_and_staff_read_it(app, as_role):
+    from meetings import services as meeting_services
+    from tests.meetings.test_services import plan
+
+    meeting = plan(accreditation_required=True)
+    invitation = meeting_services.invite(meeting_id=meeting.id, email="head@seoul.example", name="Head", actor=None)
+    db.session.commit()
+    token = meeting_services.invitation_token(invitation)
+    path = f"/meetings/answer/{token}"
+    client = app.test_client()  # the invitee's browser, signed in to nothing
+    page = client.get(path).get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page and "Accreditation (note verbale)" in page
+
+    def send(**files):
+        return client.post(f"{path}/register", data={"csrf_token": csrf_token(client, path), "name": "Head",
+                                                     "email": "head@seoul.example", "role": "head",
+                                                     "interpretation_language": "", **files},
+                           content_type="multipart/form-data")
+
+    refused = send()
+    assert refused.status_code == 422 and "attach the note verbale" in refused.get_data(as_text=True)
+    png = send(accreditation=(io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * 32), "note.pdf"))
+    assert png.status_code == 422 and "whatever its name says" in png.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    assert send(accreditation=(io.BytesIO(pdf), "note-verbale-seoul.pdf")).status_code == 303
+    registration = db.session.scalar(select(Registration))
+    assert registration.accreditation_filename == "note-verbale-seoul.pdf"
+    staff = as_role("viewer")
+    listing = staff.get(f"/meetings/{meeting.id}/registrations").get_data(as_text=True)
+    assert f"/meetings/registrations/{registration.id}/accreditation" in listing
+    note = staff.get(f"/meetings/registrations/{registration.id}/accreditation")
+    assert note.status_code == 200 and note.data == pdf and note.headers["Content-Type"] == "application/pdf"
+    assert app.test_client().get(f"/meetings/registrations/{registration.id}/accreditation").status_code == 302
