@@ -79,8 +79,11 @@ def cancellation(meeting: Meeting, person: Invitation | Registration, calendar: 
             html=render_template("email/meeting_cancellation.html", **context), calendar=calendar, method="CANCEL")
 
 
-def registration_notice(registration: Registration, what: str) -> EmailMessage:
-    """what: registered, confirmed, offered, lapsed, cancelled, declined."""
+def registration_notice(registration: Registration, what: str, calendar: bytes | None = None,
+                        method: str | None = None) -> EmailMessage:
+    """what: registered, confirmed, offered, lapsed, cancelled, declined. With `calendar` (a REQUEST when the
+    place is confirmed, a CANCEL when it goes), the notice is an iMIP email that puts the meeting into the
+    person's calendar, or takes it out."""
     from .models import RegistrationStatus
 
     meeting = registration.meeting
@@ -102,7 +105,10 @@ def registration_notice(registration: Registration, what: str) -> EmailMessage:
         context = {"meeting": meeting, "title": title, "registration": registration, "what": what,
                    "subject": subjects[what], "when": when(meeting, None), "offer_until": offer_until,
                    "link": _answer_link(registration)}
-        return build_message(sender=current_app.config["MAIL_FROM"], to=registration.email, subject=subjects[what],
-                             text=render_template("email/meeting_registration.txt", **context),
-                             html=render_template("email/meeting_registration.html", **context))
+        parts = {"sender": current_app.config["MAIL_FROM"], "to": registration.email, "subject": subjects[what],
+                 "text": render_template("email/meeting_registration.txt", **context),
+                 "html": render_template("email/meeting_registration.html", **context)}
+        if calendar is not None:
+            return invitation_message(**parts, calendar=calendar, method=method)
+        return build_message(**parts)
 

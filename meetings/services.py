@@ -698,7 +698,19 @@ def decide(*, registration_id: int, approve: bool, actor) -> Registration:
 
 
 def _notify(registration: Registration, what: str) -> None:
+    """Tell a registered person of their registration's change. Someone registered by a delegation's head (not
+    invited by their own address) gets the meeting into their calendar when their place is confirmed, and a
+    CANCEL for their copy when it goes; an invitee's calendar already follows the invitation."""
     from . import emails
 
-    outbox.queue(emails.registration_notice(registration, what), category="meeting.registration",
+    meeting = registration.meeting
+    invited = registration.invitation is not None and registration.invitation.email == registration.email
+    calendar = method = None
+    if not invited and meeting.status == MeetingStatus.SCHEDULED:
+        attendee, event = _attendee(registration), occurrence(meeting, registration.language)
+        if what in ("registered", "confirmed") and registration.status == RegistrationStatus.CONFIRMED:
+            calendar, method = ical.request(event, attendee, stamp=utcnow()), "REQUEST"
+        elif what in ("cancelled", "lapsed", "declined"):
+            calendar, method = ical.cancel(event, attendee, uninvited=True, stamp=utcnow()), "CANCEL"
+    outbox.queue(emails.registration_notice(registration, what, calendar, method), category="meeting.registration",
                  ref_type="meeting", ref_id=registration.meeting_id)

@@ -279,3 +279,21 @@ def test_the_host_city_is_the_home_city_and_an_edit_keeps_what_it_is_not_given(d
                             format="hybrid", timezone=TOKYO, starts_at=datetime(2027, 3, 4, 10, 0),
                             ends_at=datetime(2027, 3, 4, 17, 0), venue=meeting.venue, online_url=meeting.online_url)
     assert (meeting.city_id, meeting.is_sample, meeting.title("en")) == (home_city().id, True, "Renamed")
+
+
+def test_a_delegation_member_gets_the_meeting_into_their_calendar_and_out_again(db_session, now, make_partner):
+    meeting = plan()
+    head = services.invite(meeting_id=meeting.id, email="head@seoul.example", partner_id=make_partner().id,
+                           actor=None)
+    member = services.register(invitation=head, name="Member", email="member@seoul.example", now=now)
+    [registered] = sent("meeting.registration")
+    assert registered["To"] == "member@seoul.example" and registered.get_content_type() == "multipart/mixed"
+    event = event_of(registered)
+    assert str(calendar_of(registered)["METHOD"]) == "REQUEST" and str(event["UID"]) == meeting.uid
+    assert str(event["ATTENDEE"]) == "mailto:member@seoul.example"
+    services.cancel_registration(registration_id=member.id, now=now)
+    cancelled = sent("meeting.registration")[-1]
+    assert str(calendar_of(cancelled)["METHOD"]) == "CANCEL" and str(event_of(cancelled)["UID"]) == meeting.uid
+    # The head, invited by their own address, has the invitation's entry already: a plain notice.
+    services.register(invitation=head, name="Head", email="head@seoul.example", now=now)
+    assert sent("meeting.registration")[-1].get_content_type() != "multipart/mixed"
