@@ -197,7 +197,7 @@ def _parse_error(message: str, source: _Source) -> str:
 class _Reader:
     def __init__(self, calendar: Calendar, source: _Source, floating_zone: str) -> None:
         self.calendar, self.source, self.floating_zone = calendar, source, floating_zone
-        self.timezones = {_clean_tzid(str(c["TZID"])): c for c in calendar.subcomponents
+        self.timezones = {clean_tzid(str(c["TZID"])): c for c in calendar.subcomponents
                           if c.name == "VTIMEZONE" and "TZID" in c}
         self.zones: dict[str, tuple[tzinfo, str | None]] = {}
         self.notes: list[str] = []
@@ -340,10 +340,10 @@ class _Reader:
         return wall.replace(tzinfo=ZoneInfo(self.floating_zone))
 
     def _zone(self, tzid: str, index: int, name: str, near: datetime) -> tuple[tzinfo, str | None]:
-        clean = _clean_tzid(tzid)
+        clean = clean_tzid(tzid)
         if clean in self.zones:
             return self.zones[clean]
-        by_name = _iana_by_name(clean)
+        by_name = iana_by_name(clean)
         component = self.timezones.get(clean)
         defined = _vtimezone_tz(component) if component is not None else None
         if by_name and (defined is None or _same_offsets(ZoneInfo(by_name), defined, near.year)):
@@ -367,11 +367,11 @@ class _Reader:
         return found
 
 
-def _clean_tzid(tzid: str) -> str:
+def clean_tzid(tzid: str) -> str:
     return tzid.strip().strip('"').strip()
 
 
-def _iana_by_name(tzid: str) -> str | None:
+def iana_by_name(tzid: str) -> str | None:
     """The IANA zone a TZID names: itself, a Windows name through CLDR's table, or a globally unique
     '/vendor/…/Area/City' id (RFC 5545 3.2.19) through its longest IANA suffix."""
     if tzid in _iana():

@@ -15,8 +15,11 @@ from email.message import Message
 from email.utils import getaddresses
 from enum import StrEnum
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
+
+from .ics_import import clean_tzid, iana_by_name
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +203,7 @@ def _reply(event, *, sender: str | None) -> Reply:
     return Reply(
         uid=uid,
         sequence=int(sequence) if sequence is not None else 0,
-        recurrence_id=_utc(recurrence.dt) if recurrence is not None else None,
+        recurrence_id=_utc(_named_zone(recurrence)) if recurrence is not None else None,
         attendee_email=address,
         attendee_name=name or None,
         partstat=answer,
@@ -252,6 +255,18 @@ def _address(attendee, *, uid: str) -> str:
 
 def _strip_mailto(value: str) -> str:
     return _MAILTO.sub("", value.strip()).strip().casefold()
+
+
+def _named_zone(prop) -> datetime | date:
+    """A date-time property read in the IANA zone its TZID names (itself, or a Windows name such as "Tokyo
+    Standard Time"), not in whatever definition of that TZID icalendar met first in this process: it keeps
+    the first VTIMEZONE of each name it parses, and an earlier file may have defined the name otherwise."""
+    value = prop.dt
+    tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+    if not isinstance(value, datetime) or not tzid:
+        return value
+    zone = iana_by_name(clean_tzid(str(tzid)))
+    return value.replace(tzinfo=ZoneInfo(zone)) if zone else value
 
 
 def _utc(value: datetime | date) -> datetime | date:

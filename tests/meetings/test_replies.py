@@ -62,6 +62,20 @@ def test_outlook_answer_to_one_occurrence_in_a_windows_zone_comes_out_in_utc():
     assert parse_reply(reply_mail(bare)).recurrence_id == datetime(2027, 5, 18, 1, 0, tzinfo=UTC)
 
 
+def test_a_windows_zone_is_read_as_its_name_says_whatever_an_earlier_file_defined():
+    """icalendar keeps the first VTIMEZONE of each name it meets in a process; a reply must not inherit a
+    stranger's "Tokyo Standard Time" (here one eight hours ahead of UTC)."""
+    Calendar.from_ical(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VTIMEZONE\r\nTZID:Tokyo Standard Time\r\n"
+        b"BEGIN:STANDARD\r\nDTSTART:16010101T000000\r\nTZOFFSETFROM:+0800\r\nTZOFFSETTO:+0800\r\n"
+        b"END:STANDARD\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:other@example.org\r\nDTSTAMP:20260101T000000Z\r\n"
+        b"DTSTART;TZID=Tokyo Standard Time:20270518T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").walk("VEVENT")
+    message = load("outlook_accepted.eml")
+    ics = next(p for p in message.walk() if p.get_content_type() == "text/calendar").get_payload(decode=True)
+    ics = ics.replace(b"UID:meeting-42@", b"RECURRENCE-ID;TZID=Tokyo Standard Time:20270518T100000\r\nUID:meeting-42@")
+    assert parse_reply(reply_mail(ics)).recurrence_id == datetime(2027, 5, 18, 1, 0, tzinfo=UTC)
+
+
 def test_gmail_decline_sent_inline_and_as_invite_ics_is_one_answer():
     message = load("gmail_declined.eml")
     calendars = [p for p in message.walk() if p.get_content_type() in ("text/calendar", "application/ics")]
