@@ -111,6 +111,16 @@ def app(pg_url, redis_url, smtp_sink, tmp_path_factory):
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _the_apps_celery_is_the_default(request):
+    """create_app makes its Celery app the process's default, and a task called directly runs in the default
+    Celery app's Flask app: a test that built an app of its own must not leave it to the tests after it."""
+    if "app" in request.fixturenames:
+        celery_app = request.getfixturevalue("app").extensions["celery"]
+        celery_app.set_default()
+        celery_app.set_current()
+
+
 @pytest.fixture
 def db_session(app, reference_data):
     """Each test runs in a transaction that is rolled back; the app's own commits become savepoints."""
