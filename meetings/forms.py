@@ -182,6 +182,15 @@ class WithdrawForm(FlaskForm):
     submit = SubmitField(_l("Withdraw the invitation"))
 
 
+class RecordAnswerForm(FlaskForm):
+    """Staff note an answer given by phone, by letter or in person."""
+
+    answer = SelectField(_l("Answer"), choices=[SelectChoice("accepted", _l("Accepted")),
+                                                SelectChoice("tentative", _l("Maybe")),
+                                                SelectChoice("declined", _l("Declined"))])
+    submit = SubmitField(_l("Record the answer"))
+
+
 class DecideForm(FlaskForm):
     approve = SubmitField(_l("Approve"))
     decline = SubmitField(_l("Decline"))

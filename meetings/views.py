@@ -41,6 +41,7 @@ from .forms import (
     InviteContactForm,
     InvitePartnerForm,
     MeetingForm,
+    RecordAnswerForm,
     SeriesForm,
     WithdrawForm,
 )
@@ -409,6 +410,7 @@ def _detail(meeting: Meeting, status: int = 200, *, partner_form=None, contact_f
                    messages=queries.latest_messages(meeting.id), counts=queries.counts([meeting.id])[meeting.id],
                    partner_form=partner_form, contact_form=contact_form,
                    action_form=ActionForm(formdata=None, prefix="action"),
+                   answer_form=RecordAnswerForm(formdata=None),
                    problem=problem, series_title=series_title, event=event,
                    can_invite=meeting.status == MeetingStatus.SCHEDULED, delegations=queries.delegations(meeting),
                    to_remind=reminders.count_unanswered(meeting.id) if meeting.status == MeetingStatus.SCHEDULED
@@ -482,6 +484,25 @@ def remind(meeting_id: int):
         else:
             flash(_("Nobody to remind: everyone has answered or was reminded in the last day."), "info")
     return redirect(url_for(".detail", meeting_id=meeting.id, _anchor="invitations"), 303)
+
+
+@bp.post("/invitations/<int:invitation_id>/answer")
+@auth.roles_required(Role.EDITOR)
+def record_answer(invitation_id: int):
+    """An answer given to the office (by phone, by letter, in person), recorded as given through staff."""
+    invitation = db.get_or_404(Invitation, invitation_id)
+    form = RecordAnswerForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.record_answer(invitation=invitation, answer=form.answer.data, via="staff", actor=current_user)
+    except services.MeetingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The answer of %(name)s is recorded.", name=invitation.name or invitation.email), "success")
+    return redirect(url_for(".detail", meeting_id=invitation.meeting_id, _anchor="invitations"), 303)
 
 
 @bp.route("/invitations/<int:invitation_id>/withdraw", methods=["GET", "POST"])

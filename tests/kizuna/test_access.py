@@ -162,6 +162,7 @@ ACCESS: dict[str, Rule] = {
     "meetings.invite": rule(f"/meetings/{MISSING}/invitations", EDITORS, 404),
     "meetings.remind": rule(f"/meetings/{MISSING}/remind", EDITORS, 404),
     "meetings.withdraw": rule(f"/meetings/invitations/{MISSING}/withdraw", EDITORS, 404),
+    "meetings.record_answer": rule(f"/meetings/invitations/{MISSING}/answer", EDITORS, 404),
     "meetings.registrations": rule(f"/meetings/{MISSING}/registrations", STAFF, 404),
     "meetings.registrations_export": rule(f"/meetings/{MISSING}/registrations.csv", EDITORS, 404),
     "meetings.badges": rule(f"/meetings/{MISSING}/badges.pdf", STAFF, 404),

@@ -584,3 +584,18 @@ def test_a_busy_year_of_the_board_comes_in_pages_of_a_hundred(as_role):
     assert "Page 1 of 2" in first and "Meeting 099" in first and "Meeting 100" not in first
     second = client.get("/meetings/?year=2027&page=2").get_data(as_text=True)
     assert "Meeting 100" in second and "Meeting 104" in second and "Meeting 000" not in second
+
+
+def test_staff_record_an_answer_given_by_phone(as_role):
+    meeting = plan()
+    invitation = services.invite(meeting_id=meeting.id, email="head@seoul.example", name="Head", actor=None)
+    db.session.commit()
+    client = as_role("editor")
+    page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert f'action="/meetings/invitations/{invitation.id}/answer"' in page and f'id="answer-{invitation.id}"' in page
+    response = post(client, f"/meetings/invitations/{invitation.id}/answer", {"answer": "tentative"},
+                    form_path=f"/meetings/{meeting.id}")
+    assert response.status_code == 303
+    db.session.refresh(invitation)
+    assert (invitation.answer.value, invitation.answered_via) == ("tentative", "staff")
+    assert "The answer of Head is recorded." in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
