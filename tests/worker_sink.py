@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from tests.smtp_sink import SinkHandler, free_port
@@ -103,6 +105,22 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 20.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last saw {result!r}")
         time.sleep(interval)  # the poll interval of a wait on a real condition, not a synchronisation
+
+
+def wait_for_port(proc, port: int, what: str, *, timeout: float = 15.0, log=lambda: "") -> None:
+    """Wait until the server `proc` answers on loopback `port`; fail at once, with its output (`log()`), if it
+    exits first, and after `timeout` seconds if it never answers."""
+
+    def answering() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with {proc.returncode}: {log()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
+    wait_until(answering, timeout=timeout, what=f"{what} to answer on port {port}")
 
 
 def unacked_for(broker, queue: str) -> list[str]:

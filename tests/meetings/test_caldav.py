@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +14,7 @@ import pytest
 import requests
 
 from meetings.ical import Occurrence, Organizer, Status, publish
+from tests.worker_sink import wait_for_port
 
 USER = ("alice", "x")  # Radicale runs with --auth-type none: any password, the user names the collection
 
@@ -34,18 +34,7 @@ def radicale(tmp_path_factory):
         [sys.executable, "-m", "radicale", "--config", "", "--server-hosts", f"127.0.0.1:{port}",
          "--storage-filesystem-folder", str(store / "collections"), "--auth-type", "none",
          "--logging-level", "warning"], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 15
-    while True:  # poll the port until the server answers
-        if proc.poll() is not None:
-            pytest.fail(f"radicale exited with {proc.returncode}: {(store / 'radicale.log').read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("radicale did not start listening within 15 s")
-            time.sleep(0.05)
+    wait_for_port(proc, port, "radicale", log=lambda: (store / "radicale.log").read_text())
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(10)

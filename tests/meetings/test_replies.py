@@ -8,7 +8,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import time
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -27,6 +26,7 @@ from meetings.replies import (
     parse_replies,
     parse_reply,
 )
+from tests.worker_sink import wait_for_port
 
 DATA = Path(__file__).parent / "data" / "replies"
 MEETING_UID = "meeting-42@kizuna.example.test"
@@ -418,19 +418,9 @@ def dovecot():
         conf.write_text(DOVECOT_CONF.format(d=directory, imap_port=imap_port, imaps_port=imaps_port))
         proc = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 15
-            while True:
-                if proc.poll() is not None:
-                    log = directory / "dovecot.log"
-                    pytest.fail(f"dovecot exited: {proc.stdout.read().decode()} "
-                                f"{log.read_text() if log.exists() else ''}")
-                try:
-                    socket.create_connection(("127.0.0.1", imap_port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        pytest.fail("dovecot did not answer on its IMAP port within 15 s")
-                    time.sleep(0.02)  # polling the port, not waiting for a guess
+            dovecot_log = directory / "dovecot.log"
+            wait_for_port(proc, imap_port, "dovecot", log=lambda: proc.stdout.read().decode() + " " + (
+                dovecot_log.read_text() if dovecot_log.exists() else ""))
             yield Dovecot(directory, imap_port, imaps_port)
         finally:
             proc.terminate()
