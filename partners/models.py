@@ -8,7 +8,19 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, event
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kizuna.extensions import db, utcnow
@@ -267,6 +279,8 @@ class ContactEmail(db.Model):
     address: Mapped[str] = mapped_column(String(254), index=True)  # normalised: duplicates are found by it
     label: Mapped[str] = mapped_column(String(50), default="")
     is_primary: Mapped[bool] = mapped_column(default=False)
+    # Mail to it comes back for good (a permanent bounce, partners/bounces.py): not mailed again until cleared.
+    bouncing_at: Mapped[datetime | None]
 
 
 class ContactPhone(db.Model):
@@ -491,6 +505,8 @@ class Subscription(db.Model):
     consent_ip: Mapped[str | None] = mapped_column(String(45))
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
+    # The issue whose unsubscribe link they followed: an issue's report counts the readers it lost.
+    unsubscribed_issue_id: Mapped[int | None] = mapped_column(ForeignKey("newsletter_issue.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     mailing_list: Mapped[MailingList] = relationship()
@@ -528,6 +544,9 @@ class Issue(db.Model):
     approved_at: Mapped[datetime | None]
     scheduled_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]  # when the last delivery was handed to the outbox
+    # An alert made from a prepared template, and the values its fields were filled with
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("alert_template.id", ondelete="SET NULL"))
+    template_values: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -536,6 +555,9 @@ class Issue(db.Model):
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
     variants: Mapped[list[IssueVariant]] = relationship(back_populates="issue", cascade="all, delete-orphan",
                                                         order_by="IssueVariant.language")
+    attachments: Mapped[list[IssueAttachment]] = relationship(back_populates="issue", cascade="all, delete-orphan",
+                                                              order_by="IssueAttachment.id")
+    template: Mapped[AlertTemplate | None] = relationship()
 
     def variant(self, language: str | None) -> IssueVariant | None:
         return next((v for v in self.variants if v.language == language), None)
@@ -555,6 +577,65 @@ class IssueVariant(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     issue: Mapped[Issue] = relationship(back_populates="variants")
+
+
+class IssueAttachment(db.Model):
+    """A file of an issue, kept in the instance folder under its SHA-256 like an agreement's documents.
+
+    An inline one is an image shown in the body: hosted by Kizuna and linked by its URL, never attached.
+    Any other is attached to every message of the issue.
+    """
+
+    __tablename__ = "issue_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("newsletter_issue.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    inline: Mapped[bool] = mapped_column(default=False)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="attachments")
+
+
+class AlertKind(enum.StrEnum):
+    EARTHQUAKE = "earthquake"
+    TYPHOON = "typhoon"
+    HEAVY_RAIN = "heavy_rain"
+    INFECTIOUS_DISEASE = "infectious_disease"
+    OTHER = "other"
+
+
+class AlertTemplate(db.Model):
+    """An alert prepared in advance in many languages, with fields staff fill in when it happens.
+
+    fields: [{"key": "magnitude", "labels": {"en": "Magnitude", "ja": "マグニチュード"}, "required": true,
+    "type": "number"}, …]; variants: {"en": {"subject": "…", "body": "Markdown with {magnitude}"}, …}.
+    """
+
+    __tablename__ = "alert_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # stable name of a shipped template: "earthquake"
+    kind: Mapped[AlertKind] = mapped_column(enum_column(AlertKind, 32))
+    names: Mapped[dict] = mapped_column(JSON, default=dict)
+    fields: Mapped[list] = mapped_column(JSON, default=list)
+    variants: Mapped[dict] = mapped_column(JSON, default=dict)
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("mailing_list.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    mailing_list: Mapped[MailingList | None] = relationship()
+
+    def name(self, language: str | None = None) -> str:
+        names = self.names or {}
+        for key in (language, primary_language(language), "en"):
+            if key and names.get(key):
+                return names[key]
+        return next(iter(names.values()), self.key)
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -584,3 +665,28 @@ class Delivery(db.Model):
     issue: Mapped[Issue] = relationship()
     contact: Mapped[Contact] = relationship()
     subscription: Mapped[Subscription | None] = relationship()
+
+
+class Bounce(db.Model):
+    """One report that a message did not arrive: a delivery status notification read from the bounces mailbox.
+
+    Linked to the outbox message by the Message-ID the report quotes, and from there to a newsletter
+    delivery; a report for a message we do not know is kept with neither.
+    """
+
+    __tablename__ = "mail_bounce"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    email: Mapped[str] = mapped_column(String(254), index=True)  # the recipient that failed, normalised
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)  # of the message that bounced
+    outbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_message.id", ondelete="SET NULL"), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("newsletter_delivery.id", ondelete="SET NULL"),
+                                                    index=True)
+    action: Mapped[str] = mapped_column(String(20), default="failed")  # RFC 3464: failed, delayed, …
+    status: Mapped[str] = mapped_column(String(16), default="")  # enhanced status code: 5.1.1
+    diagnostic: Mapped[str] = mapped_column(Text, default="")  # the server's answer
+    permanent: Mapped[bool] = mapped_column(default=False)
+
+    delivery: Mapped[Delivery | None] = relationship()

@@ -80,9 +80,9 @@ def send_issue(issue_id: int) -> int:
     kizuna.outbox.ALERT_QUEUE, which a worker must consume: see there). Idempotent: nobody gets a second
     delivery of an issue; a rerun (or a resume) re-enqueues the batches of what is still pending. Returns the
     number of new deliveries."""
-    from partners import newsletters
+    from partners import sending
 
-    planned = newsletters.plan_deliveries(int(issue_id))
+    planned = sending.plan_deliveries(int(issue_id))
     db.session.commit()
     return planned
 
@@ -92,10 +92,10 @@ def send_issue_batch(issue_id: int, first_id: int, last_id: int) -> int:
     """Turn the pending deliveries first_id..last_id of an issue into outbox messages and commit them (their
     delivery tasks follow the commit); then mark the issue sent if nothing is left pending. Idempotent: a
     delivery is queued once; a paused or cancelled issue queues nothing. Returns the number queued."""
-    from partners import newsletters
+    from partners import sending
 
-    queued = newsletters.queue_deliveries(issue_id=int(issue_id), first_id=int(first_id), last_id=int(last_id))
+    queued = sending.queue_deliveries(issue_id=int(issue_id), first_id=int(first_id), last_id=int(last_id))
     db.session.commit()
-    if newsletters.finish_if_done(int(issue_id)):
+    if sending.finish_if_done(int(issue_id)):
         db.session.commit()
     return queued

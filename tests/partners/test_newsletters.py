@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from kizuna import create_app, outbox
 from kizuna.extensions import db
 from kizuna.models import AuditEvent, MessageStatus, OutboundMessage, Role
-from partners import newsletters
+from partners import newsletters, sending
 from partners.models import (
     ConsentMethod,
     Delivery,
@@ -81,15 +81,15 @@ def approved_issue(staff, approver):
 
 def send_now(issue: Issue, actor) -> int:
     """What the worker's partners.send_issue and partners.send_issue_batch tasks do, in this transaction."""
-    newsletters.start_sending(issue_id=issue.id, actor=actor)
+    sending.start_sending(issue_id=issue.id, actor=actor)
     return run_pipeline(issue)
 
 
 def run_pipeline(issue: Issue) -> int:
-    newsletters.plan_deliveries(issue.id)
+    sending.plan_deliveries(issue.id)
     ids = db.session.scalars(select(Delivery.id).where(Delivery.issue_id == issue.id).order_by(Delivery.id)).all()
-    queued = newsletters.queue_deliveries(issue_id=issue.id, first_id=ids[0], last_id=ids[-1]) if ids else 0
-    newsletters.finish_if_done(issue.id)
+    queued = sending.queue_deliveries(issue_id=issue.id, first_id=ids[0], last_id=ids[-1]) if ids else 0
+    sending.finish_if_done(issue.id)
     db.session.expire_all()
     return queued
 
@@ -255,7 +255,7 @@ def test_an_approved_issue_cannot_be_changed_and_a_bad_subject_is_refused(db_ses
 def test_sending_to_an_empty_list_is_refused(db_session, make_list, approved_issue, staff):
     issue = approved_issue(make_list())
     with pytest.raises(PartnersError, match="no one to send to"):
-        newsletters.start_sending(issue_id=issue.id, actor=staff)
+        sending.start_sending(issue_id=issue.id, actor=staff)
     assert issue.status == IssueStatus.APPROVED
     assert db_session.scalar(select(func.count()).select_from(Delivery).where(Delivery.issue_id == issue.id)) == 0
 
@@ -290,7 +290,7 @@ def test_every_message_carries_the_rfc_8058_headers_and_a_visible_unsubscribe_li
     send_now(issue, staff)
     (row,) = messages_of(issue)
     msg, text, html = parts(row)
-    url = f"http://kizuna.test/unsubscribe/{newsletters.unsubscribe_token(subscription)}"
+    url = f"http://kizuna.test/unsubscribe/{newsletters.unsubscribe_token(subscription, issue.id)}"
     unfolded = " ".join(str(msg["List-Unsubscribe"]).split())  # a long header is folded over lines
     assert unfolded.startswith(f"<{url}>, <mailto:noreply@kizuna.test?subject=unsubscribe")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -309,11 +309,11 @@ def test_a_second_send_of_the_same_issue_sends_nothing_to_anyone(db_session, mak
     send_now(issue, staff)
     assert len(messages_of(issue)) == 2
     with pytest.raises(PartnersError, match="already been sent"):
-        newsletters.start_sending(issue_id=issue.id, actor=staff)
+        sending.start_sending(issue_id=issue.id, actor=staff)
     # Even a rerun of the worker's tasks on an issue forced back to `sending` adds no one.
     issue.status = IssueStatus.SENDING
     db_session.flush()
-    assert newsletters.plan_deliveries(issue.id) == 0
+    assert sending.plan_deliveries(issue.id) == 0
     assert run_pipeline(issue) == 0
     assert len(messages_of(issue)) == 2
 
@@ -323,18 +323,18 @@ def test_a_reader_who_unsubscribes_meanwhile_is_dropped_and_a_paused_issue_holds
     mailing_list = make_list()
     stays, leaves = subscriber(mailing_list), subscriber(mailing_list)
     issue = approved_issue(mailing_list)
-    newsletters.start_sending(issue_id=issue.id, actor=staff)
-    assert newsletters.plan_deliveries(issue.id) == 2
-    newsletters.pause_issue(issue_id=issue.id, actor=staff)
+    sending.start_sending(issue_id=issue.id, actor=staff)
+    assert sending.plan_deliveries(issue.id) == 2
+    sending.pause_issue(issue_id=issue.id, actor=staff)
     ids = db_session.scalars(select(Delivery.id).where(Delivery.issue_id == issue.id).order_by(Delivery.id)).all()
-    assert newsletters.queue_deliveries(issue_id=issue.id, first_id=ids[0], last_id=ids[-1]) == 0
-    assert newsletters.progress(issue.id) == {"sent": 0, "failed": 0, "pending": 2, "cancelled": 0}
+    assert sending.queue_deliveries(issue_id=issue.id, first_id=ids[0], last_id=ids[-1]) == 0
+    assert sending.progress(issue.id) == {"sent": 0, "failed": 0, "pending": 2, "cancelled": 0}
 
     newsletters.unsubscribe(token=newsletters.unsubscribe_token(leaves))
-    newsletters.resume_issue(issue_id=issue.id, actor=staff)
-    assert newsletters.queue_deliveries(issue_id=issue.id, first_id=ids[0], last_id=ids[-1]) == 1
+    sending.resume_issue(issue_id=issue.id, actor=staff)
+    assert sending.queue_deliveries(issue_id=issue.id, first_id=ids[0], last_id=ids[-1]) == 1
     assert [row.recipient for row in messages_of(issue)] == [stays.contact.primary_email]
-    assert newsletters.progress(issue.id) == {"sent": 0, "failed": 0, "pending": 1, "cancelled": 1}
+    assert sending.progress(issue.id) == {"sent": 0, "failed": 0, "pending": 1, "cancelled": 1}
 
 
 def test_an_issue_whose_readers_all_left_before_planning_is_closed_with_nothing_sent(db_session, make_list,
@@ -343,9 +343,9 @@ def test_an_issue_whose_readers_all_left_before_planning_is_closed_with_nothing_
     mailing_list = make_list()
     only = subscriber(mailing_list)
     issue = approved_issue(mailing_list)
-    newsletters.start_sending(issue_id=issue.id, actor=staff)
+    sending.start_sending(issue_id=issue.id, actor=staff)
     newsletters.unsubscribe(token=newsletters.unsubscribe_token(only))
-    assert newsletters.plan_deliveries(issue.id) == 0
+    assert sending.plan_deliveries(issue.id) == 0
     db_session.expire_all()
     assert issue.status == IssueStatus.SENT and messages_of(issue) == []
 
@@ -354,14 +354,14 @@ def test_cancel_drops_the_deliveries_not_yet_queued(db_session, make_list, subsc
     mailing_list = make_list()
     subscriber(mailing_list), subscriber(mailing_list)
     issue = approved_issue(mailing_list)
-    newsletters.start_sending(issue_id=issue.id, actor=staff)
-    newsletters.plan_deliveries(issue.id)
-    newsletters.cancel_issue(issue_id=issue.id, actor=staff)
+    sending.start_sending(issue_id=issue.id, actor=staff)
+    sending.plan_deliveries(issue.id)
+    sending.cancel_issue(issue_id=issue.id, actor=staff)
     assert run_pipeline(issue) == 0
     assert messages_of(issue) == []
-    assert newsletters.progress(issue.id)["cancelled"] == 2
+    assert sending.progress(issue.id)["cancelled"] == 2
     with pytest.raises(PartnersError):
-        newsletters.resume_issue(issue_id=issue.id, actor=staff)
+        sending.resume_issue(issue_id=issue.id, actor=staff)
 
 
 def test_resend_goes_to_the_failed_deliveries_only_and_progress_counts_them(db_session, make_list, subscriber,
@@ -375,15 +375,15 @@ def test_resend_goes_to_the_failed_deliveries_only_and_progress_counts_them(db_s
     # What delivery records after the servers' answers: one accepted, one refused for good.
     first.status, second.status, second.last_error = MessageStatus.SENT, MessageStatus.FAILED, "550 no such user"
     db_session.flush()
-    assert newsletters.progress(issue.id) == {"sent": 1, "failed": 1, "pending": 1, "cancelled": 0}
+    assert sending.progress(issue.id) == {"sent": 1, "failed": 1, "pending": 1, "cancelled": 0}
 
-    assert newsletters.resend_failed(issue_id=issue.id, actor=staff) == 1
+    assert sending.resend_failed(issue_id=issue.id, actor=staff) == 1
     db_session.expire_all()
     assert (first.status, second.status, third.status) == (MessageStatus.SENT, MessageStatus.QUEUED,
                                                            MessageStatus.QUEUED)
     assert len(messages_of(issue)) == 3  # the same message again, not a new copy
     with pytest.raises(PartnersError, match="No delivery of this issue has failed"):
-        newsletters.resend_failed(issue_id=issue.id, actor=staff)
+        sending.resend_failed(issue_id=issue.id, actor=staff)
 
 
 def test_an_alerts_delivery_batches_go_to_the_alerts_queue(app, db_session, redis_url, make_list, subscriber,
@@ -392,11 +392,11 @@ def test_an_alerts_delivery_batches_go_to_the_alerts_queue(app, db_session, redi
     mailing_list = make_list()
     subscriber(mailing_list)
     issue = approved_issue(mailing_list, {"en": ("Typhoon warning", "Stay indoors.")}, priority="alert")
-    newsletters.start_sending(issue_id=issue.id, actor=staff)
-    newsletters.plan_deliveries(issue.id)
+    sending.start_sending(issue_id=issue.id, actor=staff)
+    sending.plan_deliveries(issue.id)
     before = broker.llen(outbox.ALERT_QUEUE)
     ids = db_session.scalars(select(Delivery.id).where(Delivery.issue_id == issue.id)).all()
-    newsletters.queue_deliveries(issue_id=issue.id, first_id=min(ids), last_id=max(ids))
+    sending.queue_deliveries(issue_id=issue.id, first_id=min(ids), last_id=max(ids))
     db_session.commit()  # the test's savepoint: the after-commit dispatch runs
     queued = broker.lrange(outbox.ALERT_QUEUE, 0, -1)
     assert broker.llen(outbox.ALERT_QUEUE) > before
@@ -417,6 +417,19 @@ def test_a_tampered_or_other_list_unsubscribe_token_is_refused(db_session, make_
         newsletters.unsubscribe(token=token, list_id=other.id)
     assert subscription.status == SubscriptionStatus.ACTIVE
     assert newsletters.unsubscribe(token=token, list_id=first.id).status == SubscriptionStatus.UNSUBSCRIBED
+
+
+def test_an_unsubscribe_through_an_issues_link_is_counted_for_that_issue_only(db_session, make_list, subscriber,
+                                                                               approved_issue):
+    mailing_list, other_list = make_list(), make_list()
+    first, second = subscriber(mailing_list), subscriber(mailing_list)
+    issue = approved_issue(mailing_list)
+    others = approved_issue(other_list)
+    left = newsletters.unsubscribe(token=newsletters.unsubscribe_token(first, issue.id))
+    assert left.unsubscribed_issue_id == issue.id
+    # A link naming an issue of another list unsubscribes from this list but counts for no issue.
+    left = newsletters.unsubscribe(token=newsletters.unsubscribe_token(second, others.id))
+    assert left.status == "unsubscribed" and left.unsubscribed_issue_id is None
 
 
 def test_one_click_post_unsubscribes_without_a_login_and_get_only_asks(db_session, client, make_list, subscriber):
@@ -525,7 +538,7 @@ def _live_issue(staff, approver, readers: list[tuple[str, str]], *, priority: st
 
 
 def _issue_state(issue_id: int) -> tuple[IssueStatus, dict]:
-    state = db.session.scalar(select(Issue.status).where(Issue.id == issue_id)), newsletters.progress(issue_id)
+    state = db.session.scalar(select(Issue.status).where(Issue.id == issue_id)), sending.progress(issue_id)
     db.session.rollback()  # the next read sees the worker's later commits
     return state
 
@@ -534,7 +547,7 @@ def test_an_issue_goes_out_through_the_worker_once_to_each_reader(live, nl_sink,
     staff, approver = make_user(Role.EDITOR), make_user(Role.EDITOR)
     readers = [(f"reader{n}@embassy{n}.test", language) for n, language in enumerate(("en", "ja", "ko", "ja"))]
     issue = _live_issue(staff, approver, readers)
-    newsletters.start_sending(issue_id=issue.id, actor=staff)
+    sending.start_sending(issue_id=issue.id, actor=staff)
     db.session.commit()
 
     received = nl_sink.wait_for(4)
@@ -557,11 +570,11 @@ def test_an_alert_overtakes_a_newsletter_that_is_sending(live, nl_sink, make_use
     alert = _live_issue(staff, approver, [("duty-officer@embassy.test", "ja")], priority="alert",
                         subject="Typhoon warning")
     nl_sink.hold_after(5)  # the newsletter's first batch stops at its sixth message
-    newsletters.start_sending(issue_id=newsletter.id, actor=staff)
+    sending.start_sending(issue_id=newsletter.id, actor=staff)
     db.session.commit()
     wait_until(nl_sink.held.is_set, what="the newsletter to be mid-send")
 
-    newsletters.start_sending(issue_id=alert.id, actor=staff)
+    sending.start_sending(issue_id=alert.id, actor=staff)
     db.session.commit()
     nl_sink.release()
 
