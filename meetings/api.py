@@ -409,6 +409,23 @@ def cancel_meeting(meeting_id: int):
                   meeting_json, field="reason", status=200)
 
 
+POSTPONE_BODY = {"reason": (TEXT, "required: why; the people invited are told")}
+
+
+@bp.post("/meetings/<int:meeting_id>/postpone")
+@auth.roles_required(Role.EDITOR)
+@doc(**_doc_body("Put a scheduled meeting off: everyone invited or registered gets an updated REQUEST marked "
+                 "TENTATIVE with the reason; nobody can register until it is scheduled again (after its new "
+                 "time is set), which confirms it to everyone.", POSTPONE_BODY, action=True),
+     schema=MEETING_SCHEMA, tag=TAG)
+def postpone_meeting(meeting_id: int):
+    db.get_or_404(Meeting, meeting_id)
+    values = _read(POSTPONE_BODY)
+    return _write(lambda actor: services.postpone_meeting(meeting_id=meeting_id, reason=values.get("reason", ""),
+                                                          actor=actor),
+                  meeting_json, field="reason", status=200)
+
+
 # -- invitations --------------------------------------------------------------------------------------
 
 

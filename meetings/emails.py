@@ -47,16 +47,18 @@ def _answer_link(person: Invitation | Registration) -> str | None:
 
 
 def invitation(meeting: Meeting, person: Invitation | Registration, calendar: bytes, *,
-               update: bool = False, reminder: bool = False) -> EmailMessage:
-    """The REQUEST's email: a first invitation, an update after a change of time or place, or a reminder to
-    someone who has not answered (the same calendar entry each time)."""
+               update: bool = False, reminder: bool = False, postponed: str | None = None) -> EmailMessage:
+    """The REQUEST's email: a first invitation, an update after a change of time or place, a postponement
+    (`postponed` is its reason), or a reminder to someone who has not answered (the same calendar entry each
+    time)."""
     with force_locale(person.language):
         title = meeting.title(person.language)
-        subject = (_("Updated: %(title)s", title=title) if update
+        subject = (_("Postponed: %(title)s", title=title) if postponed
+                   else _("Updated: %(title)s", title=title) if update
                    else _("Reminder: %(title)s", title=title) if reminder
                    else _("Invitation: %(title)s", title=title))
         context = {"meeting": meeting, "title": title, "person": person, "update": update, "reminder": reminder,
-                   "subject": subject,
+                   "postponed": postponed, "subject": subject,
                    "when": when(meeting, _zone_of(person)), "link": _answer_link(person),
                    "description": meeting.description(person.language)}
         return invitation_message(

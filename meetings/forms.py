@@ -162,6 +162,13 @@ class CancelForm(FlaskForm):
     submit = SubmitField(_l("Cancel the meeting"))
 
 
+class PostponeForm(FlaskForm):
+    reason = TextAreaField(_l("Why is the meeting postponed?"), validators=[Length(max=2000)],
+                           description=_l("Everyone invited or registered is told this, with the updated "
+                                          "calendar entry."))
+    submit = SubmitField(_l("Postpone the meeting"))
+
+
 class InvitePartnerForm(FlaskForm):
     partner_id = SelectField(_l("Partner"), validate_choice=False)
     name = StringField(_l("Name of the head of delegation"), validators=[DataRequired(), Length(max=300)])

@@ -292,16 +292,45 @@ def update_meeting(*, meeting_id: int, actor, **fields) -> Meeting:
 
 
 def schedule_meeting(*, meeting_id: int, actor) -> Meeting:
-    """A draft becomes scheduled: from now on people can be invited and register."""
+    """A draft becomes scheduled: from now on people can be invited and register. A postponed meeting that is
+    scheduled again (at its new time, set by editing it first) is confirmed to everyone invited or registered:
+    SEQUENCE raised, an updated REQUEST no longer tentative."""
     meeting = _live(meeting_id)
     if meeting.status not in (MeetingStatus.DRAFT, MeetingStatus.POSTPONED):
         raise MeetingError(_("Only a draft or a postponed meeting can be scheduled."), "status")
     before = meeting.status.value
     meeting.status = MeetingStatus.SCHEDULED
+    if before == MeetingStatus.POSTPONED:
+        meeting.sequence += 1
     db.session.flush()
     audit.record("meeting.schedule", actor=actor, object_type="meeting", object_id=meeting.id,
                  object_label=meeting.title(meeting.default_language), before={"status": before},
                  after={"status": meeting.status.value})
+    if before == MeetingStatus.POSTPONED:
+        for person in people_told(meeting):
+            _send_request(meeting, person, update=True)
+    return meeting
+
+
+def postpone_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
+    """Put a scheduled meeting off until a new date is set: SEQUENCE raised and an updated REQUEST, marked
+    TENTATIVE and with the reason, to everyone invited or registered, so that calendars keep the entry but
+    show it in doubt. Answers and registrations stand; nobody can register meanwhile. Edit the time, then
+    schedule it again to confirm it to everyone."""
+    meeting = _live(meeting_id)
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise MeetingError(_("Only a scheduled meeting can be postponed."), "status")
+    reason = (reason or "").strip()
+    if not reason:
+        raise MeetingError(_("Say why the meeting is postponed: the people invited are told."), "reason")
+    meeting.status = MeetingStatus.POSTPONED
+    meeting.sequence += 1
+    db.session.flush()
+    audit.record("meeting.postpone", actor=actor, object_type="meeting", object_id=meeting.id,
+                 object_label=meeting.title(meeting.default_language), before={"status": "scheduled"},
+                 after={"status": "postponed", "reason": reason})
+    for person in people_told(meeting):
+        _send_request(meeting, person, update=True, postponed=reason)
     return meeting
 
 
@@ -339,6 +368,10 @@ def people_told(meeting: Meeting) -> list[Invitation | Registration]:
     return [*invited, *registered]
 
 
+# A postponed meeting stays in calendars, in doubt until it is scheduled again.
+CALENDAR_STATUS = {MeetingStatus.CANCELLED: ical.Status.CANCELLED, MeetingStatus.POSTPONED: ical.Status.TENTATIVE}
+
+
 def occurrence(meeting: Meeting, language: str) -> ical.Occurrence:
     """The meeting as a calendar shows it, written in `language`."""
     location = ", ".join(p for p in (meeting.venue, meeting.room, meeting.address) if p) or None
@@ -348,7 +381,7 @@ def occurrence(meeting: Meeting, language: str) -> ical.Occurrence:
         organizer=ical.Organizer(meeting.organizer_name or "Kizuna", meeting.organizer_email),
         last_modified=meeting.updated_at or utcnow(), description=meeting.description(language),
         location=location, online_url=meeting.online_url,
-        status=ical.Status.CANCELLED if meeting.status == MeetingStatus.CANCELLED else ical.Status.CONFIRMED,
+        status=CALENDAR_STATUS.get(meeting.status, ical.Status.CONFIRMED),
         language=language)
 
 
@@ -358,12 +391,14 @@ def _attendee(person: Invitation | Registration) -> ical.Attendee:
                          rsvp=isinstance(person, Invitation), language=person.language or None)
 
 
-def _send_request(meeting: Meeting, person: Invitation | Registration, *, update: bool = False) -> None:
+def _send_request(meeting: Meeting, person: Invitation | Registration, *, update: bool = False,
+                  postponed: str | None = None) -> None:
+    """postponed: the reason, for the REQUEST that tells of a postponement."""
     from . import emails
 
     calendar = ical.request(occurrence(meeting, person.language), _attendee(person), stamp=utcnow())
-    outbox.queue(emails.invitation(meeting, person, calendar, update=update), category="meeting.invitation",
-                 ref_type="meeting", ref_id=meeting.id)
+    outbox.queue(emails.invitation(meeting, person, calendar, update=update, postponed=postponed),
+                 category="meeting.invitation", ref_type="meeting", ref_id=meeting.id)
     if isinstance(person, Invitation):
         person.sequence_sent = meeting.sequence
 

@@ -41,6 +41,7 @@ from .forms import (
     InviteContactForm,
     InvitePartnerForm,
     MeetingForm,
+    PostponeForm,
     RecordAnswerForm,
     SeriesForm,
     WithdrawForm,
@@ -363,27 +364,43 @@ def schedule(meeting_id: int):
     return redirect(url_for(".detail", meeting_id=meeting.id), 303)
 
 
-@bp.route("/<int:meeting_id>/cancel", methods=["GET", "POST"])
-@auth.roles_required(Role.EDITOR)
-def cancel(meeting_id: int):
+def _with_reason(meeting_id: int, form_class, change, template: str, done: str):
+    """A change of a meeting's state that everyone invited is told of, with a reason: the confirmation page,
+    then `change(meeting_id=…, reason=…, actor=…)`."""
     meeting = db.get_or_404(Meeting, meeting_id)
-    form = CancelForm()
+    form = form_class()
     status, problem = 200, None
     told = queries.told_of_changes(meeting) if meeting.status != MeetingStatus.DRAFT else 0
     if form.validate_on_submit():
         try:
-            services.cancel_meeting(meeting_id=meeting.id, reason=form.reason.data or "", actor=current_user)
+            change(meeting_id=meeting.id, reason=form.reason.data or "", actor=current_user)
         except services.MeetingError as exc:
             db.session.rollback()
             problem = _attach(form, exc)
             status = 422
         else:
             db.session.commit()
-            flash(_("The meeting is cancelled; everyone invited or registered is told."), "success")
+            flash(done, "success")
             return redirect(url_for(".detail", meeting_id=meeting.id), 303)
     elif form.is_submitted():
         status = 422
-    return _render("cancel", status, form=form, meeting=meeting, problem=problem, told=told)
+    return _render(template, status, form=form, meeting=meeting, problem=problem, told=told)
+
+
+@bp.route("/<int:meeting_id>/cancel", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def cancel(meeting_id: int):
+    return _with_reason(meeting_id, CancelForm, services.cancel_meeting, "cancel",
+                        _("The meeting is cancelled; everyone invited or registered is told."))
+
+
+@bp.route("/<int:meeting_id>/postpone", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def postpone(meeting_id: int):
+    """Put a meeting off: calendars keep it, marked tentative, until it is edited and scheduled again."""
+    return _with_reason(meeting_id, PostponeForm, services.postpone_meeting, "postpone",
+                        _("The meeting is postponed; everyone invited or registered is told. Set the new time, "
+                          "then schedule it again."))
 
 
 # -- the meeting page and its invitations -------------------------------------------------------

@@ -89,6 +89,13 @@ def test_the_title_and_the_page_are_in_the_invitees_language(client, meeting, ma
     assert "<h1>高級実務者会議</h1>" in html
 
 
+def test_a_postponed_meetings_page_says_so_and_offers_no_registration(client, meeting, head):
+    services.postpone_meeting(meeting_id=meeting.id, reason="Typhoon season", actor=None)
+    html = page(client, link(head))
+    assert "This meeting is postponed; the new date will follow." in html
+    assert "Your delegation" not in html
+
+
 def test_accepting_records_the_answer_from_the_link(client, meeting, head):
     url = link(head)
     response = client.post(url, data={"answer": "accepted", "comment": "With pleasure.",

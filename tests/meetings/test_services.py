@@ -147,6 +147,42 @@ def test_a_move_raises_the_sequence_and_updates_everyone_and_a_cancel_keeps_the_
         services.invitation_for(services.invitation_token(invitation))
 
 
+def test_a_postponed_meeting_stays_in_calendars_as_tentative_until_it_is_scheduled_again(db_session, now):
+    meeting = plan()
+    invitation = services.invite(meeting_id=meeting.id, email="head@paris.example", name="Head", actor=None,
+                                 language="fr")
+    with pytest.raises(MeetingError, match="Say why") as refused:
+        services.postpone_meeting(meeting_id=meeting.id, reason="  ", actor=None)
+    assert refused.value.field == "reason" and meeting.status == MeetingStatus.SCHEDULED and meeting.sequence == 0
+
+    services.postpone_meeting(meeting_id=meeting.id, reason="The venue is closed for repairs.", actor=None)
+    assert meeting.status == MeetingStatus.POSTPONED
+    [_first, postponed] = sent("meeting.invitation")
+    event = event_of(postponed)
+    assert str(calendar_of(postponed)["METHOD"]) == "REQUEST" and str(event["UID"]) == meeting.uid
+    assert int(event["SEQUENCE"]) == 1 and str(event["STATUS"]) == "TENTATIVE"
+    assert postponed["Subject"] == "Postponed: Senior officials meeting"
+    assert "The venue is closed for repairs." in postponed.get_body(("plain",)).get_content()
+    # Answers stand, nobody registers meanwhile, and it cannot be postponed twice.
+    with pytest.raises(MeetingError):
+        services.register(invitation=invitation, name="Head", email="head@paris.example", now=now)
+    with pytest.raises(MeetingError, match="Only a scheduled meeting"):
+        services.postpone_meeting(meeting_id=meeting.id, reason="Again", actor=None)
+
+    # The new date is set, still in doubt; scheduling it again confirms it to everyone.
+    services.update_meeting(meeting_id=meeting.id, actor=None, titles=meeting.titles, tier="senior_officials",
+                            format="hybrid", timezone=TOKYO, starts_at=datetime(2027, 5, 6, 10, 0),
+                            ends_at=datetime(2027, 5, 6, 17, 0), venue=meeting.venue, online_url=meeting.online_url)
+    assert str(event_of(sent("meeting.invitation")[-1])["STATUS"]) == "TENTATIVE"
+    services.schedule_meeting(meeting_id=meeting.id, actor=None)
+    confirmed = sent("meeting.invitation")[-1]
+    event = event_of(confirmed)
+    assert int(event["SEQUENCE"]) == meeting.sequence == 3 and str(event["STATUS"]) == "CONFIRMED"
+    assert event.decoded("DTSTART") == datetime(2027, 5, 6, 1, 0, tzinfo=UTC)
+    assert services.register(invitation=invitation, name="Head", email="head@paris.example",
+                             now=now).status == RegistrationStatus.CONFIRMED
+
+
 def test_a_person_taken_off_gets_a_cancel_for_their_copy_and_their_link_stops_working(db_session):
     meeting = plan()
     invitation = services.invite(meeting_id=meeting.id, email="x@example.org", actor=None)

@@ -218,6 +218,27 @@ def test_schedule_then_cancel_with_a_reason_after_a_confirmation(as_role):
     assert str(calendar_of(cancel)["METHOD"]) == "CANCEL"
 
 
+def test_postpone_asks_for_a_reason_then_marks_everyones_entry_tentative(as_role):
+    meeting = plan()
+    services.invite(meeting_id=meeting.id, email="a@seoul.example", actor=None)
+    db.session.commit()
+    client = as_role("editor")
+    assert f'href="/meetings/{meeting.id}/postpone"' in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    page = client.get(f"/meetings/{meeting.id}/postpone").get_data(as_text=True)
+    assert "The 1 person invited or registered gets an updated calendar entry, marked tentative" in page
+    refused = post(client, f"/meetings/{meeting.id}/postpone", {"reason": ""})
+    assert refused.status_code == 422 and "Say why" in error_at(refused.get_data(as_text=True), "reason")
+    assert len(outbox("meeting.invitation")) == 1
+    done = post(client, f"/meetings/{meeting.id}/postpone", {"reason": "Typhoon season"})
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).status == MeetingStatus.POSTPONED
+    update = outbox("meeting.invitation")[-1]
+    assert str(calendar_of(update).walk("VEVENT")[0]["STATUS"]) == "TENTATIVE"
+    page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "Postponed" in page and f"/meetings/{meeting.id}/postpone" not in page  # scheduling it is offered
+
+
 # -- series and the board ------------------------------------------------------------------------
 
 
