@@ -1,4 +1,4 @@
-"""Core models: accounts and roles, API tokens, the audit log and the mail outbox."""
+"""Core models: accounts and roles, API tokens, the audit log, the mail outbox and the mailbox readers' watermarks."""
 
 from __future__ import annotations
 
@@ -158,3 +158,14 @@ class OutboundMessage(db.Model):
     # What the message is about (a meeting, a newsletter issue), for per-object delivery views.
     ref_type: Mapped[str | None] = mapped_column(String(64))
     ref_id: Mapped[int | None]
+
+
+class MailboxWatermark(db.Model):
+    """How far a reader of a mailbox got (kizuna.imap): the last UID handled under a UIDVALIDITY."""
+
+    __tablename__ = "mailbox_watermark"
+
+    mailbox: Mapped[str] = mapped_column(String(300), primary_key=True)  # user@host/INBOX (bounces:… for bounces)
+    uidvalidity: Mapped[int]
+    last_uid: Mapped[int] = mapped_column(default=0)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,25 +9,22 @@ MailboxWatermark, so every message is read once (and again only after the server
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from sqlalchemy import select
 
-from kizuna.extensions import db, utcnow
+from kizuna.extensions import db
+from kizuna.imap import keep_watermark, mailbox_from_url, watermark
 from kizuna.mail import normalize_address
 
 from . import services
-from .models import Answer, Invitation, MailboxWatermark, Meeting, MeetingStatus
+from .models import Answer, Invitation, Meeting, MeetingStatus
 from .replies import PartStat, Reply, ReplyRejected, fetch_replies
 
 log = logging.getLogger(__name__)
 
 ANSWERS = {PartStat.ACCEPTED: Answer.ACCEPTED, PartStat.DECLINED: Answer.DECLINED,
            PartStat.TENTATIVE: Answer.TENTATIVE}
-SECURITY = {"imap": "none", "imap+starttls": "starttls", "imaps": "ssl"}
-DEFAULT_PORTS = {"imap": 143, "imap+starttls": 143, "imaps": 993}
 BATCH = 200  # messages one run reads at most; the rest wait for the next run
 
 
@@ -71,28 +68,6 @@ def handle_reply(reply: Reply, message_id: str | None) -> Invitation | None:
     return invitation
 
 
-@dataclass(frozen=True)
-class Mailbox:
-    host: str
-    port: int
-    user: str
-    password: str
-    mailbox: str
-    security: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.user}@{self.host}/{self.mailbox}"[:300]
-
-
-def mailbox_from_url(url: str) -> Mailbox:
-    """REPLIES_IMAP_URL's parts (kizuna.config has checked its scheme, host and port)."""
-    parts = urlsplit(url)
-    return Mailbox(host=parts.hostname, port=parts.port or DEFAULT_PORTS[parts.scheme],
-                   user=unquote(parts.username or ""), password=unquote(parts.password or ""),
-                   mailbox=unquote(parts.path.lstrip("/")) or "INBOX", security=SECURITY[parts.scheme])
-
-
 def _handle_and_commit(reply: Reply, message_id: str | None) -> None:
     """Each answer is committed before fetch_replies files its message away, so none is lost to a crash."""
     try:
@@ -111,17 +86,9 @@ def read_replies(*, limit: int = BATCH) -> dict | None:
         log.info("REPLIES_IMAP_URL is not set: answers sent from mail programs are not read.")
         return None
     box = mailbox_from_url(url)
-    mark = db.session.get(MailboxWatermark, box.key)
     result = fetch_replies(box.host, box.port, box.user, box.password, handle=_handle_and_commit,
-                           mailbox=box.mailbox, security=box.security,
-                           since_uid=mark.last_uid if mark else 0, uidvalidity=mark.uidvalidity if mark else None,
-                           limit=limit)
-    mark = db.session.get(MailboxWatermark, box.key)
-    if mark is None:
-        mark = MailboxWatermark(mailbox=box.key, uidvalidity=result.uidvalidity)
-        db.session.add(mark)
-    mark.uidvalidity, mark.last_uid, mark.read_at = result.uidvalidity, result.last_uid, utcnow()
-    db.session.commit()
+                           mailbox=box.mailbox, security=box.security, limit=limit, **watermark(box.key))
+    keep_watermark(box.key, result)
     for failure in result.failures:
         log.warning("Reply left in %s (UID %s, %s): %s", box.mailbox, failure.uid, failure.message_id, failure.error)
     return {"handled": len(result.handled), "failures": len(result.failures), "ignored": result.ignored,

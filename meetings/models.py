@@ -14,6 +14,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kizuna.extensions import db, utcnow
+from kizuna.models import MailboxWatermark as MailboxWatermark  # moved to kizuna: partners reads a mailbox too
 from kizuna.models import enum_column
 
 
@@ -299,13 +300,3 @@ class CalendarFeed(db.Model):
     last_read_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
-
-class MailboxWatermark(db.Model):
-    """How far the reader of iTIP replies got in a mailbox: the last UID handled under a UIDVALIDITY."""
-
-    __tablename__ = "mailbox_watermark"
-
-    mailbox: Mapped[str] = mapped_column(String(300), primary_key=True)  # user@host/INBOX
-    uidvalidity: Mapped[int]
-    last_uid: Mapped[int] = mapped_column(default=0)
-    read_at: Mapped[datetime] = mapped_column(default=utcnow)

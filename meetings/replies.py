@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import imaplib
 import logging
 import re
-import ssl
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email import message_from_bytes, policy
 from email.message import Message
 from email.utils import getaddresses
 from enum import StrEnum
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
+
+from kizuna import imap
 
 from .ics_import import clean_tzid, iana_by_name
 
@@ -28,7 +25,7 @@ log = logging.getLogger(__name__)
 PROCESSED_MAILBOX = ("Kizuna", "Processed")
 
 
-class ReplyError(Exception):
+class ReplyError(imap.Rejected):
     """A calendar reply that cannot be read or taken; the message says what is wrong, for staff."""
 
 
@@ -287,32 +284,10 @@ def _sender(message: Message) -> str | None:
 
 # --- IMAP -------------------------------------------------------------------------------------------
 
-Security = Literal["ssl", "starttls", "none"]
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A message fetch_replies could not take: left in the mailbox, flagged, and reported here."""
-
-    uid: int
-    message_id: str | None
-    error: str
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """What one run did. Store ``uidvalidity`` and ``last_uid`` and pass them to the next run.
-
-    ``handled`` lists the Message-IDs of the replies handled and filed, ``failures`` the messages left
-    flagged, ``ignored`` counts mail that was not a reply; ``restarted`` says UIDVALIDITY had changed.
-    """
-
-    uidvalidity: int
-    last_uid: int
-    handled: tuple[str | None, ...] = ()
-    failures: tuple[Failure, ...] = ()
-    ignored: int = 0
-    restarted: bool = False
+# The reader itself is kizuna.imap's, shared with partners.bounces; these names stay importable from here.
+Security = imap.Security
+Failure = imap.Failure
+FetchResult = imap.FetchResult
 
 
 class ReplyRejected(ReplyError):
@@ -322,17 +297,12 @@ class ReplyRejected(ReplyError):
 
 def fetch_replies(host: str, port: int, user: str, password: str, *,
                   handle: Callable[[Reply, str | None], object],
-                  mailbox: str = "INBOX", security: Security = "ssl",
-                  ssl_context: ssl.SSLContext | None = None,
-                  since_uid: int = 0, uidvalidity: int | None = None,
-                  move_to: tuple[str, ...] | None = PROCESSED_MAILBOX,
-                  limit: int | None = None, timeout: float = 30.0) -> FetchResult:
+                  move_to: tuple[str, ...] | None = PROCESSED_MAILBOX, **options) -> FetchResult:
     """Read the office mailbox over IMAP and hand every calendar reply newer than the watermark to ``handle``.
 
-    The watermark is (``uidvalidity``, ``since_uid``) from the previous run's FetchResult; when the
-    server's UIDVALIDITY differs, UIDs were renumbered and the whole mailbox is read again
-    (``restarted``). Messages are fetched with BODY.PEEK[], so mail that is not a reply (newsletters,
-    out-of-office notices) stays unread and in place for people to read.
+    kizuna.imap.read_new does the reading (``options`` are its own: mailbox, security, ssl_context,
+    since_uid, uidvalidity, limit, timeout; see there for the watermark, UIDVALIDITY and crashes). Mail that
+    is not a reply (newsletters, out-of-office notices) stays unread and in place for people to read.
 
     For each reply, ``handle(reply, message_id)`` is called once per answer in it; then the message is
     marked \\Seen and moved to ``move_to`` (created if missing; None leaves it in place, seen). A
@@ -344,108 +314,16 @@ def fetch_replies(host: str, port: int, user: str, password: str, *,
     by UID, attendee and DTSTAMP is). Handled replies leave the mailbox, so reading it again after a
     UIDVALIDITY change finds only what was never handled.
 
-    ``limit`` bounds how many messages one run reads (a beat task's run stays short); the rest wait
-    for the next run, above the returned watermark. Made to be called from a beat task that keeps the
-    returned (uidvalidity, last_uid) and passes them back next time.
-
     Raises imaplib.IMAP4.error on a refused login or a mailbox that does not exist, and OSError
     when the server cannot be reached.
     """
-    imap = _connect(host, port, security, ssl_context, timeout)
-    try:
-        imap.login(user, password)
-        # Servers announce MOVE and UIDPLUS only once logged in: ask again.
-        capabilities = set(b" ".join(_ok(imap.capability(), "capability")).upper().split())
-        _ok(imap.select(_quote(mailbox)), f"select {mailbox}")
-        current = int(_untagged(imap, "UIDVALIDITY"))
-        restarted = uidvalidity is not None and uidvalidity != current
-        if restarted:
-            log.warning("UIDVALIDITY of %s changed from %s to %s: reading the mailbox again",
-                        mailbox, uidvalidity, current)
-            since_uid = 0
-        uids = _uids_after(imap, since_uid)[:limit]
-        target = _ensure_mailbox(imap, move_to) if move_to and uids else None
-        handled: list[str | None] = []
-        failures: list[Failure] = []
-        ignored = 0
-        last_uid = since_uid
-        for uid in uids:
-            message = _fetch(imap, uid)
-            message_id = _message_id(message)
-            try:
-                replies = _parse_fetched(message)
-                for reply in replies:
-                    handle(reply, message_id)
-            except ReplyError as exc:
-                log.warning("Calendar reply in %s UID %s (%s) left in place: %s", mailbox, uid, message_id, exc)
-                _ok(imap.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Flagged)"), "flag")
-                failures.append(Failure(uid=uid, message_id=message_id, error=str(exc)))
-            else:
-                if replies:
-                    _file(imap, uid, target, capabilities)
-                    handled.append(message_id)
-                else:
-                    ignored += 1
-            last_uid = uid
-        return FetchResult(uidvalidity=current, last_uid=last_uid, handled=tuple(handled),
-                           failures=tuple(failures), ignored=ignored, restarted=restarted)
-    finally:
-        _close(imap)
+    def take(message: Message, message_id: str | None) -> bool:
+        replies = _parse_fetched(message)
+        for reply in replies:
+            handle(reply, message_id)
+        return bool(replies)
 
-
-def _connect(host: str, port: int, security: Security, context: ssl.SSLContext | None,
-             timeout: float) -> imaplib.IMAP4:
-    if security == "ssl":
-        return imaplib.IMAP4_SSL(host, port, ssl_context=context or ssl.create_default_context(), timeout=timeout)
-    if security not in ("starttls", "none"):
-        raise ValueError(f"security must be 'ssl', 'starttls' or 'none', not {security!r}")
-    imap = imaplib.IMAP4(host, port, timeout=timeout)
-    if security == "starttls":
-        try:
-            imap.starttls(ssl_context=context or ssl.create_default_context())
-        except BaseException:
-            with suppress(OSError):  # a failed handshake may have closed the socket already
-                imap.shutdown()
-            raise
-    return imap
-
-
-def _close(imap: imaplib.IMAP4) -> None:
-    try:
-        if imap.state == "SELECTED":
-            imap.close()
-        imap.logout()
-    except (imaplib.IMAP4.error, OSError):
-        imap.shutdown()
-
-
-def _ok(response: tuple[str, list], what: str) -> list:
-    status, data = response
-    if status != "OK":
-        detail = b" ".join(d for d in data if isinstance(d, bytes)).decode(errors="replace")
-        raise imaplib.IMAP4.error(f"IMAP {what} failed: {detail}")
-    return data
-
-
-def _untagged(imap: imaplib.IMAP4, name: str) -> str:
-    _, data = imap.response(name)
-    if not data or data[0] is None:
-        raise imaplib.IMAP4.error(f"the server sent no {name}")
-    return data[0].decode()
-
-
-def _uids_after(imap: imaplib.IMAP4, since_uid: int) -> list[int]:
-    data = _ok(imap.uid("SEARCH", None, f"UID {since_uid + 1}:*"), "search")
-    # "n:*" always matches the newest message, even when its UID is below n (RFC 3501 6.4.8).
-    return sorted(uid for uid in map(int, b" ".join(d for d in data if d).split()) if uid > since_uid)
-
-
-def _fetch(imap: imaplib.IMAP4, uid: int) -> Message:
-    data = _ok(imap.uid("FETCH", str(uid), "(BODY.PEEK[])"), "fetch")
-    raw = next((item[1] for item in data if isinstance(item, tuple)), None)
-    if raw is None:
-        raise imaplib.IMAP4.error(f"the server sent no body for UID {uid}")
-    return message_from_bytes(raw, policy=policy.compat32)
+    return imap.read_new(host, port, user, password, handle=take, move_to=move_to, **options)
 
 
 def _parse_fetched(message: Message) -> tuple[Reply, ...]:
@@ -455,46 +333,3 @@ def _parse_fetched(message: Message) -> tuple[Reply, ...]:
         raise
     except Exception as exc:  # one unreadable message must not stop the others
         raise ReplyError(f"The message cannot be read: {exc!r}") from exc
-
-
-def _message_id(message: Message) -> str | None:
-    value = " ".join(str(message.get("Message-ID") or "").split())
-    return value or None
-
-
-def _quote(name: str) -> str:
-    if not name.isascii():
-        raise ValueError(f"mailbox names must be ASCII here (no modified UTF-7): {name!r}")
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _ensure_mailbox(imap: imaplib.IMAP4, segments: tuple[str, ...]) -> str:
-    """The processed-mail folder's full name with the server's separator, created (with parents) if missing."""
-    data = _ok(imap.list('""', '""'), "list")
-    match = re.search(rb'\([^)]*\) (?:"((?:[^"\\]|\\.)*)"|NIL)', data[0] or b"")
-    separator = match.group(1).decode().replace("\\\\", "\\") if match and match.group(1) else "/"
-    name = ""
-    for segment in segments:
-        name = f"{name}{separator}{segment}" if name else segment
-        status, found = imap.list('""', _quote(name))
-        if status == "OK" and any(found):
-            continue
-        status, data = imap.create(_quote(name))
-        # Another run may have created it meanwhile: ALREADYEXISTS (RFC 5530) is success here.
-        if status != "OK" and b"ALREADYEXISTS" not in b" ".join(d for d in data if isinstance(d, bytes)):
-            _ok((status, data), f"create {name}")
-    return name
-
-
-def _file(imap: imaplib.IMAP4, uid: int, target: str | None, capabilities: set[bytes]) -> None:
-    _ok(imap.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Seen)"), "mark seen")
-    if target is None:
-        return
-    if b"MOVE" in capabilities:
-        _ok(imap.uid("MOVE", str(uid), _quote(target)), "move")
-        return
-    _ok(imap.uid("COPY", str(uid), _quote(target)), "copy")
-    _ok(imap.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Deleted)"), "delete")
-    # Without UIDPLUS, EXPUNGE would also remove messages others marked \Deleted: leave those alone.
-    if b"UIDPLUS" in capabilities:
-        _ok(imap.uid("EXPUNGE", str(uid)), "expunge")

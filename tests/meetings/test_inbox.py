@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from kizuna import config as kizuna_config
 from kizuna.extensions import db
+from kizuna.models import MailboxWatermark
 from meetings import inbox, services
-from meetings.models import Answer, MailboxWatermark
+from meetings.models import Answer
 from meetings.replies import PartStat, Reply, ReplyRejected
-from tests.meetings.test_replies import PASSWORD, calendar_bytes, dovecot, reply_mail  # noqa: F401 - the fixture
+from tests.imap_server import PASSWORD, dovecot  # noqa: F401 - the fixture
+from tests.meetings.test_replies import calendar_bytes, reply_mail
 from worker.tasks import read_replies
 
 TOKYO = "Asia/Tokyo"

@@ -1,13 +1,8 @@
 """Replies from Outlook, Gmail and Apple Mail: read from their MIME, and fetched from a real Dovecot over IMAP."""
 
 import imaplib
-import os
 import re
-import shutil
-import socket
 import ssl
-import subprocess
-import tempfile
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -26,7 +21,7 @@ from meetings.replies import (
     parse_replies,
     parse_reply,
 )
-from tests.worker_sink import wait_for_port
+from tests.imap_server import PASSWORD, Dovecot, running_dovecot
 
 DATA = Path(__file__).parent / "data" / "replies"
 MEETING_UID = "meeting-42@kizuna.example.test"
@@ -290,100 +285,8 @@ def test_an_unreadable_calendar_part_is_a_clear_error(ics, charset, error):
 
 # --- a real Dovecot on loopback ---------------------------------------------------------------------
 
-DOVECOT_CONF = """\
-base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <{d}/cert.pem
-ssl_key = <{d}/key.pem
-ssl_dh = </usr/share/dovecot/dh.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
-postmaster_address = postmaster@example.test
-mail_location = maildir:~/Maildir
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {d}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={d}/home/%n
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {imap_port}
-  }}
-  inet_listener imaps {{
-    address = 127.0.0.1
-    port = {imaps_port}
-  }}
-}}
-"""
-
-PASSWORD = "secret"
-USERS = [f"office{n}@example.test" for n in range(1, 41)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Dovecot:
-    def __init__(self, directory: Path, imap_port: int, imaps_port: int):
-        self.dir, self.port, self.ssl_port = directory, imap_port, imaps_port
-        self.context = ssl.create_default_context(cafile=str(directory / "cert.pem"))
-        self._users = iter(USERS)
-
-    def new_user(self) -> str:
-        """A mailbox of its own for each test."""
-        return next(self._users)
-
-    def client(self, user: str) -> imaplib.IMAP4:
-        imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
-        imap.login(user, PASSWORD)
-        return imap
-
-    def append(self, user: str, *names: str, mailbox: str = "INBOX") -> None:
-        imap = self.client(user)
-        try:
-            for name in names:
-                raw = (DATA / name).read_bytes() if isinstance(name, str) else name
-                status, data = imap.append(mailbox, None, None, raw)
-                assert status == "OK", data
-        finally:
-            imap.logout()
-
-    def state(self, user: str, mailbox: str = "INBOX") -> dict[str, set[str]]:
-        """Message-ID → flags of every message in a mailbox, read without changing anything."""
-        imap = self.client(user)
-        try:
-            status, data = imap.select(f'"{mailbox}"', readonly=True)
-            assert status == "OK", data
-            status, data = imap.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-            found = {}
-            for item in data:
-                if isinstance(item, tuple):
-                    flags = set(imaplib.ParseFlags(item[0]))
-                    message_id = " ".join(message_from_bytes(item[1])["Message-ID"].split())
-                    found[message_id] = {f.decode() for f in flags} - {"\\Recent"}  # per session
-            return found
-        finally:
-            imap.logout()
-
-    def separator(self, user: str) -> str:
-        imap = self.client(user)
-        try:
-            _, data = imap.list('""', '""')
-            return re.search(rb'"(.)"', data[0]).group(1).decode()
-        finally:
-            imap.logout()
+class ReplyDovecot(Dovecot):
+    data = DATA
 
     def fetch(self, user: str, **kwargs):
         handled: list[tuple[Reply, str | None]] = []
@@ -394,40 +297,8 @@ class Dovecot:
 
 @pytest.fixture(scope="module")
 def dovecot():
-    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
-    if not os.access(binary, os.X_OK) or not Path("/usr/lib/dovecot/imap").exists():
-        pytest.fail("Dovecot's IMAP server is missing: scripts/test installs it "
-                    "(apt-get install dovecot-imapd)")
-    if os.geteuid() != 0:
-        pytest.fail("Dovecot must be started as root (it drops to 'nobody' for the mailboxes)")
-    directory = Path(tempfile.mkdtemp(prefix="kizuna-dovecot-"))
-    try:
-        os.chmod(directory, 0o755)  # the auth process runs as 'dovecot' and reads the passwd file
-        # Every user up front: dovecot looks at a changed passwd file at most once a second.
-        (directory / "passwd").write_text("".join(f"{user}:{{PLAIN}}{PASSWORD}::::::\n" for user in USERS))
-        os.chmod(directory / "passwd", 0o644)
-        home = directory / "home"
-        home.mkdir()
-        shutil.chown(home, "nobody", "nogroup")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", str(directory / "key.pem"), "-out", str(directory / "cert.pem")],
-                       check=True, capture_output=True)
-        imap_port, imaps_port = free_port(), free_port()
-        conf = directory / "dovecot.conf"
-        conf.write_text(DOVECOT_CONF.format(d=directory, imap_port=imap_port, imaps_port=imaps_port))
-        proc = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            dovecot_log = directory / "dovecot.log"
-            wait_for_port(proc, imap_port, "dovecot", log=lambda: proc.stdout.read().decode() + " " + (
-                dovecot_log.read_text() if dovecot_log.exists() else ""))
-            yield Dovecot(directory, imap_port, imaps_port)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
-            proc.stdout.close()
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    with running_dovecot(ReplyDovecot) as server:
+        yield server
 
 
 OUTLOOK_ID = "<PR3P192MB0714C2D1A8E94F3B9D0E6A51C4A92@PR3P192MB0714.EURP192.PROD.OUTLOOK.COM>"
