@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     from . import (
         models,  # noqa: F401 - the tables join the metadata that migrations compare
         views,
+        views_agenda,  # noqa: F401 - adds its routes to views.bp
         views_delegate,  # noqa: F401 - adds its routes to views.bp
         views_print,  # noqa: F401 - adds its routes to views.bp
         views_public,  # adds its routes to views.bp; the personal feeds are its calendar_bp

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask import jsonify, request
 from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from kizuna import auth
 from kizuna.api import (
@@ -22,6 +23,7 @@ from kizuna.api import (
     FLAG,
     INT,
     INTEGER,
+    OBJECTS,
     OPT_INT,
     OPT_STR,
     PAGE_PARAMS,
@@ -49,13 +51,16 @@ from kizuna.api import (
 )
 from kizuna.extensions import db
 from kizuna.models import Role
+from kizuna.urls import external_url
 
-from . import queries, services
+from . import agenda, queries, services
 from .models import (
+    AgendaItem,
     Answer,
     DelegateRole,
     Invitation,
     Meeting,
+    MeetingDocument,
     MeetingFormat,
     MeetingSeries,
     MeetingStatus,
@@ -541,3 +546,144 @@ def decide_registration(registration_id: int):
     return _write(lambda actor: services.decide(registration_id=registration_id, approve=values["approve"],
                                                 actor=actor),
                   registration_json, field="approve", status=200)
+
+
+# -- agenda and documents -----------------------------------------------------------------------------
+
+SPEAKER_SCHEMA = obj(name=STR, role=STR, contact_id=OPT_INT)
+AGENDA_ITEM_SCHEMA = obj(
+    id=INT, meeting_id=INT, position={**INT, "description": "0 for the first session"}, titles=BY_LANGUAGE,
+    title=STR, starts_at={**MOMENT, "description": "UTC"}, ends_at={**MOMENT, "description": "UTC"},
+    local_starts_at={**MOMENT, "description": "in the meeting's zone, with its offset"},
+    local_ends_at={**MOMENT, "description": "in the meeting's zone, with its offset"},
+    timezone=STR, room=STR, notes=STR, speakers=list_of(SPEAKER_SCHEMA))
+DOCUMENT_SCHEMA = obj(id=INT, meeting_id=INT, kind={"type": "string", "enum": list(agenda.DOCUMENT_KINDS)},
+                      language=STR, filename=STR, content_type=STR, size=INT, sha256=STR, uploaded_at=MOMENT,
+                      download_url={**STR, "description": "for staff signed in; invitees download through the "
+                                                          "link of their invitation"})
+
+
+def agenda_item_json(item: AgendaItem) -> dict:
+    zone = item.meeting.timezone
+    return {"id": item.id, "meeting_id": item.meeting_id, "position": item.position, "titles": item.titles,
+            "title": agenda.item_title(item, reader_language()), "starts_at": iso(item.starts_at),
+            "ends_at": iso(item.ends_at), "local_starts_at": _local(item.starts_at, zone),
+            "local_ends_at": _local(item.ends_at, zone), "timezone": zone, "room": item.room, "notes": item.notes,
+            "speakers": [{"name": s.name, "role": s.role, "contact_id": s.contact_id} for s in item.speakers]}
+
+
+def document_json(document: MeetingDocument) -> dict:
+    return {"id": document.id, "meeting_id": document.meeting_id, "kind": document.kind,
+            "language": document.language, "filename": document.filename, "content_type": document.content_type,
+            "size": document.size, "sha256": document.sha256, "uploaded_at": iso(document.uploaded_at),
+            "download_url": external_url("meetings.document", meeting_id=document.meeting_id,
+                                         document_id=document.id)}
+
+
+def _agenda_query(meeting_id: int):
+    return (select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+            .options(selectinload(AgendaItem.speakers)).order_by(AgendaItem.position, AgendaItem.id))
+
+
+@bp.get("/meetings/<int:meeting_id>/agenda")
+@auth.roles_required(Role.VIEWER)
+@doc("A meeting's agenda: its sessions in order, with times in UTC and in the meeting's zone, and speakers.",
+     parameters=PAGE_PARAMS, schema=page_of(AGENDA_ITEM_SCHEMA), tag=TAG)
+def meeting_agenda(meeting_id: int):
+    db.get_or_404(Meeting, meeting_id)
+    return jsonify(paginate(_agenda_query(meeting_id), agenda_item_json))
+
+
+@bp.get("/agenda-items/<int:item_id>")
+@auth.roles_required(Role.VIEWER)
+@doc("One session of a meeting's agenda.", schema=AGENDA_ITEM_SCHEMA, tag=TAG)
+def agenda_item(item_id: int):
+    return jsonify(agenda_item_json(db.get_or_404(AgendaItem, item_id)))
+
+
+@bp.get("/meetings/<int:meeting_id>/documents")
+@auth.roles_required(Role.VIEWER)
+@doc("A meeting's documents (agenda, concept note, communiqué …) in the order they were uploaded.",
+     parameters=PAGE_PARAMS, schema=page_of(DOCUMENT_SCHEMA), tag=TAG)
+def meeting_documents(meeting_id: int):
+    db.get_or_404(Meeting, meeting_id)
+    query = select(MeetingDocument).where(MeetingDocument.meeting_id == meeting_id).order_by(MeetingDocument.id)
+    return jsonify(paginate(query, document_json))
+
+
+AGENDA_ITEM_BODY = {
+    "titles": (LANGUAGE_TEXTS, "required: the session's title in at least one language"),
+    "starts_at": (LOCAL_TIME, "in the meeting's zone, on one of its days"),
+    "ends_at": (LOCAL_TIME, "in the meeting's zone, after the start"),
+    "room": (TEXT, "where it takes place, when not the meeting's own room"),
+    "notes": (TEXT, ""),
+    "speakers": (OBJECTS, "in the order the agenda prints them: {\"name\": …, \"role\": …, \"contact_id\": …}; "
+                          "a contact fills a name left out"),
+}
+SPEAKER_FIELDS = {"name": str, "role": str, "contact_id": int}
+
+
+def _agenda_item_values() -> dict:
+    values = _read(AGENDA_ITEM_BODY, required=("titles",))
+    speakers = []
+    for n, entry in enumerate(values.get("speakers", [])):
+        for key, value in entry.items():
+            kind = SPEAKER_FIELDS.get(key)
+            if kind is None:
+                raise Invalid(f"speakers-{n}-{key}", f"Unknown field {key}; a speaker has {', '.join(SPEAKER_FIELDS)}.")
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise Invalid(f"speakers-{n}-{key}", f"{key} must be {'an integer' if kind is int else 'a string'}.")
+        speakers.append({key: entry.get(key) for key in SPEAKER_FIELDS})
+    values["speakers"] = speakers
+    return values
+
+
+@bp.post("/meetings/<int:meeting_id>/agenda")
+@auth.roles_required(Role.EDITOR)
+@doc(**_doc_body("Add a session at the end of a meeting's agenda.", AGENDA_ITEM_BODY), schema=AGENDA_ITEM_SCHEMA,
+     tag=TAG)
+def add_agenda_item(meeting_id: int):
+    db.get_or_404(Meeting, meeting_id)
+    values = _agenda_item_values()
+    return _write(lambda actor: agenda.add_item(meeting_id=meeting_id, actor=actor, **values), agenda_item_json,
+                  field="titles")
+
+
+@bp.post("/agenda-items/<int:item_id>")
+@auth.roles_required(Role.EDITOR)
+@doc(**_doc_body("Replace a session's fields and speakers; its place in the agenda stays.", AGENDA_ITEM_BODY,
+                 replace=True), schema=AGENDA_ITEM_SCHEMA, tag=TAG)
+def update_agenda_item(item_id: int):
+    db.get_or_404(AgendaItem, item_id)
+    values = _agenda_item_values()
+    return _write(lambda actor: agenda.update_item(item_id=item_id, actor=actor, **values), agenda_item_json,
+                  field="titles", status=200)
+
+
+MOVE_BODY = {"direction": (TEXT, "required: up or down, one place")}
+
+
+@bp.post("/agenda-items/<int:item_id>/move")
+@auth.roles_required(Role.EDITOR)
+@doc(**_doc_body("Move a session one place up or down its meeting's agenda.", MOVE_BODY, action=True),
+     schema=AGENDA_ITEM_SCHEMA, tag=TAG)
+def move_agenda_item(item_id: int):
+    db.get_or_404(AgendaItem, item_id)
+    values = _read(MOVE_BODY, required=("direction",))
+    return _write(lambda actor: agenda.move_item(item_id=item_id, direction=values["direction"], actor=actor),
+                  agenda_item_json, field="direction", status=200)
+
+
+@bp.post("/agenda-items/<int:item_id>/remove")
+@auth.roles_required(Role.EDITOR)
+@doc("Take a session and its speakers off the agenda; those after it move up. Editors only, with an API token; "
+     "takes no body. Answers 200 with the first page of the meeting's agenda as it is now.",
+     schema=page_of(AGENDA_ITEM_SCHEMA), tag=TAG)
+def remove_agenda_item(item_id: int):
+    meeting_id = db.get_or_404(AgendaItem, item_id).meeting_id
+
+    def remove(actor) -> int:
+        agenda.remove_item(item_id=item_id, actor=actor)
+        return meeting_id
+
+    return _write(remove, lambda found: paginate(_agenda_query(found), agenda_item_json), field="item", status=200)

@@ -253,6 +253,9 @@ ACCESS: dict[str, Rule] = {
     "api.meeting_invitations": rule(f"/api/v1/meetings/{MISSING}/invitations", STAFF, 404),
     "api.invitation": rule(f"/api/v1/invitations/{MISSING}", STAFF, 404),
     "api.meeting_registrations": rule(f"/api/v1/meetings/{MISSING}/registrations", STAFF, 404),
+    "api.meeting_agenda": rule(f"/api/v1/meetings/{MISSING}/agenda", STAFF, 404),
+    "api.agenda_item": rule(f"/api/v1/agenda-items/{MISSING}", STAFF, 404),
+    "api.meeting_documents": rule(f"/api/v1/meetings/{MISSING}/documents", STAFF, 404),
     "api.create_meeting_series": rule("/api/v1/meeting-series", EDITORS, 403),
     "api.create_meeting": rule("/api/v1/meetings", EDITORS, 403),
     "api.update_meeting": rule(f"/api/v1/meetings/{MISSING}", EDITORS, 403),
@@ -262,6 +265,10 @@ ACCESS: dict[str, Rule] = {
     "api.invite": rule(f"/api/v1/meetings/{MISSING}/invitations", EDITORS, 403),
     "api.withdraw_invitation": rule(f"/api/v1/invitations/{MISSING}/withdraw", EDITORS, 403),
     "api.decide_registration": rule(f"/api/v1/registrations/{MISSING}/decide", EDITORS, 403),
+    "api.add_agenda_item": rule(f"/api/v1/meetings/{MISSING}/agenda", EDITORS, 403),
+    "api.update_agenda_item": rule(f"/api/v1/agenda-items/{MISSING}", EDITORS, 403),
+    "api.move_agenda_item": rule(f"/api/v1/agenda-items/{MISSING}/move", EDITORS, 403),
+    "api.remove_agenda_item": rule(f"/api/v1/agenda-items/{MISSING}/remove", EDITORS, 403),
 }
 # Flask's own route, answered before any access check: only files from static/.
 UNCHECKED = {"static"}
