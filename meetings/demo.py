@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from kizuna.extensions import db
 from network.models import Partner
 
-from . import services
+from . import agenda, services
 from .models import DelegateRole, MeetingSeries
 
 VENUE = "Tokyo Metropolitan Government Building"
@@ -33,6 +33,31 @@ INVITED = (("Paris", "Delegation of Paris", "en", "Europe/Paris"),
            ("Berlin", "Delegation of Berlin", "en", "Europe/Berlin"),
            ("Los Angeles", "Delegation of Los Angeles", "en", "America/Los_Angeles"),
            ("New South Wales", "Delegation of New South Wales", "en", "Australia/Sydney"))
+
+
+# The leaders' meeting's agenda: (start, end, titles, room, speakers as (name, role)). The Governor's office is
+# real; the people speaking for it and for the partner cities are samples, and their names say so.
+SAMPLE = " — sample speaker"
+LEADERS_AGENDA = (
+    (time(10), time(10, 20), {"en": "Opening remarks", "ja": "開会挨拶"}, "",
+     (("Governor of Tokyo" + SAMPLE, "Opening remarks"),)),
+    (time(10, 20), time(11, 50), {"en": "Session 1: Decarbonisation and climate action",
+                                  "ja": "セッション1：脱炭素化と気候変動対策"}, "",
+     (("Moderator" + SAMPLE, "Moderator"), ("Delegation of Paris" + SAMPLE, "Panellist"),
+      ("Delegation of Seoul" + SAMPLE, "Panellist"))),
+    (time(12), time(13, 30), {"en": "Working lunch hosted by the Governor", "ja": "知事主催ワーキングランチ"},
+     "Banquet hall", ()),
+    (time(13, 30), time(15), {"en": "Session 2: Resilient cities", "ja": "セッション2：強靭な都市づくり"}, "",
+     (("Moderator" + SAMPLE, "Moderator"), ("Delegation of New York City" + SAMPLE, "Panellist"),
+      ("Delegation of New South Wales" + SAMPLE, "Panellist"))),
+    (time(15, 15), time(16, 30), {"en": "Session 3: Digital transformation for residents",
+                                  "ja": "セッション3：住民のためのデジタルトランスフォーメーション"}, "",
+     (("Moderator" + SAMPLE, "Moderator"), ("Delegation of Berlin" + SAMPLE, "Panellist"),
+      ("Delegation of Los Angeles" + SAMPLE, "Panellist"))),
+    (time(16, 30), time(17), {"en": "Adoption of the joint statement and closing remarks",
+                              "ja": "共同声明の採択・閉会挨拶"}, "",
+     (("Governor of Tokyo" + SAMPLE, "Closing remarks"),)),
+)
 
 
 def _next_weekday(after: date, weekday: int) -> date:
@@ -82,6 +107,10 @@ def seed_meetings(today: date | None = None) -> bool:
             registration_closes_at=datetime.combine(day - timedelta(days=7), time(18)))
         meetings.append(services.schedule_meeting(meeting_id=meeting.id, actor=None))
     leaders = meetings[0]
+    for start, end, titles, room, speakers in LEADERS_AGENDA:
+        agenda.add_item(meeting_id=leaders.id, titles=titles, actor=None, room=room,
+                        starts_at=datetime.combine(leaders_day, start), ends_at=datetime.combine(leaders_day, end),
+                        speakers=[{"name": name, "role": role} for name, role in speakers])
     for meeting in meetings:
         for name, head, language, zone in INVITED:
             partner = partners.get(name)

@@ -470,3 +470,29 @@ def test_the_api_lists_documents_with_the_staff_download_address(client, meeting
     assert found["download_url"] == f"http://kizuna.test/meetings/{meeting.id}/documents/{document.id}"
     spec = client.get("/api/v1/openapi.json").json["paths"]
     assert "/api/v1/meetings/{meeting_id}/agenda" in spec and "/api/v1/agenda-items/{item_id}/move" in spec
+
+
+# -- demo -------------------------------------------------------------------------------------------
+
+
+def test_the_demos_leaders_meeting_has_an_agenda_from_the_governors_opening_to_the_closing(db_session):
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from meetings import demo
+    from meetings.models import Tier
+    from network import demo as network_demo
+
+    assert network_demo.seed_tokyo()
+    assert demo.seed_meetings(today=date(2026, 11, 25))
+    leaders = db.session.scalar(select(Meeting).where(Meeting.tier == Tier.LEADERS))
+    items = leaders.agenda
+    assert items[0].titles["en"] == "Opening remarks" and items[-1].titles["ja"] == "共同声明の採択・閉会挨拶"
+    assert items[0].speakers[0].name == "Governor of Tokyo — sample speaker"
+    assert all(s.name.endswith("— sample speaker") for i in items for s in i.speakers)
+    zone = ZoneInfo(leaders.timezone)
+    assert items[0].starts_at == leaders.starts_at and items[-1].ends_at == leaders.ends_at
+    assert all(i.starts_at.astimezone(zone).date() == leaders.starts_at.astimezone(zone).date() for i in items)
+    assert [i.position for i in items] == list(range(len(items)))
+    others = db.session.scalars(select(Meeting).where(Meeting.tier != Tier.LEADERS)).all()
+    assert all(m.agenda == [] for m in others)
