@@ -82,9 +82,15 @@ def _one_line(value: str, field: str) -> str:
 
 def _email(value: str, field: str) -> str:
     try:
-        return normalize_address(value)
+        return _normalized(value)
     except ValueError as exc:
         raise CalendarError(f"{field} is not an email address ({value!r}): {exc}") from None
+
+
+@lru_cache(maxsize=4096)
+def _normalized(address: str) -> str:
+    """normalize_address, kept: a feed of a thousand meetings names the same organizer a thousand times."""
+    return normalize_address(address)
 
 
 def _web_url(value: str | None, field: str) -> str | None:
@@ -231,9 +237,25 @@ def _description(occ: Occurrence) -> str:
     return "\n\n".join(parts)
 
 
+class _Event(Event):
+    """A VEVENT written as icalendar writes it, faster: icalendar folds every content line character by
+    character, and most of an event's lines are short ASCII that folding leaves as they are (a feed of a
+    thousand meetings spent a third of its time there)."""
+
+    name = "VEVENT"
+
+    def to_ical(self, sorted: bool = True) -> bytes:
+        return b"".join(_folded(line) + b"\r\n" for line in self.content_lines(sorted=sorted) if line)
+
+
+def _folded(line) -> bytes:
+    """icalendar's folding (RFC 5545 §3.1) of a content line, skipped where it would change nothing."""
+    return line.encode() if len(line) < 75 and line.isascii() else line.to_ical()
+
+
 def _event(occ: Occurrence, *, stamp: datetime, attendee: Attendee | None = None,
            status: Status | None = None) -> Event:
-    event = Event()
+    event = _Event()
     event.add("uid", occ.uid)
     event.add("sequence", occ.sequence)
     event.add("dtstamp", stamp.astimezone(UTC))

@@ -571,3 +571,17 @@ def test_a_feed_rebuilt_after_one_change_shows_the_change_and_keeps_the_rest(mak
     assert events["b@kizuna.example.test"].decoded("DTSTART") == datetime(2027, 6, 2, 9, tzinfo=TOKYO)
     assert str(events["a@kizuna.example.test"]["SUMMARY"]) == "Senior officials meeting"
     assert [str(z["TZID"]) for z in after.walk("VTIMEZONE")] == ["Asia/Tokyo"]
+
+
+def test_events_are_written_byte_for_byte_as_icalendar_writes_them(make_occurrence):
+    """ical._Event skips icalendar's folding of lines it would leave alone: long, Japanese and exactly
+    75-octet lines must come out as icalendar folds them."""
+    from icalendar import Event
+
+    from meetings import ical
+
+    # "SUMMARY;LANGUAGE=en:" is 20 octets: 54 and 55 more make a line of 74 and 75, either side of folding.
+    for title in ("Senior officials meeting", "東京都市間連携首脳会議" * 6, "x" * 54, "x" * 55, "y" * 200, "é" * 30):
+        occurrence = make_occurrence(title=title, description="概要: " + "長い説明 " * 40)
+        event = ical._event(occurrence, stamp=occurrence.last_modified, status=occurrence.status)
+        assert event.to_ical() == Event.to_ical(event)
