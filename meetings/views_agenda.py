@@ -37,21 +37,22 @@ from .views import _attach, _language, _local, _render, bp
 
 
 def session_span(item: AgendaItem, zone: str) -> str:
-    """When a session is, as a reader in `zone` reads it: "Mar 4, 2027, 10:00 – 10:30", the date once when it
-    starts and ends on the same day there; "" for a session without a time."""
+    """When a session is, as a reader in `zone` reads it: "Mar 4, 2027, 10:00 – 10:30 (Asia/Tokyo)", the date
+    once when it starts and ends on the same day there, on the 24-hour clock of international agendas; "" for a
+    session without a time."""
     if item.starts_at is None:
         return ""
     tz, locale = ZoneInfo(zone), str(get_locale() or "en")
 
     def moment(value: datetime) -> str:
-        return f"{_day(value, tz, locale)}, {format_time(value, 'short', tzinfo=tz, locale=locale)}"
+        return f"{_day(value, tz, locale)}, {format_time(value, 'HH:mm', tzinfo=tz, locale=locale)}"
 
-    start = moment(item.starts_at)
-    if item.ends_at is None:
-        return start
-    same_day = item.starts_at.astimezone(tz).date() == item.ends_at.astimezone(tz).date()
-    end = format_time(item.ends_at, "short", tzinfo=tz, locale=locale) if same_day else moment(item.ends_at)
-    return f"{start} – {end}"
+    text = moment(item.starts_at)
+    if item.ends_at is not None:
+        same_day = item.starts_at.astimezone(tz).date() == item.ends_at.astimezone(tz).date()
+        text += " – " + (format_time(item.ends_at, "HH:mm", tzinfo=tz, locale=locale) if same_day
+                         else moment(item.ends_at))
+    return f"{text} ({zone})"
 
 
 def _day(value: datetime, tz: ZoneInfo, locale: str) -> str:
