@@ -10,6 +10,12 @@ delivery is unique per issue and contact, and is queued once.
 
 from __future__ import annotations
 
+import itertools
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from email import policy, quoprimime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from urllib.parse import quote, urlsplit
@@ -17,14 +23,15 @@ from urllib.parse import quote, urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import exists, func, insert, select, update
 
 from kizuna import audit, outbox, tasks
 from kizuna.extensions import db, utcnow
-from kizuna.mail import build_message
+from kizuna.mail import Attachment, build_message, domain_of
 from kizuna.models import MessageStatus, OutboundMessage
 from kizuna.urls import external_url
+from network.documents import storage_dir
 
 from .models import (
     Contact,
@@ -50,13 +57,17 @@ from .newsletters import (
 )
 from .services import PartnersError
 
+log = logging.getLogger(__name__)
+
 SEND_TASK = "partners.send_issue"
 BATCH_TASK = "partners.send_issue_batch"
 BATCH_SIZE = 1000  # recipients per send_issue_batch task
 CATEGORY = "partners.newsletter"
 REF_TYPE = "newsletter_issue"
-# Rendered once per language; each recipient's own unsubscribe link replaces it (escaping leaves it alone).
+# Rendered once per language; each recipient's own links replace these (escaping leaves them alone).
 _LINK = "KIZUNA-UNSUBSCRIBE-LINK"
+_ARCHIVE = "KIZUNA-ARCHIVE-LINK"  # "read it on the web", in templates/email/newsletter.*
+_TOKEN = "KIZUNATOKEN"  # where a reader's signed token goes in a link built once
 _SENDABLE = (IssueStatus.APPROVED, IssueStatus.SCHEDULED)
 
 
@@ -148,7 +159,8 @@ def _dispatch_pending(issue: Issue) -> int:
 
 
 def _rendered(issue: Issue, language: str) -> tuple[str, str, str]:
-    """(subject, text, HTML) of the issue in `language`, with _LINK where each reader's unsubscribe link goes."""
+    """(subject, text, HTML) of the issue in `language`, with _LINK where each reader's unsubscribe link goes and
+    _ARCHIVE where their "read on the web" link goes (when the templates have one)."""
     variant = issue.variant(language)
     mailing_list = issue.mailing_list
     body_html, body_text = render_markdown(variant.body)
@@ -166,60 +178,194 @@ def _list_id_header(mailing_list: MailingList) -> str:
     return f'"{name}" <list-{mailing_list.id}.{host}>'
 
 
+def _attachments(issue: Issue) -> tuple[Attachment, ...]:
+    """The issue's files to attach to every message (not the inline images, which the body links to)."""
+    found = []
+    for attachment in issue.attachments:
+        if attachment.inline:
+            continue
+        maintype, _slash, subtype = (attachment.content_type or "").partition("/")
+        found.append(Attachment(filename=attachment.filename, content=(storage_dir() / attachment.sha256).read_bytes(),
+                                maintype=maintype or "application", subtype=subtype or "octet-stream"))
+    return tuple(found)
+
+
+def _archive_url(issue: Issue, language: str, token: str | None) -> str | None:
+    """The issue on the web in `language` (partners.lists' archive page, with the reader's signed token when
+    given), or None while that page does not exist."""
+    if "lists.archive_issue" not in current_app.view_functions:
+        return None
+    values = {"list_id": issue.list_id, "issue_id": issue.id, "lang": language}
+    return external_url("lists.archive_issue", **values, **({"token": token} if token else {}))
+
+
+def _archive_token_function():
+    try:
+        from .lists import archive_token
+    except ImportError:  # the archive is not there yet: the link goes to the unsubscribe page instead
+        return None
+    return archive_token
+
+
+# -- one message per reader, by substitution in bytes built once per language ---------------------------
+
+# A reader's own values go where these markers stand in the prebuilt bytes. The text parts are quoted-printable
+# with each marker alone between two soft line breaks, so what replaces it (itself quoted-printable, wrapped)
+# never lands inside an encoded word or a line, and decodes to exactly the reader's link.
+_SLOT = re.compile(rb"(KZSLOT-(?:UNSUB|ARCHIVE)-(?:PLAIN|HTML)-KZ)")
+_PLACEHOLDERS = {_LINK: "UNSUB", _ARCHIVE: "ARCHIVE"}
+_SPLIT = re.compile("(" + "|".join(map(re.escape, _PLACEHOLDERS)) + ")")
+
+
+def _qp_with_slots(text: str, subtype: str) -> str:
+    """`text` quoted-printable (lines of at most 76), each placeholder replaced by its slot on a line of its own."""
+    out = []
+    for piece in _SPLIT.split(text):
+        if piece in _PLACEHOLDERS:
+            out.append(f"=\nKZSLOT-{_PLACEHOLDERS[piece]}-{subtype.upper()}-KZ=\n")
+        elif piece:
+            out.append(quoprimime.body_encode(piece.encode("utf-8").decode("latin-1"), 76, eol="\n"))
+    return "".join(out)
+
+
+def _qp_value(value: str) -> bytes:
+    """An ASCII value quoted-printable, in lines of at most 75 characters ended by soft breaks but the last
+    (the template's own soft break follows it)."""
+    encoded = quoprimime.body_encode(value, 76, eol="\r\n")  # the reader's link is one line: soft breaks only
+    lines = encoded.split("=\r\n")
+    if max(map(len, lines)) > 75:  # body_encode wraps at 76 with the "=": one more than a slot line can take
+        lines = re.findall(r"(?:=[0-9A-F]{2}|[^=]){1,75}", "".join(lines))
+    return "=\r\n".join(lines).encode("ascii")
+
+
+@dataclass(frozen=True)
+class _Template:
+    """An issue's message in one language, as bytes with slots for each reader's own parts."""
+
+    subject: str
+    pieces: tuple[bytes, ...]  # literal bytes and slot names, alternately (re.split with a group)
+
+
+def _template(issue: Issue, language: str, attachments: tuple[Attachment, ...], headers: dict) -> _Template:
+    subject, text, body = _rendered(issue, language)
+    msg = build_message(sender=current_app.config["MAIL_FROM"], to="reader@invalid", subject=subject, text=text,
+                        html=body, attachments=attachments, headers=headers)
+    del msg["To"], msg["Message-ID"]  # the reader's own, prepended to the bytes
+    for part in msg.walk():
+        if part.get_content_maintype() == "text" and not part.is_attachment():
+            part.set_payload(_qp_with_slots(part.get_content(), part.get_content_subtype()))
+            part.replace_header("Content-Transfer-Encoding", "quoted-printable")
+    return _Template(subject, tuple(_SLOT.split(msg.as_bytes(policy=policy.SMTP))))
+
+
+def _message_bytes(template: _Template, headers: bytes, values: dict[bytes, bytes]) -> bytes:
+    return headers + b"".join(values[piece] if odd else piece for odd, piece in zip(
+        itertools.cycle((False, True)), template.pieces, strict=False))
+
+
+def _reader_values(unsubscribe: str, archive: str) -> dict[bytes, bytes]:
+    return {b"KZSLOT-UNSUB-PLAIN-KZ": _qp_value(unsubscribe),
+            b"KZSLOT-UNSUB-HTML-KZ": _qp_value(str(escape(unsubscribe))),
+            b"KZSLOT-ARCHIVE-PLAIN-KZ": _qp_value(archive),
+            b"KZSLOT-ARCHIVE-HTML-KZ": _qp_value(str(escape(archive)))}
+
+
+def delivery_message_id(issue_id: int, delivery_id: int) -> str:
+    """The Message-ID of a delivery's message: the same on every attempt, never another reader's."""
+    return f"<newsletter.{issue_id}.{delivery_id}@{domain_of(current_app.config['MAIL_FROM'])}>"
+
+
+def _header(name: str, value: str) -> bytes:
+    return f"{name}: {value}\r\n".encode()
+
+
 def queue_deliveries(*, issue_id: int, first_id: int, last_id: int) -> int:
     """Turn the pending deliveries of an issue with ids first_id..last_id into outbox messages, once each.
 
     Does nothing while the issue is not `sending` (paused: the deliveries wait; cancelled: they were
-    dropped). Deliveries another worker holds are skipped; a subscriber who left meanwhile is dropped.
-    Each message carries List-Unsubscribe (https and mailto), List-Unsubscribe-Post (RFC 8058) and List-Id,
-    and a visible unsubscribe link. Flushes, never commits; returns the number of messages queued.
+    dropped); holds the issue's row shared meanwhile, so a pause or cancel waits for the batch in hand. Deliveries
+    another worker holds are skipped; a subscriber who left meanwhile, or whose address bounces, is dropped. Each
+    message carries List-Unsubscribe (https and mailto), List-Unsubscribe-Post (RFC 8058) and List-Id, a visible
+    unsubscribe link and the reader's own "read on the web" link, the issue's attached files, and a Message-ID
+    made from the delivery (delivery_message_id). Each language is rendered once; each reader's message is made
+    from its bytes. Flushes, never commits; returns the number of messages queued (their delivery tasks are sent
+    after commit).
     """
-    issue = db.session.get(Issue, issue_id, populate_existing=True)
+    issue = db.session.get(Issue, issue_id, populate_existing=True, with_for_update={"read": True})
     if issue is None or issue.status != IssueStatus.SENDING:
         return 0
+    bouncing = exists().where(ContactEmail.contact_id == Delivery.contact_id, ContactEmail.address == Delivery.email,
+                              ContactEmail.bouncing_at.is_not(None))
     rows = db.session.execute(
-        select(Delivery, Subscription.status).outerjoin(Subscription, Subscription.id == Delivery.subscription_id)
+        select(Delivery.id, Delivery.subscription_id, Delivery.email, Delivery.language, Subscription.status,
+               bouncing)
+        .outerjoin(Subscription, Subscription.id == Delivery.subscription_id)
         .where(Delivery.issue_id == issue.id, Delivery.id.between(first_id, last_id),
                Delivery.status == DeliveryStatus.PENDING)
         .order_by(Delivery.id).with_for_update(skip_locked=True, of=Delivery)).all()
     if not rows:
         return 0
+    dropped = [row.id for row in rows if row.status != SubscriptionStatus.ACTIVE or row[5]]
+    if dropped:
+        db.session.execute(update(Delivery).where(Delivery.id.in_(dropped)).values(status=DeliveryStatus.CANCELLED),
+                           execution_options={"synchronize_session": False})
+    readers = [row for row in rows if row.status == SubscriptionStatus.ACTIVE and not row[5]]
+    if not readers:
+        return 0
     cfg = current_app.config
-    mailto = cfg.get("NEWSLETTER_UNSUBSCRIBE_ADDRESS") or parseaddr(cfg["MAIL_FROM"])[1]
-    link = external_url("newsletters.unsubscribe", token=_LINK)
-    list_id_header = _list_id_header(issue.mailing_list)
-    task_queue = outbox.ALERT_QUEUE if issue.priority == IssuePriority.ALERT else None
-    rendered: dict[str, tuple[str, str, str]] = {}
-    queued = 0
-    for delivery, subscription_status in rows:
-        if subscription_status != SubscriptionStatus.ACTIVE:
-            delivery.status = DeliveryStatus.CANCELLED
-            continue
-        if delivery.language not in rendered:
-            rendered[delivery.language] = _rendered(issue, delivery.language)
-        subject, text, body = rendered[delivery.language]
-        token = _unsubscribe_token(issue.list_id, delivery.subscription_id, issue.id)
-        url = link.replace(_LINK, token)
-        msg = build_message(
-            sender=cfg["MAIL_FROM"], to=delivery.email, subject=subject,
-            text=text.replace(_LINK, url), html=body.replace(_LINK, url),
-            headers={"List-Unsubscribe": f"<{url}>, <mailto:{mailto}?subject={quote('unsubscribe ' + token)}>",
-                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": list_id_header})
-        row = outbox.queue(msg, category=CATEGORY, ref_type=REF_TYPE, ref_id=issue.id, task_queue=task_queue)
-        delivery.outbound_message_id, delivery.status = row.id, DeliveryStatus.QUEUED
-        queued += 1
-    db.session.flush()
-    return queued
+    sender = cfg["MAIL_FROM"]
+    mailto = cfg.get("NEWSLETTER_UNSUBSCRIBE_ADDRESS") or parseaddr(sender)[1]
+    link = external_url("newsletters.unsubscribe", token=_TOKEN)
+    archive_token = _archive_token_function()
+    headers = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": _list_id_header(issue.mailing_list)}
+    attachments = _attachments(issue)
+    templates: dict[str, _Template] = {}
+    archive_links: dict[str, str | None] = {}
+    messages = []
+    for delivery_id, subscription_id, email, language, *_state in readers:
+        if language not in templates:
+            templates[language] = _template(issue, language, attachments, headers)
+            archive_links[language] = _archive_url(issue, language, _TOKEN if archive_token else None)
+        template = templates[language]
+        token = _unsubscribe_token(issue.list_id, subscription_id, issue.id)
+        url = link.replace(_TOKEN, token)
+        archive = archive_links[language]
+        if archive is None:
+            archive = url
+        elif archive_token is not None:
+            archive = archive.replace(_TOKEN, archive_token(issue.list_id, subscription_id))
+        message_id = delivery_message_id(issue.id, delivery_id)
+        mailto_link = f"mailto:{mailto}?subject={quote('unsubscribe ' + token)}"
+        head = (_header("To", email) + _header("Message-ID", message_id)
+                + _header("List-Unsubscribe", f"<{url}>,\r\n <{mailto_link}>"))
+        messages.append({"message_id": message_id, "category": CATEGORY, "sender": sender, "recipient": email,
+                         "subject": template.subject, "status": MessageStatus.QUEUED, "ref_type": REF_TYPE,
+                         "ref_id": issue.id,
+                         "raw": _message_bytes(template, head, _reader_values(url, archive))})
+    ids = db.session.scalars(insert(OutboundMessage).returning(OutboundMessage.id, sort_by_parameter_order=True),
+                             messages).all()
+    db.session.execute(update(Delivery), [{"id": row.id, "outbound_message_id": message_id,
+                                           "status": DeliveryStatus.QUEUED}
+                                          for row, message_id in zip(readers, ids, strict=True)])
+    size = int(cfg["OUTBOX_BATCH_SIZE"])
+    options = {"queue": outbox.ALERT_QUEUE} if issue.priority == IssuePriority.ALERT else {}
+    for start in range(0, len(ids), size):
+        tasks.after_commit(db.session, outbox.DELIVER_TASK, [list(ids[start:start + size])], **options)
+    return len(ids)
 
 
 def test_message(issue: Issue, language: str, to: str) -> EmailMessage:
     """The issue in `language` as a reader would get it, addressed to `to` for a test send: subject marked
-    [TEST], the unsubscribe link pointing nowhere (a tester is not a subscriber)."""
+    [TEST], the unsubscribe link pointing nowhere (a tester is not a subscriber), the web link to the public
+    archive page (or, without one, the unsubscribe page)."""
     subject, text, body = _rendered(issue, language)
     link = external_url("newsletters.unsubscribe", token="test")
+    archive = _archive_url(issue, language, None) or link
+    fill = lambda content, escaped: (content.replace(_LINK, escaped(link))  # noqa: E731
+                                     .replace(_ARCHIVE, escaped(archive)))
     return build_message(sender=current_app.config["MAIL_FROM"], to=to, subject=f"[TEST] {subject}",
-                         text=text.replace(_LINK, link), html=body.replace(_LINK, link),
-                         headers={"List-Id": _list_id_header(issue.mailing_list)})
+                         text=fill(text, str), html=fill(body, lambda value: str(escape(value))),
+                         attachments=_attachments(issue), headers={"List-Id": _list_id_header(issue.mailing_list)})
 
 
 def finish_if_done(issue_id: int) -> bool:
@@ -304,3 +450,65 @@ def progress(issue_id: int) -> dict[str, int]:
 def subscriber_count(list_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(_reachable(list_id).subquery())) or 0
 
+
+
+# -- beat: scheduled issues and stalled sends ---------------------------------------------------------
+
+
+def start_scheduled(now=None) -> list[int]:
+    """Start every issue whose status is `scheduled` and whose time has come (start_sending, actor None): once
+    each, even with two beat runs at the same moment (the due rows are taken FOR UPDATE SKIP LOCKED, and only
+    a `scheduled` one is started). An issue that can no longer be sent (its list has no reader left) goes back
+    to `approved`, audited with the reason, instead of being tried every minute. Flushes, never commits;
+    returns the ids started."""
+    now = now or utcnow()
+    due = db.session.scalars(select(Issue.id).where(Issue.status == IssueStatus.SCHEDULED, Issue.scheduled_at <= now)
+                             .order_by(Issue.scheduled_at, Issue.id).with_for_update(skip_locked=True)).all()
+    started = []
+    for issue_id in due:
+        try:
+            with db.session.begin_nested():
+                start_sending(issue_id=issue_id, actor=None)
+        except PartnersError as exc:
+            issue = _issue(issue_id, lock=True)
+            issue.status = IssueStatus.APPROVED
+            db.session.flush()
+            _audit_issue("newsletter_issue.schedule_failed", issue, None, {"status": IssueStatus.SCHEDULED.value},
+                         {"status": IssueStatus.APPROVED.value, "reason": str(exc)})
+            log.warning("scheduled issue %s not sent: %s", issue_id, exc)
+        else:
+            started.append(issue_id)
+    return started
+
+
+def stall_seconds() -> float:
+    """How long a sending issue's pending deliveries may stay still before the sweep dispatches them again."""
+    return float(current_app.config.get("NEWSLETTER_STALL_SECONDS", 300))
+
+
+def stalled_issues(now=None) -> list[int]:
+    """Issues `sending` for longer than stall_seconds() that still have deliveries pending (or none planned at
+    all), none of which reached the outbox within that time: their enqueue was lost or their worker died."""
+    now = now or utcnow()
+    since = now - timedelta(seconds=stall_seconds())
+    pending = exists().where(Delivery.issue_id == Issue.id, Delivery.status == DeliveryStatus.PENDING)
+    planned = exists().where(Delivery.issue_id == Issue.id)
+    moved = exists().where(OutboundMessage.ref_type == REF_TYPE, OutboundMessage.ref_id == Issue.id,
+                           OutboundMessage.created_at > since)
+    return list(db.session.scalars(
+        select(Issue.id).where(Issue.status == IssueStatus.SENDING, Issue.updated_at <= since, pending | ~planned,
+                               ~exists().where(Delivery.issue_id == Issue.id, Delivery.created_at > since), ~moved)
+        .order_by(Issue.id)))
+
+
+def resume_stalled(now=None) -> list[int]:
+    """Dispatch partners.send_issue again for each stalled issue (stalled_issues): it plans whoever is missing and
+    sends a batch task per pending range. Never sends anyone twice: a batch takes only pending deliveries it can
+    lock. The tasks go now (nothing to commit); returns the issue ids."""
+    found = stalled_issues(now)
+    for issue_id in found:
+        issue = db.session.get(Issue, issue_id)
+        log.warning("newsletter issue %s: pending deliveries have not moved for %.0f s; dispatching them again",
+                    issue_id, stall_seconds())
+        tasks.send(SEND_TASK, [issue_id], **_task_options(issue))
+    return found

@@ -99,3 +99,27 @@ def send_issue_batch(issue_id: int, first_id: int, last_id: int) -> int:
     if sending.finish_if_done(int(issue_id)):
         db.session.commit()
     return queued
+
+
+@shared_task(name="partners.start_scheduled_issues", ignore_result=True)
+def start_scheduled_issues() -> list[int]:
+    """Start the scheduled issues whose time has come and commit (beat, every minute); their deliveries are
+    planned by partners.send_issue after the commit. Idempotent and safe to run twice at once: an issue is
+    started once. Returns the ids started."""
+    from partners import sending
+
+    started = sending.start_scheduled()
+    db.session.commit()
+    return started
+
+
+@shared_task(name="partners.resume_stalled_issues", ignore_result=True)
+def resume_stalled_issues() -> list[int]:
+    """Dispatch again the pending deliveries of issues whose sending has not moved for NEWSLETTER_STALL_SECONDS
+    (a lost enqueue, a dead worker) (beat, every minute). Never sends anyone twice: a delivery is queued once.
+    Returns the issue ids."""
+    from partners import sending
+
+    found = sending.resume_stalled()
+    db.session.rollback()
+    return found
