@@ -14,11 +14,12 @@ from email_validator import EmailNotValidError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from . import dkim
 from .mail import normalize_address
 
 ENV_SETTINGS = (
     "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMTP_URL", "MAIL_FROM", "BASE_URL", "HOME_CITY",
-    "INSTANCE_PATH", "REPLIES_IMAP_URL",
+    "INSTANCE_PATH", "REPLIES_IMAP_URL", "BOUNCES_IMAP_URL", "DKIM_DOMAIN", "DKIM_SELECTOR", "DKIM_PRIVATE_KEY_FILE",
 )
 SMTP_SCHEMES = {"smtp", "smtp+starttls", "smtps"}
 IMAP_SCHEMES = {"imap", "imap+starttls", "imaps"}
@@ -108,6 +109,15 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
             raise ConfigError("REPLIES_IMAP_URL", "names no user; write it as imaps://user:password@host/INBOX")
     cfg["REPLIES_IMAP_URL"] = imap_url
 
+    # The mailbox that delivery status notifications (bounces) come back to, read by partners.read_bounces.
+    if bounces_url := get("BOUNCES_IMAP_URL"):
+        _check_url("BOUNCES_IMAP_URL", bounces_url, IMAP_SCHEMES, "imaps://bounces:password@mail.example.org/INBOX")
+        if not urlsplit(bounces_url).username:
+            raise ConfigError("BOUNCES_IMAP_URL", "names no user; write it as imaps://user:password@host/INBOX")
+    cfg["BOUNCES_IMAP_URL"] = bounces_url
+
+    cfg.update(_dkim(get))
+
     mail_from = get("MAIL_FROM") or "Kizuna <noreply@kizuna.test>"
     try:
         normalize_address(parseaddr(mail_from)[1] or mail_from)
@@ -130,6 +140,31 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
     cfg.update(_tuning(env))
     cfg.update(overrides)
     return cfg
+
+
+def _dkim(get) -> dict:
+    """DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE: all three (mail is signed) or none (it is not).
+    The key file must exist and hold an RSA key that parses, or the app does not start."""
+    names = ("DKIM_DOMAIN", "DKIM_SELECTOR", "DKIM_PRIVATE_KEY_FILE")
+    values = {name: (get(name) or "").strip() or None for name in names}
+    given = [name for name in names if values[name]]
+    if given and len(given) < len(names):
+        missing = next(name for name in names if not values[name])
+        raise ConfigError(missing, f"is not set, but {', '.join(given)} is: DKIM needs all three settings "
+                          "(docs/email-authentication.md)")
+    if not given:
+        return values
+    values["DKIM_DOMAIN"] = values["DKIM_DOMAIN"].lower().rstrip(".")
+    for name, example in (("DKIM_DOMAIN", "metro.tokyo.example"), ("DKIM_SELECTOR", "kizuna2026")):
+        if not dkim.check_name(values[name]):
+            raise ConfigError(name, f"{values[name]!r} is not a DNS name; expected something like {example}")
+    path = Path(values["DKIM_PRIVATE_KEY_FILE"]).expanduser().resolve()
+    try:
+        dkim.read_key(path)
+    except dkim.DKIMKeyError as exc:
+        raise ConfigError("DKIM_PRIVATE_KEY_FILE", str(exc)) from None
+    values["DKIM_PRIVATE_KEY_FILE"] = str(path)
+    return values
 
 
 def _tuning(env: dict) -> dict:

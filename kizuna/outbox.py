@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
-from . import audit, tasks
+from . import audit, dkim, tasks
 from .extensions import db, utcnow
 from .mail import domain_of
 from .models import MessageStatus, OutboundMessage
@@ -80,7 +80,7 @@ def queue(msg: EmailMessage, *, category: str, ref_type: str | None = None,
         sender=str(msg["From"]),
         recipient=str(msg["To"]),
         subject=str(msg["Subject"] or ""),
-        raw=msg.as_bytes(policy=policy.SMTP),
+        raw=dkim.sign(msg.as_bytes(policy=policy.SMTP)),  # signed once here when DKIM_* are set (kizuna.dkim)
         status=MessageStatus.QUEUED,
         ref_type=ref_type,
         ref_id=ref_id,
