@@ -1,8 +1,240 @@
-"""Staff pages of mailing lists and their subscribers; the public subscribe form and archive are in
-views_newsletters.py."""
+"""Staff pages of mailing lists and their subscribers, and a liaison's or delegate's own choice of lists; the
+public subscribe form and archive are in views_newsletters.py."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from kizuna import auth
+from kizuna.extensions import db
+from kizuna.forms import ConfirmForm
+from kizuna.models import Role
+from network import tabular
+from network.services import local_today
+
+from . import lists, newsletters, queries, services
+from .forms_lists import AddSubscribersForm, ListForm, OwnSubscriptionForm
+from .models import MailingList, SubscriptionStatus
+from .services import PartnersError
+from .views import _attach, _skipped
 
 bp = Blueprint("lists", __name__, url_prefix="/newsletters")
+
+PER_PAGE = 50
+PICK_LIMIT = 50  # contacts offered at once on the "add subscribers" page
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _render(template: str, status: int = 200, **context):
+    return render_template(f"partners/{template}.html", language=_language(), **context), status
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def _issues_link(list_id: int) -> str | None:
+    """The issues page of the list, when the issues pages exist."""
+    if "issues.index" in current_app.view_functions:
+        return url_for("issues.index", list=list_id)
+    return None
+
+
+def _refused(form: ListForm, exc: PartnersError) -> None:
+    """Nothing the service flushed stays; its message goes on the field it names. names-ja is the row of ja:
+    its language when that is no language code, else its name; a name missing in the default language goes on
+    the first empty row, which takes that language."""
+    db.session.rollback()
+    field = exc.field or ""
+    if not field.startswith("names-"):
+        _attach(form, exc)
+        return
+    code = field[len("names-"):].lower()
+    rows = [row.form for row in form.names]
+    row = next((r for r in rows if (r.language.data or "").strip().lower() == code), None)
+    if row is None:
+        row = next((r for r in rows if not (r.name.data or "").strip()), None)
+        if row is None:
+            _attach(form, PartnersError(str(exc), "default_language"))
+            return
+        row.language.data = code
+    try:
+        services.language_tag(row.language.data)
+        target = row.name
+    except PartnersError:
+        target = row.language
+    target.errors = [*target.errors, str(exc)]
+
+
+# -- lists ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@auth.roles_required(Role.VIEWER)
+def index():
+    return _render("lists", rows=lists.list_rows())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def new():
+    form = ListForm()
+    if request.method == "GET":
+        form = ListForm(data={"names": [{"language": "en", "name": ""}, {"language": "ja", "name": ""}]})
+    status = 200
+    if form.is_submitted() and form.adding_row():
+        return _render("list_form", form=form, mailing_list=None)
+    if form.validate_on_submit():
+        try:
+            created = newsletters.create_list(actor=current_user, **form.values())
+        except PartnersError as exc:
+            _refused(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The list %(name)s is created.", name=created.name(_language())), "success")
+            return redirect(url_for(".detail", list_id=created.id), 303)
+    elif form.is_submitted():
+        status = 422
+    return _render("list_form", status, form=form, mailing_list=None)
+
+
+@bp.route("/<int:list_id>/edit", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def edit(list_id: int):
+    found = db.get_or_404(MailingList, list_id)
+    form = ListForm(data=ListForm.data_of(found)) if request.method == "GET" else ListForm()
+    status = 200
+    if form.is_submitted() and form.adding_row():
+        return _render("list_form", form=form, mailing_list=found)
+    if form.validate_on_submit():
+        try:
+            newsletters.update_list(list_id=found.id, actor=current_user, **form.values())
+        except PartnersError as exc:
+            _refused(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The list is saved."), "success")
+            return redirect(url_for(".detail", list_id=found.id), 303)
+    elif form.is_submitted():
+        status = 422
+    return _render("list_form", status, form=form, mailing_list=found)
+
+
+@bp.get("/<int:list_id>")
+@auth.roles_required(Role.VIEWER)
+def detail(list_id: int):
+    found = db.get_or_404(MailingList, list_id)
+    args = lists.subscriber_filters(request.args)
+    page = db.paginate(lists.subscribers(found.id, **args), page=_page(), per_page=PER_PAGE, error_out=False)
+    return _render("list", mailing_list=found, page=page, args=args, counts=lists.status_counts(found.id),
+                   statuses=list(SubscriptionStatus), issues=lists.list_issues(found.id),
+                   issues_link=_issues_link(found.id))
+
+
+@bp.get("/<int:list_id>/subscribers.csv")
+@auth.roles_required(Role.EDITOR)  # as the contacts' export: a viewer reads the list, never carries it away
+def export(list_id: int):
+    found = db.get_or_404(MailingList, list_id)
+    body = tabular.write_csv(lists.subscriber_rows(found.id), lists.SUBSCRIBER_COLUMNS)
+    filename = f"list-{found.id}-subscribers-{local_today().isoformat()}.csv"
+    return body, 200, {"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
+                       "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+@bp.route("/<int:list_id>/subscribers/<int:subscription_id>/unsubscribe", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def unsubscribe(list_id: int, subscription_id: int):
+    """GET asks to confirm; the POST takes the person off the list (audited)."""
+    found = db.get_or_404(MailingList, list_id)
+    subscription = lists.subscription_of(found.id, subscription_id)
+    if subscription is None:
+        abort(404)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            lists.staff_unsubscribe(list_id=found.id, subscription_id=subscription.id, actor=current_user)
+        except PartnersError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s is no longer subscribed.", name=subscription.contact.display_name(_language())),
+                  "success")
+        return redirect(url_for(".detail", list_id=found.id), 303)
+    return _render("list_unsubscribe", 422 if form.is_submitted() else 200, mailing_list=found,
+                   subscription=subscription, form=form)
+
+
+@bp.route("/<int:list_id>/add", methods=["GET", "POST"])
+@auth.roles_required(Role.EDITOR)
+def add(list_id: int):
+    """Find contacts by name or email and put the chosen ones on the list (staff vouch for their consent)."""
+    found = db.get_or_404(MailingList, list_id)
+    form = AddSubscribersForm()
+    if form.validate_on_submit():
+        if not form.contact_ids.data:
+            flash(_("Choose contacts to add."), "error")
+            return redirect(url_for(".add", list_id=found.id, q=request.args.get("q", "")), 303)
+        try:
+            added, skipped = newsletters.subscribe_contacts(list_id=found.id, contact_ids=form.contact_ids.data,
+                                                            actor=current_user)
+        except PartnersError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(" ".join(filter(None, [ngettext("%(num)d contact is added to the list.",
+                                                  "%(num)d contacts are added to the list.", added),
+                                         _skipped(skipped)])), "success")
+        return redirect(url_for(".detail", list_id=found.id), 303)
+    if form.is_submitted():
+        abort(400)
+    q = (request.args.get("q") or "").strip()[:200]
+    candidates = []
+    if q:
+        query, _args = queries.contacts({"q": q, "email": "yes"})
+        candidates = db.session.scalars(query.limit(PICK_LIMIT + 1)).all()
+    on_list = {s.contact_id: s.status for s in db.session.scalars(
+        lists.subscribers(found.id).where(lists.Subscription.contact_id.in_([c.id for c in candidates] or [0])))}
+    return _render("list_add", mailing_list=found, form=form, q=q, candidates=candidates[:PICK_LIMIT],
+                   more=len(candidates) > PICK_LIMIT, on_list=on_list)
+
+
+# -- a liaison's or a delegate's own subscriptions (shown on their profile) ------------------------------------
+
+
+@bp.post("/mine/<int:list_id>")
+@auth.roles_required(Role.LIAISON, Role.DELEGATE)
+def mine(list_id: int):
+    form = OwnSubscriptionForm()
+    back = url_for("partners.me", _anchor="subscriptions-h")
+    if not form.validate_on_submit() and form.csrf_token.errors:
+        abort(400)
+    if form.action.data not in ("subscribe", "unsubscribe"):
+        flash(_("Choose to subscribe or to unsubscribe."), "error")
+        return redirect(back, 303)
+    try:
+        if form.action.data == "subscribe":
+            subscription = lists.subscribe_self(user=current_user, list_id=list_id, ip=request.remote_addr)
+        else:
+            subscription = lists.unsubscribe_self(user=current_user, list_id=list_id)
+    except PartnersError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back, 303)
+    db.session.commit()
+    name = subscription.mailing_list.name(_language())
+    if form.action.data == "subscribe":
+        flash(_("You are subscribed to %(list)s.", list=name), "success")
+    else:
+        flash(_("You are no longer subscribed to %(list)s.", list=name), "success")
+    return redirect(back, 303)
+
