@@ -5,31 +5,43 @@ Sending an approved issue is partners/sending.py's.
 
 from __future__ import annotations
 
+import hashlib
 import html
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import markdown
 import nh3
-from flask import current_app, render_template
-from flask_babel import force_locale
+from babel import Locale, UnknownLocaleError
+from flask import current_app, has_app_context, render_template
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from kizuna import audit, outbox
 from kizuna.extensions import db, utcnow
 from kizuna.i18n import LANGUAGES
 from kizuna.mail import build_message
-from kizuna.models import Role
+from kizuna.models import AuditEvent, MessageStatus, OutboundMessage, Role
 from kizuna.urls import external_url
+from network import documents
+from network.models import AgreementDocument
 
 from . import services
 from .models import (
     ArchiveVisibility,
+    Bounce,
     ConsentMethod,
     Contact,
     ContactEmail,
+    Delivery,
+    DeliveryStatus,
     Issue,
+    IssueAttachment,
     IssuePriority,
     IssueStatus,
     IssueVariant,
@@ -44,21 +56,38 @@ CONFIRM_SALT = "partners.newsletters.confirm"
 UNSUBSCRIBE_SALT = "partners.newsletters.unsubscribe"
 CONFIRM_MAX_AGE = 7 * 86400
 _EDITABLE = (IssueStatus.DRAFT, IssueStatus.AWAITING_APPROVAL)
+FILES_PATH = "/newsletters/files/"  # where inline images are hosted (partners.views_issues.hosted_file)
 
 
 # -- Markdown -----------------------------------------------------------------------------------
+
+
+def _image_source(tag: str, attribute: str, value: str) -> str | None:
+    """nh3's attribute filter: an image's source must be an https URL, or a file hosted here (BASE_URL may be
+    plain http on a closed network). Relative, http, data: and javascript: sources are dropped: a mail
+    program cannot resolve the first, and the others can carry content nobody approved."""
+    if tag != "img" or attribute != "src":
+        return value
+    if value.startswith("https://"):
+        return value
+    if has_app_context():
+        hosted = current_app.config["BASE_URL"].rstrip("/") + FILES_PATH
+        if value.startswith(hosted):
+            return value
+    return None
 
 
 def render_markdown(source: str) -> tuple[str, str]:
     """An issue's Markdown as (HTML, plain text).
 
     The HTML is sanitised with nh3: scripts, styles, event-handler attributes and javascript: or data:
-    links never survive, whatever HTML the Markdown held. The plain text is the Markdown itself (made
-    to be read as it is) with any HTML tags taken out.
+    links never survive, whatever HTML the Markdown held; images keep only an https source or one of our
+    hosted files (see _image_source). The plain text is the Markdown itself (made to be read as it is) with
+    any HTML tags taken out.
     """
     raw = markdown.markdown(source or "", extensions=["extra", "sane_lists"], output_format="html")
     safe = nh3.clean(raw, link_rel="noopener noreferrer",
-                     url_schemes={"http", "https", "mailto", "tel"})
+                     url_schemes={"http", "https", "mailto", "tel"}, attribute_filter=_image_source)
     text = html.unescape(nh3.clean(source or "", tags=set()))
     return safe, text
 
@@ -401,7 +430,7 @@ def save_variant(*, issue_id: int, language: str, subject: str, body: str, actor
     issue = _issue(issue_id, lock=True)
     if issue.status not in _EDITABLE:
         raise PartnersError(_("An issue that is approved cannot be changed."))
-    language = services.language_tag(language, "language")
+    language = variant_language(language)
     subject = services._text(subject, "subject", limit=300, required=True)
     if "\n" in subject or "\r" in subject:
         raise PartnersError(_("The subject is one line."), "subject")
@@ -449,3 +478,382 @@ def approve_issue(*, issue_id: int, actor) -> Issue:
     _require_default_variant(issue)
     issue.approver_id, issue.approved_at = actor.id, utcnow()
     return _status(issue, IssueStatus.APPROVED, actor, "newsletter_issue.approve")
+
+
+def _require_editor(actor) -> None:
+    if actor is None or not actor.has_role(Role.EDITOR):
+        raise PartnersError(_("Only an editor or an administrator can do this."))
+
+
+def _require_editable(issue: Issue, field: str | None = None) -> None:
+    if issue.status not in _EDITABLE:
+        raise PartnersError(_("An issue that is approved cannot be changed."), field)
+
+
+def issue_title(issue: Issue) -> str:
+    """The subject of the variant in the list's default language, else of any variant, else a placeholder."""
+    variant = issue.variant(issue.mailing_list.default_language) or next(iter(issue.variants), None)
+    return variant.subject if variant is not None else _("Untitled issue no. %(id)d", id=issue.id)
+
+
+def issues(*, list_id: int | None = None, status: IssueStatus | None = None):
+    """The issues of one list or of all, newest first, for the index (a Select to paginate)."""
+    query = (select(Issue).options(selectinload(Issue.variants), joinedload(Issue.mailing_list),
+                                   joinedload(Issue.author))
+             .order_by(Issue.created_at.desc(), Issue.id.desc()))
+    if list_id is not None:
+        query = query.where(Issue.list_id == list_id)
+    if status is not None:
+        query = query.where(Issue.status == status)
+    return query
+
+
+def issue_lists() -> list[MailingList]:
+    """Every mailing list, oldest first: the choices of the issue pages."""
+    return list(db.session.scalars(select(MailingList).order_by(MailingList.id)))
+
+
+# -- languages of an issue ------------------------------------------------------------------------
+
+# やさしい日本語: Japanese in short sentences and everyday words, for readers still learning it. BCP 47 has no
+# tag for it; a private-use subtag keeps it apart from "ja" while its primary language stays Japanese.
+PLAIN_JAPANESE = "ja-x-easy"
+
+
+def variant_language(code: str | None, field: str = "language") -> str:
+    """A variant's language as a canonical BCP 47 tag: one services.language_tag accepts (checked against
+    CLDR through Babel), or plain Japanese's ja-x-easy. PartnersError at `field` otherwise."""
+    text = (code or "").strip().replace("_", "-")
+    if text.lower() == PLAIN_JAPANESE:
+        return PLAIN_JAPANESE
+    return services.language_tag(text, field)
+
+
+def language_label(tag: str | None, locale: str | None = None) -> str:
+    """A language tag named for a reader of `locale` (the interface's by default): 'Portuguese (Brazil)',
+    'ポルトガル語 (ブラジル)'; plain Japanese by its own name; no tag as 'No preference'."""
+    if not tag:
+        return _("No preference")
+    if tag == PLAIN_JAPANESE:
+        return _("Plain Japanese (やさしい日本語)")
+    try:
+        display = Locale.parse(locale or str(get_locale() or "en"))
+    except (ValueError, UnknownLocaleError):
+        display = Locale("en")
+    language, *rest = tag.split("-")
+    name = display.languages.get(language, language)
+    details = [display.scripts.get(part, part) if len(part) == 4 else display.territories.get(part, part)
+               for part in rest]
+    return f"{name} ({', '.join(details)})" if details else name
+
+
+def remove_variant(*, issue_id: int, language: str, actor) -> None:
+    """Remove the issue's variant in one language; not the list's default one, which readers without their own
+    language get. Only while it can be changed (an issue awaiting approval goes back to draft). Flushed,
+    audited; PartnersError otherwise."""
+    issue = _issue(issue_id, lock=True)
+    _require_editable(issue)
+    variant = issue.variant(language)
+    if variant is None:
+        raise PartnersError(_("It no longer exists; reload the page."))
+    if language == issue.mailing_list.default_language:
+        raise PartnersError(_("The variant in the list's default language cannot be removed: readers without a "
+                              "variant in their own language get it."), "language")
+    issue.variants.remove(variant)
+    issue.status = IssueStatus.DRAFT
+    db.session.flush()
+    _audit_issue("newsletter_issue.variant_remove", issue, actor,
+                 before={"language": language, "subject": variant.subject})
+
+
+def language_coverage(issue: Issue) -> list[dict]:
+    """Who gets which variant: for each preferred language among the list's reachable subscribers, how many
+    they are, the variant they get (sending.pick_language; None while it is not written), and whether that
+    variant is in another language than theirs (`fallback`: a reader with no preference never falls back).
+    Largest groups first."""
+    from . import sending
+
+    available = {variant.language for variant in issue.variants}
+    default = issue.mailing_list.default_language
+    rows = db.session.execute(
+        select(Contact.preferred_language, func.count()).select_from(Subscription)
+        .join(Contact, Contact.id == Subscription.contact_id)
+        .where(Subscription.id.in_(sending._reachable(issue.list_id)))
+        .group_by(Contact.preferred_language)).all()
+    coverage = []
+    for preferred, count in rows:
+        gets = sending.pick_language(preferred, available, default)
+        coverage.append({"preferred": preferred, "count": count, "variant": gets if gets in available else None,
+                         "fallback": bool(preferred) and primary_language(gets) != primary_language(preferred)})
+    coverage.sort(key=lambda row: (-row["count"], row["preferred"] or ""))
+    return coverage
+
+
+def missing_languages(coverage: list[dict]) -> list[dict]:
+    """The rows of language_coverage whose readers get another language than theirs."""
+    return [row for row in coverage if row["fallback"]]
+
+
+# -- the approval workflow ------------------------------------------------------------------------
+
+_REVIEWED = (IssueStatus.AWAITING_APPROVAL, IssueStatus.APPROVED, IssueStatus.SCHEDULED)
+
+
+def return_to_draft(*, issue_id: int, comment: str, actor) -> Issue:
+    """Send an issue awaiting approval (or approved, or scheduled, before it is sent) back to draft with a
+    comment saying what to change; any approval and schedule end. By an editor or administrator. Flushed,
+    audited with the comment; PartnersError (at "comment" when it is missing) otherwise."""
+    issue = _issue(issue_id, lock=True)
+    _require_editor(actor)
+    if issue.status not in _REVIEWED:
+        raise PartnersError(_("Only an issue awaiting approval, approved or scheduled can be sent back to draft."))
+    comment = services._text(comment, "comment", limit=2000, required=True)
+    before = issue.status.value
+    issue.status = IssueStatus.DRAFT
+    issue.approver_id = issue.approved_at = issue.scheduled_at = None
+    db.session.flush()
+    _audit_issue("newsletter_issue.return", issue, actor, {"status": before}, {"status": "draft", "comment": comment})
+    return issue
+
+
+def last_return(issue: Issue) -> AuditEvent | None:
+    """The latest sending back to draft of this issue (its comment is in .after), for the author to read."""
+    return db.session.scalar(
+        select(AuditEvent).where(AuditEvent.object_type == "newsletter_issue", AuditEvent.object_id == str(issue.id),
+                                 AuditEvent.action == "newsletter_issue.return")
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1))
+
+
+def schedule_issue(*, issue_id: int, local_time: datetime, zone: str, actor) -> Issue:
+    """Have an approved (or already scheduled) issue sent at `local_time`, a wall-clock time in the IANA `zone`
+    of whoever chose it; stored as UTC in scheduled_at. Refused (at "scheduled_at") unless it is in the
+    future. By an editor or administrator. Flushed, audited."""
+    issue = _issue(issue_id, lock=True)
+    _require_editor(actor)
+    if issue.status not in (IssueStatus.APPROVED, IssueStatus.SCHEDULED):
+        raise PartnersError(_("Only an approved issue can be scheduled."), "scheduled_at")
+    try:
+        at = local_time.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    except (KeyError, ValueError):
+        raise PartnersError(_("%(zone)s is not a time zone we know.", zone=zone), "scheduled_at") from None
+    if at <= utcnow():
+        raise PartnersError(_("Choose a time in the future."), "scheduled_at")
+    before = {"status": issue.status.value,
+              "scheduled_at": issue.scheduled_at.isoformat() if issue.scheduled_at else None}
+    issue.status, issue.scheduled_at = IssueStatus.SCHEDULED, at
+    db.session.flush()
+    _audit_issue("newsletter_issue.schedule", issue, actor, before,
+                 {"status": "scheduled", "scheduled_at": at.isoformat()})
+    return issue
+
+
+def unschedule_issue(*, issue_id: int, actor) -> Issue:
+    """Take a scheduled issue off its schedule: approved again, to be sent or scheduled later. Flushed,
+    audited; PartnersError otherwise."""
+    issue = _issue(issue_id, lock=True)
+    _require_editor(actor)
+    if issue.status != IssueStatus.SCHEDULED:
+        raise PartnersError(_("Only a scheduled issue can be unscheduled."))
+    before = issue.scheduled_at.isoformat() if issue.scheduled_at else None
+    issue.scheduled_at = None
+    _status(issue, IssueStatus.APPROVED, actor, "newsletter_issue.unschedule")
+    _audit_issue("newsletter_issue.unschedule_time", issue, actor, {"scheduled_at": before}, {"scheduled_at": None})
+    return issue
+
+
+# -- images and attachments -----------------------------------------------------------------------
+
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024  # NEWSLETTER_ATTACHMENT_MAX_BYTES overrides: every message carries them
+
+
+def sniff_image(data: bytes) -> tuple[str, str] | None:
+    """(content type, extension) of a PNG, JPEG, GIF or WebP image, judged by its bytes; None for anything
+    else (SVG too: it can carry script)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", ".png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", ".jpg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif", ".gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return None
+
+
+def attachment_max_bytes() -> int:
+    return int(current_app.config.get("NEWSLETTER_ATTACHMENT_MAX_BYTES", ATTACHMENT_MAX_BYTES))
+
+
+def files_dir() -> Path:
+    """Where issue files are kept: with the agreement documents, under their SHA-256 (sending.py reads them
+    there), so discard_unused_file counts both kinds of row before deleting one."""
+    return documents.storage_dir()
+
+
+def attachment_path(attachment: IssueAttachment) -> Path:
+    return files_dir() / attachment.sha256
+
+
+def add_attachment(*, issue_id: int, filename: str, data: bytes, actor) -> IssueAttachment:
+    """Keep an uploaded file for an issue: an image (PNG, JPEG, GIF, WebP) is `inline`, hosted here for the body
+    to show; a PDF or Office file is attached to every message. Judged by content, whatever the name says;
+    refused (at "file") when empty, larger than attachment_max_bytes(), of another kind, or when the issue can
+    no longer change. An issue awaiting approval goes back to draft. The file is written under its SHA-256
+    before the row. Flushed, audited."""
+    issue = _issue(issue_id, lock=True)
+    _require_editable(issue, "file")
+    limit = attachment_max_bytes()
+    if not data:
+        raise PartnersError(_("The file is empty."), "file")
+    if len(data) > limit:
+        raise PartnersError(_("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)), "file")
+    kind, inline = sniff_image(data), True
+    if kind is None:
+        kind, inline = documents.sniff(data), False
+    if kind is None:
+        raise PartnersError(_("Only images (PNG, JPEG, GIF, WebP) and PDF or Office documents can be added; this "
+                              "file is none of them, whatever its name says."), "file")
+    content_type, extension = kind
+    name = documents.safe_filename(Path((filename or "file").replace("\\", "/")).name.strip()[:200])
+    if extension == ".jpg" and name.lower().endswith(".jpeg"):
+        extension = ".jpeg"
+    if not name.lower().endswith(extension) and extension != ".doc":
+        name += extension
+    digest = hashlib.sha256(data).hexdigest()
+    folder = files_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / digest
+    if not target.exists():
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    attachment = IssueAttachment(filename=name, content_type=content_type, size=len(data), sha256=digest,
+                                 inline=inline, uploaded_by_id=actor.id if actor is not None else None)
+    issue.attachments.append(attachment)
+    issue.status = IssueStatus.DRAFT
+    db.session.flush()
+    _audit_issue("newsletter_issue.attachment_add", issue, actor,
+                 after={"file": name, "size": len(data), "sha256": digest, "inline": inline})
+    return attachment
+
+
+def remove_attachment(*, issue_id: int, attachment_id: int, actor) -> IssueAttachment:
+    """Remove a file of an issue that can still change (one awaiting approval goes back to draft). The stored
+    file stays until discard_unused_file, called after the commit. Flushed, audited; PartnersError otherwise."""
+    issue = _issue(issue_id, lock=True)
+    attachment = db.session.get(IssueAttachment, attachment_id)
+    if attachment is None or attachment.issue_id != issue.id:
+        raise PartnersError(_("It no longer exists; reload the page."))
+    _require_editable(issue)
+    issue.attachments.remove(attachment)
+    issue.status = IssueStatus.DRAFT
+    db.session.flush()
+    _audit_issue("newsletter_issue.attachment_remove", issue, actor,
+                 before={"file": attachment.filename, "size": attachment.size, "sha256": attachment.sha256})
+    return attachment
+
+
+def discard_unused_file(sha256: str) -> bool:
+    """Delete the stored file with this hash when no issue and no agreement refers to it any more (the folder is
+    shared); True if it was deleted."""
+    for model in (IssueAttachment, AgreementDocument):
+        if db.session.scalar(select(model.id).where(model.sha256 == sha256).limit(1)):
+            return False
+    path = files_dir() / sha256
+    if not path.is_file():
+        return False
+    path.unlink()
+    return True
+
+
+def hosted_image(sha256: str, name: str, *, staff: bool = False) -> IssueAttachment | None:
+    """The inline image with this hash and name, if the public may see it: its issue is approved or later
+    (readers' mail links to it). Staff also see those of drafts, to preview them."""
+    query = (select(IssueAttachment).join(Issue, Issue.id == IssueAttachment.issue_id)
+             .where(IssueAttachment.sha256 == sha256, IssueAttachment.filename == name,
+                    IssueAttachment.inline.is_(True)).order_by(IssueAttachment.id).limit(1))
+    if not staff:
+        query = query.where(Issue.status.not_in(_EDITABLE))
+    return db.session.scalar(query)
+
+
+def image_url(attachment: IssueAttachment) -> str:
+    return external_url("issues.hosted_file", sha256=attachment.sha256, name=attachment.filename)
+
+
+def image_markdown(attachment: IssueAttachment) -> str:
+    """What to paste into a variant to show an inline image: ![file name](its hosted URL)."""
+    alt = Path(attachment.filename).stem.replace("[", "(").replace("]", ")")
+    return f"![{alt}]({image_url(attachment)})"
+
+
+# -- test send ------------------------------------------------------------------------------------
+
+TEST_CATEGORY = "partners.newsletter_test"
+
+
+def send_test(*, issue_id: int, language: str, to: str, actor) -> OutboundMessage:
+    """Queue the issue in `language` to one address through the outbox, as a reader would get it (its attached
+    files too: sending.test_message) but marked [TEST] in the subject; at any stage, to anyone (a tester need
+    not subscribe). Flushed, audited; PartnersError at "language" or "to" otherwise."""
+    from . import sending
+
+    issue = _issue(issue_id)
+    if issue.variant(language) is None:
+        raise PartnersError(_("The issue has no variant in this language."), "language")
+    address = services._email(to, "to")
+    msg = sending.test_message(issue, language, address)
+    row = outbox.queue(msg, category=TEST_CATEGORY, ref_type="newsletter_issue_test", ref_id=issue.id)
+    _audit_issue("newsletter_issue.test", issue, actor, after={"language": language, "to": address})
+    return row
+
+
+# -- reports --------------------------------------------------------------------------------------
+
+
+def failures(issue_id: int, *, limit: int | None = None) -> list[dict]:
+    """The issue's deliveries whose message failed for good, with the server's answer (oldest first)."""
+    query = (select(Delivery.email, Delivery.language, OutboundMessage.id, OutboundMessage.last_error,
+                    OutboundMessage.attempts, OutboundMessage.created_at)
+             .join(OutboundMessage, OutboundMessage.id == Delivery.outbound_message_id)
+             .where(Delivery.issue_id == issue_id, OutboundMessage.status == MessageStatus.FAILED)
+             .order_by(Delivery.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return [{"email": email, "language": language, "message_id": message_id, "error": error or "",
+             "attempts": attempts, "queued_at": queued_at}
+            for email, language, message_id, error, attempts, queued_at in db.session.execute(query)]
+
+
+def issue_report(issue_id: int, *, failure_limit: int = 200) -> dict:
+    """What became of an issue: the sending.progress counts, the failures with the servers' answers (the first
+    `failure_limit`; the CSV has all), the bounce reports of its deliveries, the readers who left through its
+    unsubscribe link, and per language how many were planned, sent and failed."""
+    from . import sending
+
+    issue = _issue(issue_id)
+    counts = sending.progress(issue.id)
+    per_language: dict[str, dict[str, int]] = {}
+    rows = db.session.execute(
+        select(Delivery.language, Delivery.status, OutboundMessage.status, func.count())
+        .select_from(Delivery).outerjoin(OutboundMessage, OutboundMessage.id == Delivery.outbound_message_id)
+        .where(Delivery.issue_id == issue.id)
+        .group_by(Delivery.language, Delivery.status, OutboundMessage.status))
+    for language, delivery_status, message_status, count in rows:
+        row = per_language.setdefault(language, {"total": 0, "sent": 0, "failed": 0, "cancelled": 0})
+        row["total"] += count
+        if delivery_status == DeliveryStatus.CANCELLED:
+            row["cancelled"] += count
+        elif message_status == MessageStatus.SENT:
+            row["sent"] += count
+        elif message_status == MessageStatus.FAILED:
+            row["failed"] += count
+    bounces = db.session.scalars(
+        select(Bounce).join(Delivery, Delivery.id == Bounce.delivery_id).where(Delivery.issue_id == issue.id)
+        .order_by(Bounce.received_at, Bounce.id)).all()
+    left = db.session.scalars(
+        select(Subscription).options(joinedload(Subscription.contact))
+        .where(Subscription.unsubscribed_issue_id == issue.id).order_by(Subscription.unsubscribed_at)).all()
+    return {"issue": issue, "counts": counts, "total": sum(counts.values()),
+            "failures": failures(issue.id, limit=failure_limit), "bounces": bounces, "unsubscribed": left,
+            "languages": dict(sorted(per_language.items()))}
