@@ -46,6 +46,16 @@ def item_title(item: AgendaItem, language: str) -> str:
     return in_language(item.titles, language, item.meeting.default_language)
 
 
+def off_the_days(item: AgendaItem) -> bool:
+    """Whether a session falls outside its meeting's days (in the meeting's zone): the meeting was moved after
+    the session was planned, and the session needs a new time."""
+    meeting = item.meeting
+    zone = ZoneInfo(meeting.timezone)
+    first, last = meeting.starts_at.astimezone(zone).date(), meeting.ends_at.astimezone(zone).date()
+    return any(value is not None and not first <= value.astimezone(zone).date() <= last
+               for value in (item.starts_at, item.ends_at))
+
+
 # -- sessions -----------------------------------------------------------------------------------
 
 

@@ -62,7 +62,8 @@ def _day(value: datetime, tz: ZoneInfo, locale: str) -> str:
 @bp.context_processor
 def _agenda_helpers() -> dict:
     # What the meeting page and the invitee's page need to show the agenda and the documents.
-    return {"session_span": session_span, "item_title": agenda.item_title, "file_size": file_size,
+    return {"session_span": session_span, "item_title": agenda.item_title,
+            "off_the_days": agenda.off_the_days, "file_size": file_size,
             "agenda_kinds": DOCUMENT_KINDS, "language_name": language_name,
             "agenda_editable": lambda meeting: meeting.status != MeetingStatus.CANCELLED,
             "new_meeting_document_form": lambda meeting: MeetingDocumentForm(
@@ -226,6 +227,16 @@ def agenda_item_remove(item_id: int):
 # -- documents --------------------------------------------------------------------------------------
 
 
+def _at_field(form: MeetingDocumentForm, exc: services.MeetingError) -> str | None:
+    """A refusal at the upload form's field it names (the form's fields carry the prefix "document-" in the page,
+    not in the service's names); returned when it names none of them."""
+    target = form._fields.get(exc.field or "")
+    if target is None or target is form.csrf_token:
+        return str(exc)
+    target.errors = [*target.errors, str(exc)]
+    return None
+
+
 @bp.route("/<int:meeting_id>/documents", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def document_add(meeting_id: int):
@@ -240,7 +251,7 @@ def document_add(meeting_id: int):
                                            data=upload.read(), actor=current_user)
         except services.MeetingError as exc:
             db.session.rollback()
-            problem, status = _attach(form, exc), 422
+            problem, status = _at_field(form, exc), 422
         else:
             db.session.commit()
             flash(_("%(name)s is attached to the meeting.", name=document.filename), "success")

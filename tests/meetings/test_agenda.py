@@ -496,3 +496,32 @@ def test_the_demos_leaders_meeting_has_an_agenda_from_the_governors_opening_to_t
     assert [i.position for i in items] == list(range(len(items)))
     others = db.session.scalars(select(Meeting).where(Meeting.tier != Tier.LEADERS)).all()
     assert all(m.agenda == [] for m in others)
+
+
+def test_a_session_left_off_the_days_by_a_moved_meeting_is_flagged_on_the_meeting_page(as_role, meeting):
+    item = session(meeting, "Opening", (4, 10, 0), (4, 10, 30))
+    fields = {name: getattr(meeting, name) for name in ("titles", "tier", "format", "timezone", "venue",
+                                                        "online_url", "interpretation_languages")}
+    services.update_meeting(meeting_id=meeting.id, actor=None, **fields, starts_at=datetime(2027, 4, 8, 10, 0),
+                            ends_at=datetime(2027, 4, 8, 17, 0))
+    db.session.commit()
+    assert agenda.off_the_days(db.session.get(AgendaItem, item.id))
+    html = as_role("viewer").get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    row = html.split(f'id="agenda-item-{item.id}"')[1].split("</tr>")[0]
+    assert "Outside the meeting's days since it was moved" in row
+
+
+def test_a_speaker_is_chosen_from_contacts_on_the_session_form(as_role, meeting):
+    from partners import services as partners
+
+    taro = partners.create_contact(family_name="Yamada", given_name="Taro", emails=[{"address": "taro@tokyo.example"}],
+                                   actor=None)
+    db.session.commit()
+    client = as_role("editor")
+    response = post(client, f"/meetings/{meeting.id}/agenda/new",
+                    {**SESSION_FORM, "speakers-0-name": "", "speakers-0-contact": "taro@tokyo.example"})
+    assert response.status_code == 303
+    [speaker] = db.session.scalars(select(Speaker)).all()
+    assert (speaker.contact_id, speaker.name, speaker.role) == (taro.id, taro.display_name("en"), "opening remarks")
+    edit = client.get(f"/meetings/agenda/{speaker.item_id}/edit").get_data(as_text=True)
+    assert 'value="taro@tokyo.example"' in edit  # the contact stays chosen when the session is edited
