@@ -75,6 +75,8 @@ def celery_config(cfg: dict) -> dict:
                                     "options": {"expires": 12 * 3600}},
             # Calendar answers from mail programs; a run not started within its interval is dropped.
             "meeting-replies": {"task": "meetings.read_replies", "schedule": 300.0, "options": {"expires": 300}},
+            # Bounces (delivery status notifications) from the bounces mailbox; a run not started in time is dropped.
+            "bounces": {"task": "partners.read_bounces", "schedule": 300.0, "options": {"expires": 300}},
             # Hourly; offers from the waiting list past their time lapse and the places go to the next in line.
             "meeting-offers": {"task": "meetings.expire_offers", "schedule": 3600.0, "options": {"expires": 1800}},
         },

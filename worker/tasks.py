@@ -62,6 +62,17 @@ def read_replies() -> dict | None:
     return inbox.read_replies()
 
 
+@shared_task(name="partners.read_bounces", ignore_result=True)
+def read_bounces() -> dict | None:
+    """Read the delivery status notifications in the mailbox of BOUNCES_IMAP_URL, record them and mark the
+    addresses that fail for good as bouncing (beat, every 5 minutes). Each bounce is committed before its message
+    is marked seen; the mailbox's watermark is kept, so a second run reads nothing twice. Does nothing, and logs
+    so, without the setting."""
+    from partners import bounces
+
+    return bounces.read_bounces()
+
+
 @shared_task(name="meetings.expire_offers", ignore_result=True)
 def expire_offers() -> int:
     """Lapse the places offered from a waiting list past their time and offer them on (beat, hourly); commits
