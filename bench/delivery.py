@@ -43,6 +43,7 @@ class CountingHandler:
 
     def __init__(self, reached):
         self.ids: list[bytes] = []
+        self.times: list[float] = []  # time.monotonic() of each arrival (the same clock in every process)
         self.sessions = 0
         self.target: int | None = None
         self.reached = reached
@@ -60,6 +61,7 @@ class CountingHandler:
     async def handle_DATA(self, server, session, envelope):
         found = MESSAGE_ID.search(envelope.original_content or envelope.content)
         self.ids.append(found.group(1) if found else b"<none>")
+        self.times.append(time.monotonic())
         if self.target is not None and len(self.ids) >= self.target:
             self.reached.set()
         return "250 Message accepted"
@@ -77,8 +79,9 @@ def _sink_main(port: int, control, reached) -> None:
         if command == "expect":  # set `reached` once `arg` messages are in (the loop thread does it)
             controller.loop.call_soon_threadsafe(_expect, handler, arg)
         elif command == "collect":  # hand over what arrived and start afresh
-            result = {"ids": list(handler.ids), "sessions": handler.sessions}
+            result = {"ids": list(handler.ids), "times": list(handler.times), "sessions": handler.sessions}
             handler.ids.clear()
+            handler.times.clear()
             handler.sessions = 0
             reached.clear()
             control.send(result)
