@@ -9,6 +9,7 @@ from wtforms import DateTimeLocalField, EmailField, RadioField, SelectField, Str
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from kizuna.forms import EmailAddress
+from network.forms import choices
 
 from .models import IssueStatus
 
@@ -68,8 +69,8 @@ class AttachmentForm(FlaskForm):
 
 class TestSendForm(FlaskForm):
     language = SelectField(_l("Language"))
-    recipient = RadioField(_l("Send to"), choices=[("me", _l("My own address")), ("other", _l("Another address"))],
-                           default="me")
+    recipient = RadioField(_l("Send to"), default="me",
+                           choices=choices([("me", _l("My own address")), ("other", _l("Another address"))]))
     address = EmailField(_l("Other address"), validators=[Optional(), Length(max=254), EmailAddress()])
     submit = SubmitField(_l("Send a test"))
 

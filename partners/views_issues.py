@@ -15,6 +15,7 @@ from kizuna.forms import ConfirmForm
 from kizuna.i18n import LANGUAGES
 from kizuna.models import Role
 from network import tabular
+from network.forms import choices
 
 from . import newsletters, sending
 from .forms_issues import (
@@ -77,14 +78,14 @@ def _new_variant_form(issue: Issue, coverage: list[dict]) -> NewVariantForm:
     taken = {variant.language for variant in issue.variants}
     wanted = [row["preferred"] for row in coverage if row["fallback"]]
     codes = list(dict.fromkeys([*wanted, *LANGUAGES, *SUGGESTED_LANGUAGES]))
-    form.language.choices = [("", _("Choose a language"))] + [(code, f"{_label(code)} — {code}")
-                                                              for code in codes if code not in taken]
+    form.language.choices = choices([("", _("Choose a language"))] + [(code, f"{_label(code)} — {code}")
+                                                                      for code in codes if code not in taken])
     return form
 
 
 def _test_form(issue: Issue) -> TestSendForm:
     form = TestSendForm(prefix="test")
-    form.language.choices = [(v.language, _label(v.language)) for v in issue.variants]
+    form.language.choices = choices((v.language, _label(v.language)) for v in issue.variants)
     return form
 
 
@@ -144,7 +145,7 @@ def index():
 def new():
     form = NewIssueForm()
     lists = newsletters.issue_lists()
-    form.list_id.choices = [(m.id, m.name(_language())) for m in lists]
+    form.list_id.choices = choices((m.id, m.name(_language())) for m in lists)
     if request.method == "GET" and _int_arg("list"):
         form.list_id.data = _int_arg("list")
     if form.validate_on_submit():
