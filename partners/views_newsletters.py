@@ -211,4 +211,5 @@ def archive_issue(list_id: int, issue_id: int):
     variant = _variant_for(issue, (request.args.get("lang") or "")[:35] or None, mailing_list)
     body_html, _text = newsletters.render_markdown(variant.body)
     return render_template("partners/archive_issue.html", mailing_list=mailing_list, issue=issue, variant=variant,
-                           body_html=body_html, token=token, list_name=mailing_list.name(variant.language))
+                           body_html=body_html, token=token, list_name=mailing_list.name(_reader_language()),
+                           list_name_in_variant=mailing_list.name(variant.language))
