@@ -461,7 +461,7 @@ def save_template_field(*, template_id: int, key: str, label_en: str, label_ja: 
     return template
 
 
-def unused_choices(template: AlertTemplate) -> dict[str, list[str]]:
+def choice_gaps(template: AlertTemplate) -> dict[str, list[str]]:
     """For each choice field, the template's languages some choice has no words in (they read English)."""
     missing = {}
     for definition in template.fields:
@@ -618,6 +618,15 @@ def approve_and_send(*, issue_id: int, actor) -> Issue:
 
 
 # -- the alerts queue -------------------------------------------------------------------------------------
+
+
+def rendered(issue: Issue) -> list[dict]:
+    """An alert's languages as readers get them (sanitised HTML), the list's default language first."""
+    default = issue.mailing_list.default_language
+    by_tag = {variant.language: variant for variant in issue.variants}
+    return [{"language": tag, "subject": by_tag[tag].subject, "body": by_tag[tag].body,
+             "html": newsletters.render_markdown(by_tag[tag].body)[0]}
+            for tag in sort_languages(by_tag, default)]
 
 
 def alert(issue_id: int) -> Issue | None:
