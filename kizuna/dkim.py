@@ -1,13 +1,14 @@
 """DKIM signatures (RFC 6376) on outgoing mail, with dkimpy, when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE
 are set: relaxed/relaxed, rsa-sha256, over the headers receivers and mailbox providers look at.
 
-kizuna.outbox signs each message once, as it stores it, so the outbox row holds the exact bytes the server
-receives (and a retry sends the same signature). docs/email-authentication.md says how to make the key and
-publish its DNS record.
+kizuna.outbox.deliver signs each message as it hands it to the server, whoever built its bytes (a service through
+outbox.queue, or the newsletter sender writing its rows in bulk); the outbox row keeps the unsigned message.
+docs/email-authentication.md says how to make the key and publish its DNS record.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 import dkim
 from dkim.crypto import UnparsableKeyError, parse_pem_private_key
 from flask import current_app
+
+log = logging.getLogger(__name__)
 
 #: The headers signed when present (From always is): those that say who sent what to whom, and those the
 #: large mailbox providers act on (RFC 8058 one-click unsubscribe, the list's id).
@@ -70,12 +73,16 @@ def sign(raw: bytes) -> bytes:
     key = _key(str(path), Path(path).stat().st_mtime_ns)  # a replaced key file is read again
     present = {name.lower() for name in _header_names(raw)}
     headers = [name.encode() for name in SIGNED_HEADERS if name.lower() in present or name == "From"]
-    signature = dkim.sign(raw, selector.encode(), domain.encode(), key, canonicalize=(b"relaxed", b"relaxed"),
-                          include_headers=headers)
+    try:
+        signature = dkim.sign(raw, selector.encode(), domain.encode(), key, canonicalize=(b"relaxed", b"relaxed"),
+                              include_headers=headers)
+    except dkim.DKIMException:  # this message's headers, not the key (checked at start): send it as it is
+        log.exception("DKIM: the message cannot be signed; it goes unsigned")
+        return raw
     return signature + raw
 
 
 def _header_names(raw: bytes) -> list[str]:
-    head = raw.split(b"\r\n\r\n", 1)[0]
+    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
     return [line.split(b":", 1)[0].decode("ascii", "replace").strip()
-            for line in head.split(b"\r\n") if line and line[:1] not in (b" ", b"\t") and b":" in line]
+            for line in re.split(rb"\r?\n", head) if line and line[:1] not in (b" ", b"\t") and b":" in line]

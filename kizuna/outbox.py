@@ -9,7 +9,7 @@ import ssl
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -80,7 +80,7 @@ def queue(msg: EmailMessage, *, category: str, ref_type: str | None = None,
         sender=str(msg["From"]),
         recipient=str(msg["To"]),
         subject=str(msg["Subject"] or ""),
-        raw=dkim.sign(msg.as_bytes(policy=policy.SMTP)),  # signed once here when DKIM_* are set (kizuna.dkim)
+        raw=msg.as_bytes(policy=policy.SMTP),
         status=MessageStatus.QUEUED,
         ref_type=ref_type,
         ref_id=ref_id,
@@ -478,7 +478,7 @@ def deliver(ids: list[int]) -> DeliveryReport:
                     if not ledger.hold(row):
                         continue
                     try:
-                        send(row)
+                        send(replace(row, raw=dkim.sign(row.raw)))  # at send time when DKIM_* are set
                     except TransientError as exc:
                         ledger.retry([row], str(exc))
                     except PermanentError as exc:

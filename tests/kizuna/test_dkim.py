@@ -1,5 +1,6 @@
-"""DKIM: mail leaves signed (relaxed/relaxed, rsa-sha256) when a key is configured, and the signature verifies with
-dkimpy against the published record; without the settings mail is unsigned; bad settings stop the start."""
+"""DKIM: mail leaves signed (relaxed/relaxed, rsa-sha256) when a key is configured, signed by the worker as it sends,
+and the signature verifies with dkimpy against the published record; without the settings mail is unsigned; bad
+settings stop the start."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import subprocess
 import dkim
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
 
 from kizuna import config as kizuna_config
+from kizuna import dkim as kizuna_dkim
 from kizuna import outbox
 from kizuna.extensions import db
 from kizuna.mail import build_message
+from kizuna.models import OutboundMessage
 from tests.kizuna.test_delivery import (  # noqa: F401 - the fixtures of the real worker on Redis
     committed,
     delivery_app,
@@ -78,21 +82,27 @@ def signing(app, key, monkeypatch):
         monkeypatch.setitem(app.config, name, value)
 
 
-def test_a_queued_message_is_signed_relaxed_over_the_list_headers_and_verifies(db_session, signing, key):
-    row = outbox.queue(newsletter_message(), category="test")
+def queued_and_signed(message) -> tuple:
+    """What the worker sends for a message put in the outbox: the row's bytes, signed at send time."""
+    row = outbox.queue(message, category="test")
+    return row, kizuna_dkim.sign(row.raw)
 
-    tags = signature_tags(row.raw)
+
+def test_a_message_is_signed_relaxed_over_the_list_headers_and_verifies(db_session, signing, key):
+    row, raw = queued_and_signed(newsletter_message())
+
+    tags = signature_tags(raw)
     assert (tags["v"], tags["a"], tags["c"], tags["d"], tags["s"]) == ("1", "rsa-sha256", "relaxed/relaxed",
                                                                          DOMAIN, SELECTOR)
     assert tags["h"].split(":") == ["from", "to", "subject", "date", "message-id", "list-unsubscribe",
                                     "list-unsubscribe-post", "list-id", "mime-version", "content-type"]
-    assert dkim.verify(row.raw, dnsfunc=dns_for(key[1]))
-    # What the row keeps is what the server gets: the Message-ID the bounces are matched by is unchanged.
-    assert outbox.parse(row.raw)["Message-ID"] == row.message_id
+    assert dkim.verify(raw, dnsfunc=dns_for(key[1]))
+    # The Message-ID the bounces are matched by is the row's.
+    assert raw.endswith(row.raw) and outbox.parse(raw)["Message-ID"] == row.message_id
 
 
 def test_a_message_changed_on_the_way_or_checked_against_another_key_fails(db_session, signing, key, tmp_path):
-    raw = outbox.queue(newsletter_message(), category="test").raw
+    _, raw = queued_and_signed(newsletter_message())
     assert not dkim.verify(raw.replace(b"News this week.", b"News that week."), dnsfunc=dns_for(key[1]))
     assert not dkim.verify(raw.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
                                        b"List-Unsubscribe-Post: nothing"), dnsfunc=dns_for(key[1]))
@@ -101,16 +111,16 @@ def test_a_message_changed_on_the_way_or_checked_against_another_key_fails(db_se
 
 
 def test_a_message_without_list_headers_signs_only_what_it_has(db_session, signing, key):
-    row = outbox.queue(build_message(sender="Kizuna <noreply@kizuna.example.test>", to="mayor@seoul.example",
-                                     subject="Invitation", text="See you in Tokyo."), category="test")
-    assert "list-id" not in signature_tags(row.raw)["h"]
-    assert dkim.verify(row.raw, dnsfunc=dns_for(key[1]))
+    _, raw = queued_and_signed(build_message(sender="Kizuna <noreply@kizuna.example.test>", to="mayor@seoul.example",
+                                             subject="Invitation", text="See you in Tokyo."))
+    assert "list-id" not in signature_tags(raw)["h"]
+    assert dkim.verify(raw, dnsfunc=dns_for(key[1]))
 
 
 def test_without_the_settings_mail_is_not_signed(db_session, app):
     assert not app.config.get("DKIM_DOMAIN")
-    row = outbox.queue(newsletter_message(), category="test")
-    assert b"DKIM-Signature" not in row.raw
+    row, raw = queued_and_signed(newsletter_message())
+    assert raw == row.raw and b"DKIM-Signature" not in raw
 
 
 # -- the settings ---------------------------------------------------------------------------------------------
@@ -205,3 +215,5 @@ def test_a_message_sent_by_the_worker_arrives_signed_and_verifies(delivery_app, 
     assert raw.startswith(b"DKIM-Signature:")
     assert dkim.verify(raw, dnsfunc=dns_for(key[1]))
     assert outbox.parse(raw)["Message-ID"] == message_id
+    stored = db.session.scalar(select(OutboundMessage.raw).where(OutboundMessage.message_id == message_id))
+    assert b"DKIM-Signature" not in stored  # the row keeps the message as built; the signature is the send's
