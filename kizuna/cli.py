@@ -136,6 +136,7 @@ def demo(host, port, min_population):
     import network.demo
     import network.reference
     import network.services
+    import partners.alerts
     import partners.demo_newsletters
 
     from . import create_app
@@ -154,6 +155,9 @@ def demo(host, port, min_population):
         if meetings.demo.seed_meetings():
             click.echo("Meetings: the leaders', senior officials' and working-level meetings, partner cities "
                        "invited (sample delegates).")
+        db.session.commit()
+        if partners.alerts.seed_templates():
+            click.echo("Alerts: earthquake, typhoon, heavy rain and infectious disease templates in 14 languages.")
         db.session.commit()
         if partners.demo_newsletters.seed_newsletters():
             click.echo("Newsletters: the diplomatic corps' weekly update with sample liaisons and an issue in its "

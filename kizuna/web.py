@@ -108,6 +108,7 @@ def nav_items():
         items.append(("partners.contacts", _l("Contacts")))
         items.append(("lists.index", _l("Newsletters")))
         items.append(("meetings.board", _l("Meetings")))
+        items.append(("alerts.queue", _l("Alerts")))
         items.append(("admin.outbox_list", _l("Outbox")))
         if not current_app.config["SMTP_URL"]:
             items.append(("admin.mailbox_list", _l("Mailbox")))
