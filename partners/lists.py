@@ -265,9 +265,9 @@ def archive_link(*, list_id: int, subscription_id: int, issue_id: int | None = N
     """
     token = archive_token(list_id, subscription_id)
     if issue_id is None:
-        return external_url("newsletters.archive", list_id=list_id, t=token)
-    return external_url("newsletters.archive_issue", list_id=list_id, issue_id=issue_id,
-                        **({"lang": language} if language else {}), t=token)
+        return external_url("lists.archive", list_id=list_id, token=token)
+    return external_url("lists.archive_issue", list_id=list_id, issue_id=issue_id,
+                        **({"lang": language} if language else {}), token=token)
 
 
 def may_read_archive(mailing_list: MailingList, user, token: str | None = None) -> bool:

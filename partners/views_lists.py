@@ -1,9 +1,10 @@
-"""Staff pages of mailing lists and their subscribers, and a liaison's or delegate's own choice of lists; the
-public subscribe form and archive are in views_newsletters.py."""
+"""Staff pages of mailing lists and their subscribers, a liaison's or delegate's own choice of lists, and the
+archive of past issues (public, or for subscribers); the public subscribe form is in views_newsletters.py."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from babel import Locale, UnknownLocaleError
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,7 +18,7 @@ from network.services import local_today
 
 from . import lists, newsletters, queries, services
 from .forms_lists import AddSubscribersForm, ListForm, OwnSubscriptionForm
-from .models import MailingList, SubscriptionStatus
+from .models import MailingList, SubscriptionStatus, primary_language
 from .services import PartnersError
 from .views import _attach, _skipped
 
@@ -25,6 +26,7 @@ bp = Blueprint("lists", __name__, url_prefix="/newsletters")
 
 PER_PAGE = 50
 PICK_LIMIT = 50  # contacts offered at once on the "add subscribers" page
+ARCHIVE_PER_PAGE = 20
 
 
 def _language() -> str:
@@ -238,3 +240,64 @@ def mine(list_id: int):
         flash(_("You are no longer subscribed to %(list)s.", list=name), "success")
     return redirect(back, 303)
 
+
+# -- the archive: public, or for subscribers (staff, their own accounts, or a signed read-on-the-web link) ----
+
+
+@bp.app_template_filter("autonym")
+def autonym(code: str) -> str:
+    """A language named in itself ('ja' → '日本語', 'ko' → '한국어'), as a language switch names them."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        name = None
+    return name or code
+
+
+def _readable_list(list_id: int, token: str | None) -> MailingList:
+    """The list if the reader may read its archive; a 404 page saying the archive is for subscribers if not."""
+    mailing_list = db.session.get(MailingList, list_id)
+    if mailing_list is None:
+        abort(404)
+    if not lists.may_read_archive(mailing_list, current_user, token):
+        abort(make_response(render_template("partners/archive_closed.html", mailing_list=mailing_list,
+                                            list_name=mailing_list.name(_language())), 404))
+    return mailing_list
+
+
+def _variant_for(issue, wanted: str | None, mailing_list: MailingList):
+    """The variant asked for; else the one in the reader's language; else the list's default; else any."""
+    for code in (wanted, _language(), mailing_list.default_language):
+        if code:
+            variant = issue.variant(code) or next(
+                (v for v in issue.variants if primary_language(v.language) == primary_language(code)), None)
+            if variant is not None:
+                return variant
+    return issue.variants[0]
+
+
+@bp.get("/<int:list_id>/archive")
+@auth.public
+def archive(list_id: int):
+    token = request.args.get("token") or None
+    mailing_list = _readable_list(list_id, token)
+    page = db.paginate(lists.archive(mailing_list.id), page=_page(), per_page=ARCHIVE_PER_PAGE, error_out=False)
+    language = _language()
+    entries = [(issue, _variant_for(issue, None, mailing_list)) for issue in page.items if issue.variants]
+    return render_template("partners/archive.html", mailing_list=mailing_list, page=page, entries=entries,
+                           token=token, list_name=mailing_list.name(language))
+
+
+@bp.get("/<int:list_id>/archive/<int:issue_id>")
+@auth.public
+def archive_issue(list_id: int, issue_id: int):
+    token = request.args.get("token") or None
+    mailing_list = _readable_list(list_id, token)
+    issue = lists.archived_issue(mailing_list.id, issue_id)
+    if issue is None:
+        abort(404)
+    variant = _variant_for(issue, (request.args.get("lang") or "")[:35] or None, mailing_list)
+    body_html, _text = newsletters.render_markdown(variant.body)
+    return render_template("partners/archive_issue.html", mailing_list=mailing_list, issue=issue, variant=variant,
+                           body_html=body_html, token=token, list_name=mailing_list.name(_language()),
+                           list_name_in_variant=mailing_list.name(variant.language))

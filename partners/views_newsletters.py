@@ -1,19 +1,17 @@
-"""The public pages of newsletters: unsubscribe (RFC 8058 one-click), the double opt-in confirmation, the
-subscribe form of lists open to the public, and the archive of past issues.
+"""The public pages of newsletters: unsubscribe (RFC 8058 one-click), the double opt-in confirmation and the
+subscribe form of lists open to the public (the archive of past issues is in views_lists.py).
 
-Pages opened by signed links (partners.newsletters, partners.lists): a tampered link or one for another list
-gets a 404 page and changes nothing.
+Pages opened by signed links (partners.newsletters): a tampered link or one for another list gets a 404 page
+and changes nothing.
 """
 
 from __future__ import annotations
 
 import math
 
-from babel import Locale, UnknownLocaleError
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
@@ -23,7 +21,7 @@ from network.forms import choices
 
 from . import lists, newsletters
 from .forms_lists import SubscribeForm
-from .models import MailingList, primary_language
+from .models import MailingList
 from .services import PartnersError
 from .views import language_name
 
@@ -79,8 +77,6 @@ def confirm(token: str):
 
 
 # -- the public subscribe form ------------------------------------------------------------------------------
-
-ARCHIVE_PER_PAGE = 20
 
 
 def _reader_language() -> str:
@@ -150,66 +146,3 @@ def subscribe_sent(list_id: int):
     mailing_list = _public_list(list_id)
     return render_template("partners/newsletter_subscribe_sent.html", mailing_list=mailing_list,
                            list_name=mailing_list.name(_reader_language()))
-
-
-# -- the archive ---------------------------------------------------------------------------------------------
-
-
-@bp.app_template_filter("autonym")
-def autonym(code: str) -> str:
-    """A language named in itself ('ja' → '日本語', 'ko' → '한국어'), as a language switch names them."""
-    try:
-        name = Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        name = None
-    return name or code
-
-
-def _readable_list(list_id: int, token: str | None) -> MailingList:
-    """The list if the reader may read its archive; a 404 page saying the archive is for subscribers if not."""
-    mailing_list = db.session.get(MailingList, list_id)
-    if mailing_list is None:
-        abort(404)
-    if not lists.may_read_archive(mailing_list, current_user, token):
-        abort(make_response(render_template("partners/archive_closed.html", mailing_list=mailing_list,
-                                            list_name=mailing_list.name(_reader_language())), 404))
-    return mailing_list
-
-
-def _variant_for(issue, wanted: str | None, mailing_list: MailingList):
-    """The variant asked for; else the one in the reader's language; else the list's default; else any."""
-    for code in (wanted, _reader_language(), mailing_list.default_language):
-        if code:
-            variant = issue.variant(code) or next(
-                (v for v in issue.variants if primary_language(v.language) == primary_language(code)), None)
-            if variant is not None:
-                return variant
-    return issue.variants[0]
-
-
-@bp.get("/newsletters/<int:list_id>/archive")
-@auth.public
-def archive(list_id: int):
-    token = request.args.get("t") or None
-    mailing_list = _readable_list(list_id, token)
-    page = db.paginate(lists.archive(mailing_list.id), page=max(request.args.get("page", 1, type=int) or 1, 1),
-                       per_page=ARCHIVE_PER_PAGE, error_out=False)
-    language = _reader_language()
-    entries = [(issue, _variant_for(issue, None, mailing_list)) for issue in page.items if issue.variants]
-    return render_template("partners/archive.html", mailing_list=mailing_list, page=page, entries=entries,
-                           token=token, list_name=mailing_list.name(language))
-
-
-@bp.get("/newsletters/<int:list_id>/archive/<int:issue_id>")
-@auth.public
-def archive_issue(list_id: int, issue_id: int):
-    token = request.args.get("t") or None
-    mailing_list = _readable_list(list_id, token)
-    issue = lists.archived_issue(mailing_list.id, issue_id)
-    if issue is None:
-        abort(404)
-    variant = _variant_for(issue, (request.args.get("lang") or "")[:35] or None, mailing_list)
-    body_html, _text = newsletters.render_markdown(variant.body)
-    return render_template("partners/archive_issue.html", mailing_list=mailing_list, issue=issue, variant=variant,
-                           body_html=body_html, token=token, list_name=mailing_list.name(_reader_language()),
-                           list_name_in_variant=mailing_list.name(variant.language))

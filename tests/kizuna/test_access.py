@@ -200,8 +200,6 @@ ACCESS: dict[str, Rule] = {
     "newsletters.confirm": rule("/subscribe/confirm/not-a-token", ANYONE, 404),
     "newsletters.subscribe": rule(f"/newsletters/{MISSING}/subscribe", ANYONE, 404),
     "newsletters.subscribe_sent": rule(f"/newsletters/{MISSING}/subscribe/sent", ANYONE, 404),
-    "newsletters.archive": rule(f"/newsletters/{MISSING}/archive", ANYONE, 404),
-    "newsletters.archive_issue": rule(f"/newsletters/{MISSING}/archive/{MISSING}", ANYONE, 404),
     # mailing lists: staff read; editors change; liaisons and delegates choose their own lists
     "lists.index": rule("/newsletters/", STAFF, 200),
     "lists.new": rule("/newsletters/new", EDITORS, 200),
@@ -211,6 +209,8 @@ ACCESS: dict[str, Rule] = {
     "lists.unsubscribe": rule(f"/newsletters/{MISSING}/subscribers/{MISSING}/unsubscribe", EDITORS, 404),
     "lists.add": rule(f"/newsletters/{MISSING}/add", EDITORS, 404),
     "lists.mine": rule(f"/newsletters/mine/{MISSING}", frozenset({"delegate", "liaison"}), 303),  # no action: told
+    "lists.archive": rule(f"/newsletters/{MISSING}/archive", ANYONE, 404),  # public, or for subscribers
+    "lists.archive_issue": rule(f"/newsletters/{MISSING}/archive/{MISSING}", ANYONE, 404),
     # newsletter issues: staff read and follow the sending; editors write, approve, send; images are public
     "issues.index": rule("/newsletters/issues/", STAFF, 200),
     "issues.new": rule("/newsletters/issues/new", EDITORS, 200),

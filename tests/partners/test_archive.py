@@ -158,27 +158,62 @@ def test_a_read_on_the_web_link_opens_the_archive_and_a_tampered_or_foreign_one_
     assert url.startswith(f"http://kizuna.test/newsletters/{weekly.id}/archive/{issue.id}?")
     response = client.get(local(url))
     assert response.status_code == 200 and "For subscribers." in text(response)
-    token = parse_qs(urlsplit(url).query)["t"][0]
+    token = parse_qs(urlsplit(url).query)["token"][0]
     # the token travels with the reader's links: back to the archive and to the issue from it
-    listing = client.get(f"/newsletters/{weekly.id}/archive?t={token}")
-    assert listing.status_code == 200 and f"t={token}" in text(listing)
+    listing = client.get(f"/newsletters/{weekly.id}/archive?token={token}")
+    assert listing.status_code == 200 and f"token={token}" in text(listing)
     index_url = lists.archive_link(list_id=weekly.id, subscription_id=subscription.id)
     assert client.get(local(index_url)).status_code == 200
 
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    assert client.get(f"/newsletters/{weekly.id}/archive/{issue.id}?t={tampered}").status_code == 404
+    assert client.get(f"/newsletters/{weekly.id}/archive/{issue.id}?token={tampered}").status_code == 404
     other = make_list(names={"en": "Other list"}, archive_visibility="subscribers")
     other_issue = make_issue(other, {"en": ("Other", "Other list's news.")})
     db.session.commit()
     # a genuine token of the first list does not open the second
-    assert client.get(f"/newsletters/{other.id}/archive/{other_issue.id}?t={token}").status_code == 404
+    assert client.get(f"/newsletters/{other.id}/archive/{other_issue.id}?token={token}").status_code == 404
     # nor does an unsubscribe token, signed with the same key for another purpose
     unsubscribe = newsletters.unsubscribe_token(subscription)
-    assert client.get(f"/newsletters/{weekly.id}/archive?t={unsubscribe}").status_code == 404
+    assert client.get(f"/newsletters/{weekly.id}/archive?token={unsubscribe}").status_code == 404
     # a token naming another list's subscription, forged with the right list id, is refused
     foreign = make_subscriber(other)
     db.session.commit()
     forged = lists._archive_serializer().dumps([weekly.id, foreign.id])
     assert lists.check_archive_token(forged, weekly.id) is None
-    assert client.get(f"/newsletters/{weekly.id}/archive?t={forged}").status_code == 404
+    assert client.get(f"/newsletters/{weekly.id}/archive?token={forged}").status_code == 404
 
+
+
+def test_each_reader_of_a_sent_issue_gets_a_read_on_the_web_link_of_their_own_that_opens_it(
+        client, make_list, make_contact, make_user, staff):
+    from sqlalchemy import select
+
+    from kizuna import outbox
+    from kizuna.models import OutboundMessage
+    from partners import sending
+    from partners.models import Delivery
+
+    weekly = make_list(archive_visibility="subscribers")
+    contact = make_contact(family_name="Sato", preferred_language="ja", emails=["sato@mission.test"])
+    newsletters.subscribe(list_id=weekly.id, contact_id=contact.id, actor=staff)
+    issue = newsletters.create_issue(list_id=weekly.id, actor=staff)
+    newsletters.save_variant(issue_id=issue.id, language="en", subject="Weekly", body="In English.", actor=staff)
+    newsletters.save_variant(issue_id=issue.id, language="ja", subject="週報", body="やさしい 日本語です。",
+                             actor=staff)
+    newsletters.submit_issue(issue_id=issue.id, actor=staff)
+    newsletters.approve_issue(issue_id=issue.id, actor=make_user(Role.EDITOR))
+    sending.start_sending(issue_id=issue.id, actor=staff)
+    sending.plan_deliveries(issue.id)
+    delivery = db.session.scalar(select(Delivery).where(Delivery.issue_id == issue.id))
+    assert sending.queue_deliveries(issue_id=issue.id, first_id=delivery.id, last_id=delivery.id) == 1
+    db.session.commit()
+    row = db.session.scalar(select(OutboundMessage).where(OutboundMessage.ref_type == "newsletter_issue",
+                                                          OutboundMessage.ref_id == issue.id))
+    message = outbox.parse(row.raw)
+    plain = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    link = re.search(rf"http://kizuna\.test(/newsletters/{weekly.id}/archive/{issue.id}\?\S+)", plain)
+    assert link, plain
+    assert "KIZUNA-ARCHIVE-LINK" not in plain and "KIZUNA-ARCHIVE-LINK" not in html
+    page = client.get(link.group(1))  # no account: the link alone opens this subscribers-only archive
+    assert page.status_code == 200 and '<article lang="ja">' in text(page) and "やさしい 日本語です。" in text(page)
