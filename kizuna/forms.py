@@ -96,3 +96,37 @@ class ConfirmForm(FlaskForm):
     """A button that posts with a CSRF token (retry, revoke, resend)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+def form_field(form, name: str):
+    """The field of `form` called `name` (with or without the form's prefix), looked for in its rows too
+    (emails-1-address), or None."""
+    for field in form:
+        if name in (field.name, field.short_name):
+            return field
+        if field.type == "FieldList":
+            for row in field:
+                for sub in row if hasattr(row, "__iter__") else (row,):
+                    if sub.name == name:
+                        return sub
+    return None
+
+
+def attach_error(form, exc, aliases: dict[str, str] | None = None, *, fallback: bool = True) -> str | None:
+    """Put a service's refusal (an exception with a `field`) on the form field it names, so the page shows it
+    there: a row's field (languages-2) falls back to its list (languages). When it names none of the form's
+    fields, on the first field if `fallback`, else the message is returned for the page to show above."""
+    aliases = aliases or {}
+    name = aliases.get(exc.field or "", exc.field) or ""
+    target = form_field(form, name) if name else None
+    if target is None and name:
+        base, _, index = name.rpartition("-")
+        target = form_field(form, aliases.get(base, base)) if base and index.isdigit() else None
+    if target is None:
+        if not fallback:
+            return str(exc)
+        target = next(f for f in form if f.name != "csrf_token")
+    if not isinstance(target.errors, list):
+        target.errors = list(target.errors or [])
+    target.errors.append(str(exc))
+    return None

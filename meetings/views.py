@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from kizuna import auth
 from kizuna.extensions import db
+from kizuna.forms import attach_error
 from kizuna.i18n import LANGUAGES, home_timezone
 from kizuna.models import Role
 from kizuna.web import ListPage
@@ -110,14 +111,7 @@ def _render(template: str, status: int = 200, **context):
 
 def _attach(form, exc: services.MeetingError, aliases: dict[str, str] | None = None) -> str | None:
     """Put a service's refusal on the form field it names; return it when it names none of the form's."""
-    name = (aliases or {}).get(exc.field or "", exc.field)
-    target = form._fields.get(name) if name else None
-    if target is None:
-        return str(exc)
-    if not isinstance(target.errors, list):
-        target.errors = list(target.errors or [])
-    target.errors.append(str(exc))
-    return None
+    return attach_error(form, exc, aliases, fallback=False)
 
 
 def _id(value) -> int | None:

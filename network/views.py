@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from kizuna import auth
 from kizuna.extensions import db
+from kizuna.forms import attach_error
 from kizuna.models import Role
 from kizuna.web import ListPage
 
@@ -91,15 +92,7 @@ def _render(template: str, status: int = 200, **context):
     return render_template(f"network/{template}.html", **_labels(), **context), status
 
 
-def _attach(form, exc: services.NetworkError, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's refusal on the form field it names (or on the form's first field)."""
-    name = (aliases or {}).get(exc.field or "", exc.field)
-    target = form._fields.get(name) if name else None
-    if target is None:
-        target = next(f for f in form if f.name != "csrf_token")
-    if not isinstance(target.errors, list):
-        target.errors = list(target.errors or [])
-    target.errors.append(str(exc))
+_attach = attach_error  # a service's refusal goes on the field it names (or the form's first field)
 
 
 REGIONS = {"AF": _l("Africa"), "AS": _l("Asia"), "EU": _l("Europe"), "NA": _l("North and Central America"),

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from kizuna import auth
 from kizuna.extensions import db
-from kizuna.forms import ConfirmForm
+from kizuna.forms import ConfirmForm, attach_error
 from kizuna.models import Role
 from network.forms import choices
 from network.services import local_today
@@ -47,14 +47,7 @@ def _render(template: str, status: int = 200, **context):
                            **context), status
 
 
-def _attach(form, exc: services.PartnersError) -> None:
-    """Put a service's refusal on the form field it names (or on the form's first field)."""
-    target = form._fields.get(exc.field or "")
-    if target is None:
-        target = next(f for f in form if f.name != "csrf_token")
-    if not isinstance(target.errors, list):
-        target.errors = list(target.errors or [])
-    target.errors.append(str(exc))
+_attach = attach_error  # a service's refusal goes on the field it names (or the form's first field)
 
 
 def _safe_next(target: str | None, fallback: str) -> str:
