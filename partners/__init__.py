@@ -7,6 +7,7 @@ from . import api  # noqa: F401 - registers its routes on the shared API bluepri
 
 def init_app(app: Flask) -> None:
     from . import (
+        alerts,
         models,  # noqa: F401 - the tables join the metadata that migrations compare
         views,
         views_alerts,
@@ -22,3 +23,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views_lists.bp)
     app.register_blueprint(views_issues.bp)
     app.register_blueprint(views_alerts.bp)
+    app.cli.add_command(alerts.seed_alert_templates_command)
