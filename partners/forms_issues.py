@@ -51,7 +51,7 @@ class VariantForm(FlaskForm):
 class NewVariantForm(VariantForm):
     """Another language: one of the suggested ones, or any BCP 47 tag typed in."""
 
-    language = SelectField(_l("Language"), validate_choice=False)
+    language = SelectField(_l("New language"), validate_choice=False)
     other_language = StringField(_l("Or another language code (BCP 47)"), validators=[Optional(), Length(max=35)],
                                  description=_l("For example pt-BR, zh-Hant or vi. Plain Japanese is ja-x-easy."))
     submit = SubmitField(_l("Add this language"))
@@ -68,7 +68,7 @@ class AttachmentForm(FlaskForm):
 
 
 class TestSendForm(FlaskForm):
-    language = SelectField(_l("Language"))
+    language = SelectField(_l("Language of the test"))
     recipient = RadioField(_l("Send to"), default="me",
                            choices=choices([("me", _l("My own address")), ("other", _l("Another address"))]))
     address = EmailField(_l("Other address"), validators=[Optional(), Length(max=254), EmailAddress()])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -77,6 +78,21 @@ def _image_source(tag: str, attribute: str, value: str) -> str | None:
     return None
 
 
+# An <img> as nh3 writes it: every attribute value double-quoted, a quote inside it escaped as &quot;.
+_IMAGE = re.compile(r'<img((?:\s+[^\s="/>]+(?:="[^"]*")?)*)\s*/?>')
+
+
+def _finish_image(match: re.Match) -> str:
+    """An image whose source was dropped shows nothing: it goes. One without a text alternative gets an empty
+    one, so that screen readers pass over it instead of reading its address."""
+    attributes = match.group(1)
+    if not re.search(r'\ssrc="', attributes):
+        return ""
+    if not re.search(r'\salt="', attributes):
+        attributes += ' alt=""'
+    return f"<img{attributes}>"
+
+
 def render_markdown(source: str) -> tuple[str, str]:
     """An issue's Markdown as (HTML, plain text).
 
@@ -88,6 +104,7 @@ def render_markdown(source: str) -> tuple[str, str]:
     raw = markdown.markdown(source or "", extensions=["extra", "sane_lists"], output_format="html")
     safe = nh3.clean(raw, link_rel="noopener noreferrer",
                      url_schemes={"http", "https", "mailto", "tel"}, attribute_filter=_image_source)
+    safe = _IMAGE.sub(_finish_image, safe)
     text = html.unescape(nh3.clean(source or "", tags=set()))
     return safe, text
 

@@ -221,6 +221,8 @@ def test_images_keep_https_and_our_own_files_only(app, db_session):
     assert 'src="https://x.example/y.png"' in html
     for bad in ("tracker.example", "pic.png", "data:", "javascript:", "onerror", "onload"):
         assert bad not in html, bad
+    # An image left without a source is dropped; one without a text alternative gets an empty one.
+    assert html.count("<img") == 3 and 'alt="ok"' in html and '<img src="https://x.example/y.png" alt="">' in html
 
 
 # -- test send ----------------------------------------------------------------------------------------
