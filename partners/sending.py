@@ -24,7 +24,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import exists, func, insert, select, text, update
 
 from kizuna import audit, outbox, tasks
 from kizuna.extensions import db, utcnow
@@ -342,8 +342,7 @@ def queue_deliveries(*, issue_id: int, first_id: int, last_id: int) -> int:
                          "subject": template.subject, "status": MessageStatus.QUEUED, "ref_type": REF_TYPE,
                          "ref_id": issue.id,
                          "raw": _message_bytes(template, head, _reader_values(url, archive))})
-    ids = db.session.scalars(insert(OutboundMessage).returning(OutboundMessage.id, sort_by_parameter_order=True),
-                             messages).all()
+    ids = _insert_messages(messages)
     db.session.execute(update(Delivery), [{"id": row.id, "outbound_message_id": message_id,
                                            "status": DeliveryStatus.QUEUED}
                                           for row, message_id in zip(readers, ids, strict=True)])
@@ -352,6 +351,28 @@ def queue_deliveries(*, issue_id: int, first_id: int, last_id: int) -> int:
     for start in range(0, len(ids), size):
         tasks.after_commit(db.session, outbox.DELIVER_TASK, [list(ids[start:start + size])], **options)
     return len(ids)
+
+
+_COPY_COLUMNS = ("id", "message_id", "category", "sender", "recipient", "subject", "raw", "status", "attempts",
+                 "created_at", "next_attempt_at", "ref_type", "ref_id")
+
+
+def _insert_messages(messages: list[dict]) -> list[int]:
+    """Add the outbox rows in one go and return their ids, in order. On PostgreSQL by COPY, the ids drawn from the
+    table's sequence first: a thousand messages of a few KiB go in several times faster than an INSERT whose
+    thousands of parameters the driver must parse."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return list(db.session.scalars(insert(OutboundMessage).returning(OutboundMessage.id,
+                                                                         sort_by_parameter_order=True), messages))
+    ids = sorted(db.session.scalars(text("SELECT nextval(pg_get_serial_sequence('outbound_message', 'id')) "
+                                         "FROM generate_series(1, :n)"), {"n": len(messages)}))
+    now = utcnow()
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY outbound_message ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+        for row_id, m in zip(ids, messages, strict=True):
+            copy.write_row((row_id, m["message_id"], m["category"], m["sender"], m["recipient"], m["subject"],
+                            m["raw"], m["status"].value, 0, now, now, m["ref_type"], m["ref_id"]))
+    return ids
 
 
 def test_message(issue: Issue, language: str, to: str) -> EmailMessage:
