@@ -117,6 +117,7 @@ def _answer_link(invitation: Invitation) -> str | None:
 def _context() -> dict:
     return {"answers": ANSWER_LABELS, "statuses": STATUSES, "roles": ROLES, "meeting_statuses": MEETING_STATUSES,
             "when": lambda meeting: when(meeting, current_user.timezone), "answer_token": _answer_link,
+            "document_token": lambda row: next(filter(None, map(_answer_link, row.invitations)), None),
             "language": current_user.language or "en", "now": utcnow()}
 
 

@@ -94,6 +94,25 @@ def test_the_meeting_page_shows_the_own_delegation_only(client, cities):
     assert "Jean Dupont" not in html and "Claire Martin" not in html
 
 
+def test_the_meeting_page_shows_the_agenda_in_both_zones_and_documents_through_the_invitation(client, cities):
+    from meetings import agenda
+
+    meeting = cities["sooner"]
+    agenda.add_item(meeting_id=meeting.id, titles={"en": "Opening remarks"}, actor=None,
+                    starts_at=datetime(2030, 3, 4, 10, 0), ends_at=datetime(2030, 3, 4, 10, 30))
+    document = agenda.add_document(meeting_id=meeting.id, kind="concept_note", filename="concept.pdf",
+                                   data=b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", actor=None)
+    db.session.commit()
+    login(client, cities["delegate"])
+    html = page(client, f"/meetings/mine/{meeting.id}")
+    assert "Opening remarks" in html and "10:00" in html  # Tokyo
+    assert "Your time:" in html and "01:00" in html.split("Opening remarks")[0].split("Your time:")[-1]  # London
+    token = services.invitation_token(cities["seoul_sooner"])
+    link = f"/meetings/answer/{token}/documents/{document.id}"
+    assert f'href="{link}"' in html
+    assert client.get(link).get_data() == b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
 def test_another_citys_meeting_is_not_found(client, cities):
     login(client, cities["delegate"])
     assert client.get(f"/meetings/mine/{cities['paris_only'].id}").status_code == 404
