@@ -100,7 +100,8 @@ class SubscribeForm(FlaskForm):
 
     email = EmailField(_l("Email"), validators=EMAIL, render_kw={"autocomplete": "email"})
     given_name = StringField(_l("Given name"), validators=[Optional(), Length(max=200)],
-                             render_kw={"autocomplete": "given-name"})
+                             render_kw={"autocomplete": "given-name"},
+                             description=_l("Your given name, your family name, or both."))
     family_name = StringField(_l("Family name"), validators=[Optional(), Length(max=200)],
                               render_kw={"autocomplete": "family-name"})
     language = SelectField(_l("Language you would like to read it in"), validators=[Optional()],
@@ -111,6 +112,15 @@ class SubscribeForm(FlaskForm):
     website = StringField(_l("Leave this field empty"), validators=[Optional()],
                           render_kw={"autocomplete": "off", "tabindex": "-1"})
     submit = SubmitField(_l("Subscribe"))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # A name is asked of everyone, known address or not: a form that wanted one only from newcomers would
+        # tell whoever tries an address whether it is already subscribed.
+        if not (self.given_name.data or "").strip() and not (self.family_name.data or "").strip():
+            self.given_name.errors = [*self.given_name.errors, _l("Give your given name or your family name.")]
+            return False
+        return valid
 
 
 class OwnSubscriptionForm(FlaskForm):

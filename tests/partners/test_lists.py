@@ -302,6 +302,12 @@ def test_the_answer_is_the_same_whether_or_not_the_address_is_subscribed(client,
     used += [known, unknown]
     answers = [subscribe_post(client, weekly.id, ip, email=email) for email in (known, unknown)]
     assert [a.status_code for a in answers] == [303, 303]
+    # without a name: refused alike for both, since a name is asked of everyone
+    nameless = [subscribe_post(client, weekly.id, ip, email=email, given_name="") for email in (known, unknown)]
+    assert [a.status_code for a in nameless] == [422, 422]
+    pages = [re.sub(r'name="csrf_token"[^>]*>', "", page_text(a)).replace(email, "ADDRESS")
+             for a, email in zip(nameless, (known, unknown), strict=True)]
+    assert pages[0] == pages[1]
     assert answers[0].location == answers[1].location
     assert answers[0].get_data() == answers[1].get_data()
     pages = [page_text(client.get(a.location)) for a in answers]
@@ -333,6 +339,8 @@ def test_the_form_refuses_bad_input_at_its_field_and_changes_nothing(client, mak
     used.append(email)
     response = subscribe_post(client, weekly.id, ip, email=email, consent="")
     assert response.status_code == 422 and 'id="consent-error"' in page_text(response)
+    response = subscribe_post(client, weekly.id, ip, email=email, given_name=" ", family_name="")
+    assert response.status_code == 422 and 'id="given_name-error"' in page_text(response)
     response = subscribe_post(client, weekly.id, ip, email=email, language="tlh")
     assert response.status_code == 422 and 'id="language-error"' in page_text(response)
     assert db.session.scalar(select(func.count()).select_from(Subscription)
