@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from kizuna import auth
 from kizuna.extensions import db, utcnow
-from kizuna.forms import ConfirmForm
+from kizuna.forms import ConfirmForm, attach_error
 from kizuna.models import Role
 from meetings import services as meeting_services
 from meetings.models import Meeting, MeetingStatus
@@ -26,7 +26,7 @@ from network import services as registry
 from network.forms import city_from
 from network.models import CityNetwork, Embassy, Partner
 
-from . import newsletters, queries, services
+from . import lists, newsletters, queries, services
 from .forms import (
     LEGAL_BASES,
     NAME_ORDERS,
@@ -43,6 +43,7 @@ from .forms import (
     TagContactsForm,
     choices,
 )
+from .forms_lists import OwnSubscriptionForm
 from .models import (
     UNSPACED_COUNTRIES,
     Contact,
@@ -83,31 +84,7 @@ def _render(template: str, status: int = 200, **context):
                            local_name=local_name, **context), status
 
 
-def _field(form, name: str):
-    """The field of `form` called `name`, looked for in its rows too (emails-1-address)."""
-    for field in form:
-        if field.name == name:
-            return field
-        if field.type == "FieldList":
-            for row in field:
-                for sub in row:
-                    if sub.name == name:
-                        return sub
-    return None
-
-
-def _attach(form, exc: services.PartnersError, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's refusal on the field it names (languages-2 on languages), else on the first field."""
-    name = (aliases or {}).get(exc.field or "", exc.field) or ""
-    target = _field(form, name) if name else None
-    if target is None and name:
-        base = name.rsplit("-", 1)[0] if name.rsplit("-", 1)[-1].isdigit() else ""
-        target = _field(form, (aliases or {}).get(base, base)) if base else None
-    if target is None:
-        target = next(f for f in form if f.name != "csrf_token")
-    if not isinstance(target.errors, list):
-        target.errors = list(target.errors or [])
-    target.errors.append(str(exc))
+_attach = attach_error  # a service's refusal goes on the field it names (or the form's first field)
 
 
 def _country_choices():
@@ -580,6 +557,7 @@ def search_delete(saved_search_id: int):
 @auth.roles_required(Role.LIAISON, Role.DELEGATE)
 def me():
     own = services.own_contact(current_user)
+    mine = {"own_lists": lists.own_lists(current_user), "own_list_form": OwnSubscriptionForm(formdata=None)}
     if own is None:
         return _render("me", contact=None, form=None)
     if request.method == "GET":
@@ -588,7 +566,7 @@ def me():
         form = ProfileForm()
     status = 200
     if form.is_submitted() and form.adding_row():
-        return _render("me", contact=own, form=form)
+        return _render("me", contact=own, form=form, **mine)
     if form.validate_on_submit():
         try:
             services.update_own_profile(user=current_user, **form.reach_fields())
@@ -602,4 +580,4 @@ def me():
     elif form.is_submitted():
         status = 422
     own = services.own_contact(current_user)
-    return _render("me", status, contact=own, form=form)
+    return _render("me", status, contact=own, form=form, **mine)
