@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from kizuna import auth
 from kizuna.extensions import db
-from kizuna.forms import ConfirmForm
+from kizuna.forms import ConfirmForm, attach_error
 from kizuna.models import Role
 from network import tabular
 from network.services import local_today
@@ -20,7 +20,7 @@ from . import lists, newsletters, queries, services
 from .forms_lists import AddSubscribersForm, ListForm, OwnSubscriptionForm
 from .models import MailingList, SubscriptionStatus, primary_language
 from .services import PartnersError
-from .views import _attach, _skipped
+from .views import _skipped
 
 bp = Blueprint("lists", __name__, url_prefix="/newsletters")
 
@@ -55,7 +55,7 @@ def _refused(form: ListForm, exc: PartnersError) -> None:
     db.session.rollback()
     field = exc.field or ""
     if not field.startswith("names-"):
-        _attach(form, exc)
+        attach_error(form, exc)
         return
     code = field[len("names-"):].lower()
     rows = [row.form for row in form.names]
@@ -63,7 +63,7 @@ def _refused(form: ListForm, exc: PartnersError) -> None:
     if row is None:
         row = next((r for r in rows if not (r.name.data or "").strip()), None)
         if row is None:
-            _attach(form, PartnersError(str(exc), "default_language"))
+            attach_error(form, PartnersError(str(exc), "default_language"))
             return
         row.language.data = code
     try:
