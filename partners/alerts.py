@@ -45,7 +45,6 @@ from .models import (
 from .services import PartnersError
 
 DATA = Path(__file__).parent / "data" / "alert_templates"
-PLAIN_JAPANESE = "ja-x-easy"  # やさしい日本語: a private-use tag, read by readers of Japanese as a second language
 FIELD_TYPES = ("text", "number", "datetime", "url", "choice")
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
 _URL = re.compile(r"https?://[^\s/<>]+\.[^\s/<>]+(/[^\s<>]*)?\Z", re.IGNORECASE)
@@ -61,9 +60,6 @@ DONE = (IssueStatus.SENT, IssueStatus.CANCELLED)
 
 
 def language_tag(code: str | None, field: str = "language") -> str:
-    """A template language: plain Japanese (ja-x-easy) or a BCP 47 tag CLDR knows, in canonical case."""
-    if (code or "").strip().lower() == PLAIN_JAPANESE:
-        return PLAIN_JAPANESE
     return services.language_tag(code, field)
 
 
@@ -76,22 +72,14 @@ def _babel_locale(tag: str) -> Locale:
     return Locale("en")
 
 
-def language_name(tag: str, reader: str = "en") -> str:
+def language_name(tag: str, reader: str | None = None) -> str:
     """The name of a template language in the reader's language: 'Korean', '韓国語', 'Plain Japanese'."""
-    if tag == PLAIN_JAPANESE:
-        return _("Plain Japanese (やさしい日本語)")
-    ui = _babel_locale(reader)
-    if "-" not in tag and ui.languages.get(tag):
-        return ui.languages[tag]
-    try:
-        return Locale.parse(tag, sep="-").get_display_name(ui) or tag
-    except (UnknownLocaleError, ValueError):
-        return tag
+    return services.language_name(tag, reader)
 
 
 def sort_languages(tags, first: str = "en") -> list[str]:
     """English (or the list's default) first, then Japanese and plain Japanese, then the rest by tag."""
-    order = {first: 0, "ja": 1, PLAIN_JAPANESE: 2}
+    order = {first: 0, "ja": 1, services.PLAIN_JAPANESE: 2}
     return sorted(tags, key=lambda tag: (order.get(tag, 3), tag))
 
 

@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 
 import markdown
 import nh3
-from babel import Locale, UnknownLocaleError
 from flask import current_app, has_app_context, render_template
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -447,7 +446,7 @@ def save_variant(*, issue_id: int, language: str, subject: str, body: str, actor
     issue = _issue(issue_id, lock=True)
     if issue.status not in _EDITABLE:
         raise PartnersError(_("An issue that is approved cannot be changed."))
-    language = variant_language(language)
+    language = services.language_tag(language, "language")
     subject = services._text(subject, "subject", limit=300, required=True)
     if "\n" in subject or "\r" in subject:
         raise PartnersError(_("The subject is one line."), "subject")
@@ -528,40 +527,6 @@ def issues(*, list_id: int | None = None, status: IssueStatus | None = None):
 def issue_lists() -> list[MailingList]:
     """Every mailing list, oldest first: the choices of the issue pages."""
     return list(db.session.scalars(select(MailingList).order_by(MailingList.id)))
-
-
-# -- languages of an issue ------------------------------------------------------------------------
-
-# やさしい日本語: Japanese in short sentences and everyday words, for readers still learning it. BCP 47 has no
-# tag for it; a private-use subtag keeps it apart from "ja" while its primary language stays Japanese.
-PLAIN_JAPANESE = "ja-x-easy"
-
-
-def variant_language(code: str | None, field: str = "language") -> str:
-    """A variant's language as a canonical BCP 47 tag: one services.language_tag accepts (checked against
-    CLDR through Babel), or plain Japanese's ja-x-easy. PartnersError at `field` otherwise."""
-    text = (code or "").strip().replace("_", "-")
-    if text.lower() == PLAIN_JAPANESE:
-        return PLAIN_JAPANESE
-    return services.language_tag(text, field)
-
-
-def language_label(tag: str | None, locale: str | None = None) -> str:
-    """A language tag named for a reader of `locale` (the interface's by default): 'Portuguese (Brazil)',
-    'ポルトガル語 (ブラジル)'; plain Japanese by its own name; no tag as 'No preference'."""
-    if not tag:
-        return _("No preference")
-    if tag == PLAIN_JAPANESE:
-        return _("Plain Japanese (やさしい日本語)")
-    try:
-        display = Locale.parse(locale or str(get_locale() or "en"))
-    except (ValueError, UnknownLocaleError):
-        display = Locale("en")
-    language, *rest = tag.split("-")
-    name = display.languages.get(language, language)
-    details = [display.scripts.get(part, part) if len(part) == 4 else display.territories.get(part, part)
-               for part in rest]
-    return f"{name} ({', '.join(details)})" if details else name
 
 
 def remove_variant(*, issue_id: int, language: str, actor) -> None:

@@ -8,8 +8,9 @@ from decimal import Decimal, InvalidOperation
 
 import phonenumbers
 import pycountry
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from email_validator import EmailNotValidError
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -247,14 +248,22 @@ CONTACT_FIELDS = ("family_name", "given_name", "family_name_local", "given_name_
                   "notes", "source", "legal_basis", "consent_date", "review_date", "user_id")
 
 
+# やさしい日本語: Japanese in short sentences and everyday words, for readers still learning it. BCP 47 has no
+# tag for it; a private-use subtag keeps it apart from "ja" while its primary language stays Japanese.
+PLAIN_JAPANESE = "ja-x-easy"
+
+
 def language_tag(code: str | None, field: str = "preferred_language") -> str:
-    """`code` as a BCP 47 tag in its canonical case ('pt-br' → 'pt-BR', 'zh-hant' → 'zh-Hant').
+    """`code` as a BCP 47 tag in its canonical case ('pt-br' → 'pt-BR', 'zh-hant' → 'zh-Hant'), or plain
+    Japanese's ja-x-easy.
 
     Language, script and region must each be one CLDR (through Babel) knows; Babel's Locale.parse is
     not the judge, since it quietly turns a region it has no data for into another ('en-ZZ' → en_US).
     PartnersError at `field` otherwise.
     """
     text = (code or "").strip().replace("_", "-")
+    if text.lower() == PLAIN_JAPANESE:
+        return PLAIN_JAPANESE
     language, *rest = text.split("-")
     english = Locale("en")
     unknown = PartnersError(_("%(code)s is not a language code we know; write it as ja, en or pt-BR.",
@@ -272,6 +281,24 @@ def language_tag(code: str | None, field: str = "preferred_language") -> str:
         else:
             raise unknown
     return "-".join(part for part in (language, script, region) if part)
+
+
+def language_name(tag: str | None, locale: str | None = None) -> str:
+    """A language tag named for a reader of `locale` (the interface's by default): 'Portuguese (Brazil)',
+    'ポルトガル語 (ブラジル)'; plain Japanese by its own name; no tag as 'No preference'."""
+    if not tag:
+        return _("No preference")
+    if tag == PLAIN_JAPANESE:
+        return _("Plain Japanese (やさしい日本語)")
+    try:
+        display = Locale.parse(locale or str(get_locale() or "en"), sep="-" if "-" in (locale or "") else "_")
+    except (ValueError, UnknownLocaleError):
+        display = Locale("en")
+    language, *rest = tag.split("-")
+    name = display.languages.get(language, language)
+    details = [display.scripts.get(part, part) if len(part) == 4 else display.territories.get(part, part)
+               for part in rest]
+    return f"{name} ({', '.join(details)})" if details else name
 
 
 def phone_e164(raw: str, region: str | None, field: str) -> str:

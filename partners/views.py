@@ -8,7 +8,6 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from babel import Locale, UnknownLocaleError
 from babel.dates import format_time
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale, ngettext
@@ -111,11 +110,7 @@ def phone_for_reading(number: str) -> str:
 @bp.app_template_filter("language_name")
 def language_name(code: str) -> str:
     """A BCP 47 tag named in the reader's language: 'ja' → 'Japanese' / '日本語'."""
-    try:
-        name = Locale.parse(code.replace("-", "_")).get_display_name(get_locale() or "en")
-    except (ValueError, UnknownLocaleError):
-        name = None
-    return name or code
+    return services.language_name(code)
 
 
 def _local_time(zone: str | None) -> str | None:

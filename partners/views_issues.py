@@ -17,7 +17,7 @@ from kizuna.models import Role
 from network import tabular
 from network.forms import choices
 
-from . import newsletters, sending
+from . import newsletters, sending, services
 from .forms_issues import (
     STATUS_CLASSES,
     STATUS_LABELS,
@@ -36,7 +36,7 @@ bp = Blueprint("issues", __name__, url_prefix="/newsletters/issues")
 
 PER_PAGE = 50
 # Suggested when adding a language, besides the interface's languages and those readers of the list prefer.
-SUGGESTED_LANGUAGES = ("en", "ja", newsletters.PLAIN_JAPANESE, "zh-Hans", "zh-Hant", "ko")
+SUGGESTED_LANGUAGES = ("en", "ja", services.PLAIN_JAPANESE, "zh-Hans", "zh-Hant", "ko")
 _SENT_OR_SENDING = (IssueStatus.SENDING, IssueStatus.PAUSED, IssueStatus.SENT, IssueStatus.CANCELLED)
 
 
@@ -62,7 +62,7 @@ def _issue_or_404(issue_id: int) -> Issue:
 
 
 def _label(tag: str | None) -> str:
-    return newsletters.language_label(tag, _language())
+    return services.language_name(tag, _language())
 
 
 def _variant_form(variant, *, posted: bool = False) -> VariantForm:
@@ -207,7 +207,7 @@ def variant_add(issue_id: int):
     elif form.validate_on_submit():
         target = "other_language" if (form.other_language.data or "").strip() else "language"
         try:
-            language = newsletters.variant_language(form.chosen_language(), target)
+            language = services.language_tag(form.chosen_language(), target)
             if found.variant(language) is not None:
                 raise PartnersError(_("The issue has a variant in this language already: change it above."), target)
             if form.preview.data:

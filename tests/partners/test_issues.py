@@ -14,7 +14,7 @@ from sqlalchemy import select
 from kizuna import outbox
 from kizuna.extensions import db
 from kizuna.models import AuditEvent, MessageStatus, OutboundMessage
-from partners import newsletters, sending
+from partners import newsletters, sending, services
 from partners.models import Bounce, Delivery, IssueStatus
 from partners.services import PartnersError
 from tests.partners.test_newsletters import (  # noqa: F401 (fixtures)
@@ -74,10 +74,10 @@ def test_a_variant_takes_any_known_bcp47_tag_and_plain_japanese_and_refuses_othe
 
 def test_plain_japanese_is_named_as_such_in_english_and_in_japanese(app, db_session):
     with app.test_request_context():
-        assert newsletters.language_label("ja-x-easy") == "Plain Japanese (やさしい日本語)"
-        assert newsletters.language_label("pt-BR", "en") == "Portuguese (Brazil)"
-        assert newsletters.language_label("zh-Hant", "ja") == "中国語 (繁体字)"
-        assert newsletters.language_label(None) == "No preference"
+        assert services.language_name("ja-x-easy") == "Plain Japanese (やさしい日本語)"
+        assert services.language_name("pt-BR", "en") == "Portuguese (Brazil)"
+        assert services.language_name("zh-Hant", "ja") == "中国語 (繁体字)"
+        assert services.language_name(None) == "No preference"
 
 
 def test_coverage_shows_who_gets_which_variant_and_who_falls_back_to_the_default(db_session, make_list, draft,

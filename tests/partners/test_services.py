@@ -243,6 +243,12 @@ def test_a_known_language_in_a_known_region_is_accepted(make_contact):
     assert make_contact(languages=["en-JP"]).language_codes == ["en-JP"]
 
 
+def test_a_reader_may_prefer_plain_japanese(make_contact):
+    """やさしい日本語 has its own newsletter variants (ja-x-easy): a reader learning Japanese can ask for them."""
+    contact = make_contact(preferred_language="JA-x-Easy")
+    assert contact.preferred_language == "ja-x-easy" and "ja-x-easy" in contact.language_codes
+
+
 @pytest.mark.parametrize(("fields", "field"), [
     ({"languages": ["en", "klingon"]}, "languages-1"),
     ({"languages": ["xx"]}, "languages-0"),
