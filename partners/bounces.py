@@ -364,6 +364,14 @@ def _reachable(contact_id: int) -> bool:
                                                            ContactEmail.bouncing_at.is_(None)).limit(1)) is not None
 
 
+def last_reports(addresses) -> dict[str, Bounce]:
+    """The latest permanent failure reported for each of `addresses` that has one: what staff read before
+    saying the address works again."""
+    rows = db.session.scalars(select(Bounce).where(Bounce.email.in_(list(addresses)), Bounce.permanent)
+                              .order_by(Bounce.received_at, Bounce.id))
+    return {row.email: row for row in rows}
+
+
 def clear_bouncing(*, email_id: int, actor) -> ContactEmail:
     """Staff say an address works again (the mailbox was fixed, the typo corrected): mail goes to it again, and
     the contact's subscriptions stopped as bouncing are active again. Audited. Raises PartnersError for an

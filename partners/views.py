@@ -25,7 +25,7 @@ from network import services as registry
 from network.forms import city_from
 from network.models import CityNetwork, Embassy, Partner
 
-from . import lists, newsletters, queries, services
+from . import bounces, lists, newsletters, queries, services
 from .forms import (
     LEGAL_BASES,
     NAME_ORDERS,
@@ -255,8 +255,10 @@ def _contact_or_404(contact_id: int) -> Contact:
 def contact(contact_id: int):
     found = _contact_or_404(contact_id)
     binding = services.account_binding(found) if found.erased_at is None and found.user_id is None else None
+    bounced = bounces.last_reports(e.address for e in found.emails if e.bouncing_at is not None)
     return _render("contact", contact=found, local_time=_local_time(found.timezone), binding=binding,
-                   confirm=ConfirmForm(), log_url=f"{request.script_root}/partners/log?contact={found.id}")
+                   confirm=ConfirmForm(), log_url=f"{request.script_root}/partners/log?contact={found.id}",
+                   bounced=bounced)
 
 
 def _contact_choices(form: ContactForm) -> None:
@@ -404,6 +406,26 @@ def contact_invite(contact_id: int):
         db.session.commit()
         flash(_("An invitation is on its way to %(email)s.", email=user.email), "success")
     return redirect(url_for(".contact", contact_id=contact_id, _anchor="account-h"), 303)
+
+
+@bp.post("/contacts/<int:contact_id>/emails/<int:email_id>/works")
+@auth.roles_required(Role.EDITOR)
+def contact_email_works(contact_id: int, email_id: int):
+    """Staff say a bouncing address works again (the mailbox was fixed): mail goes to it again."""
+    found = db.get_or_404(Contact, contact_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not any(e.id == email_id for e in found.emails):
+        abort(404)
+    try:
+        email = bounces.clear_bouncing(email_id=email_id, actor=current_user)
+    except services.PartnersError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Mail goes to %(email)s again.", email=email.address), "success")
+    return redirect(url_for(".contact", contact_id=contact_id), 303)
 
 
 # -- the list's tools: tags in bulk, saved searches ---------------------------------------------------

@@ -135,6 +135,7 @@ ACCESS: dict[str, Rule] = {
     "partners.position_new": rule(f"/partners/contacts/{MISSING}/positions/new", EDITORS, 404),
     "partners.position_end": rule(f"/partners/positions/{MISSING}/end", EDITORS, 404),
     "partners.contact_invite": rule(f"/partners/contacts/{MISSING}/invite", EDITORS, 404),
+    "partners.contact_email_works": rule(f"/partners/contacts/{MISSING}/emails/{MISSING}/works", EDITORS, 404),
     "partners.contacts_tag": rule("/partners/contacts/tag", EDITORS, 303),  # no tag given: back with a message
     "partners.contacts_subscribe": rule("/partners/contacts/subscribe", EDITORS, 303),  # none chosen: back, told
     "partners.contacts_invite": rule("/partners/contacts/invite", EDITORS, 303),  # none chosen: back, told

@@ -284,6 +284,33 @@ def test_viewer_reads_contacts_but_cannot_change_them(as_role, make_contact):
     assert contact_named("Changed") is None
 
 
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+def test_a_bouncing_address_is_shown_with_the_servers_answer_and_an_editor_says_it_works_again(
+        as_role, make_contact, role):
+    from partners import bounces
+
+    contact = make_contact(family_name="Doe", emails=["jane@mission.example", "jane.doe@gmail.example"])
+    bounces.record_bounce(bounces.Report(message_id=None, failures=(bounces.Failure(
+        email="jane@mission.example", action="failed", status="5.1.1",
+        diagnostic="smtp; 550 5.1.1 <jane@mission.example>: Recipient address rejected"),)))
+    bounces.mark_bouncing("jane@mission.example")
+    db.session.commit()
+    client = as_role(role)
+    html = client.get(f"/partners/contacts/{contact.id}").get_data(as_text=True)
+    assert "Mail to it comes back" in html and "5.1.1" in html and "Recipient address rejected" in html
+    assert html.count("Mail to it comes back") == 1  # the other address works
+    bouncing = next(e for e in contact.emails if e.address == "jane@mission.example")
+    response = client.post(f"/partners/contacts/{contact.id}/emails/{bouncing.id}/works",
+                           data={"csrf_token": csrf_token(client, "/account")})
+    db.session.expire_all()
+    if role == "viewer":
+        assert response.status_code == 403 and db.session.get(ContactEmail, bouncing.id).bouncing_at is not None
+        return
+    assert response.status_code == 303
+    assert db.session.get(ContactEmail, bouncing.id).bouncing_at is None
+    assert "Mail to it comes back" not in client.get(f"/partners/contacts/{contact.id}").get_data(as_text=True)
+
+
 # -- positions -----------------------------------------------------------------------------------
 
 
