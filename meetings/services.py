@@ -3,8 +3,9 @@ answers, register delegations within capacity and limits with a waiting list, an
 of every change (updated REQUESTs with a raised SEQUENCE, CANCELs).
 
 Every function flushes and never commits; each raises MeetingError(message, field) for bad input before
-it changes anything. Registration takes a lock on the meeting's row (SELECT … FOR UPDATE on PostgreSQL;
-SQLite serialises writers), so concurrent registrations never exceed capacity or a delegation's limit.
+it changes anything. Registration takes a lock on the meeting's row before it reads anything it decides on
+(SELECT … FOR UPDATE on PostgreSQL; on SQLite, which ignores FOR UPDATE, a write to the row that takes the
+database's write lock), so concurrent registrations never exceed capacity or a delegation's limit.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from email_validator import EmailNotValidError
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kizuna import audit, outbox
 from kizuna.extensions import db, utcnow
@@ -544,7 +545,13 @@ def record_answer(*, invitation: Invitation, answer, via: str, comment: str = ""
 
 
 def _locked(meeting_id: int) -> Meeting:
-    """The meeting's row, locked until commit: registrations for one meeting are decided one at a time."""
+    """The meeting's row, locked until commit: registrations for one meeting are decided one at a time.
+    SQLite ignores FOR UPDATE, so there a write that changes nothing takes the database's write lock first
+    (a second writer waits for the first to commit); what is read after it is what the last writer left."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(Meeting).where(Meeting.id == meeting_id)
+                           .values(sequence=Meeting.sequence, updated_at=Meeting.updated_at)
+                           .execution_options(synchronize_session=False))
     meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id)
                                 .with_for_update().execution_options(populate_existing=True))
     if meeting is None:

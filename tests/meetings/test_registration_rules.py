@@ -1,0 +1,69 @@
+"""The registration rules a review found broken: the lock on SQLite, stale rows read before the lock, a second
+registration after a cancelled one, what counts against a delegation's limit, and what a cancelled, postponed,
+moved or past meeting does with its places, offers and calendar entries."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from kizuna import create_app
+from kizuna.extensions import db
+from meetings import services
+from meetings.models import Registration, RegistrationStatus
+from tests.conftest import RequestIsolatingClient, app_config
+from tests.meetings.test_services import plan
+
+NOW = datetime(2027, 1, 10, 3, 0, tzinfo=UTC)
+
+
+# -- 1. the lock holds on SQLite, the demo's database ----------------------------------------------
+
+
+@pytest.fixture
+def sqlite_app(tmp_path_factory):
+    app = create_app(app_config(tmp_path_factory, REDIS_URL=None, SMTP_URL=None))
+    app.test_client_class = RequestIsolatingClient
+    with app.app_context():
+        upgrade()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.sqlite
+def test_concurrent_registrations_never_overbook_on_sqlite(sqlite_app):
+    """Twelve people register at once for three places on the demo's SQLite database, each in a thread, a
+    connection and a transaction of its own."""
+    assert db.engine.dialect.name == "sqlite"
+    meeting = plan(capacity=3)
+    invitations = [services.invite(meeting_id=meeting.id, email=f"p{i}@example.org", actor=None) for i in range(12)]
+    db.session.commit()
+    ids, errors, start = [i.id for i in invitations], [], threading.Barrier(12, timeout=60)
+
+    def register(invitation_id: int, n: int) -> None:
+        with sqlite_app.app_context():
+            try:
+                start.wait()
+                invitation = db.session.get(services.Invitation, invitation_id)
+                services.register(invitation=invitation, name=f"P{n}", email=f"p{n}@example.org", now=NOW)
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - reported below, with its thread
+                errors.append(f"{n}: {exc!r}")
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=register, args=(invitation_id, n)) for n, invitation_id in enumerate(ids)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    statuses = dict(db.session.execute(select(Registration.status, func.count()).where(
+        Registration.meeting_id == meeting.id).group_by(Registration.status)).all())
+    assert statuses == {RegistrationStatus.CONFIRMED: 3, RegistrationStatus.WAITLISTED: 9}
