@@ -20,6 +20,7 @@ from .mail import normalize_address
 ENV_SETTINGS = (
     "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMTP_URL", "MAIL_FROM", "BASE_URL", "HOME_CITY",
     "INSTANCE_PATH", "REPLIES_IMAP_URL", "BOUNCES_IMAP_URL", "DKIM_DOMAIN", "DKIM_SELECTOR", "DKIM_PRIVATE_KEY_FILE",
+    "NEWSLETTER_UNSUBSCRIBE_ADDRESS",
 )
 SMTP_SCHEMES = {"smtp", "smtp+starttls", "smtps"}
 IMAP_SCHEMES = {"imap", "imap+starttls", "imaps"}
@@ -124,6 +125,16 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
     except EmailNotValidError as exc:
         raise ConfigError("MAIL_FROM", f"{mail_from!r} is not an email address ({exc})") from None
     cfg["MAIL_FROM"] = mail_from
+
+    # Where mail programs send a reader's "unsubscribe <token>" (List-Unsubscribe's mailto); by default the
+    # address of MAIL_FROM, whose mailbox the bounces reader reads.
+    if unsubscribe_address := get("NEWSLETTER_UNSUBSCRIBE_ADDRESS"):
+        try:
+            unsubscribe_address = normalize_address(unsubscribe_address)
+        except EmailNotValidError as exc:
+            raise ConfigError("NEWSLETTER_UNSUBSCRIBE_ADDRESS",
+                              f"{unsubscribe_address!r} is not an email address ({exc})") from None
+    cfg["NEWSLETTER_UNSUBSCRIBE_ADDRESS"] = unsubscribe_address
 
     base_url = (get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     _check_url("BASE_URL", base_url, {"http", "https"}, "https://kizuna.example.org")

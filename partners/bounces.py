@@ -398,9 +398,33 @@ def clear_bouncing(*, email_id: int, actor) -> ContactEmail:
 # -- the bounces mailbox -------------------------------------------------------------------------------------------
 
 
+_UNSUBSCRIBE_SUBJECT = re.compile(r"\s*unsubscribe\s+(\S+)\s*\Z", re.IGNORECASE)
+
+
+def unsubscribe_request(message: Message) -> bool:
+    """A reader's mail to the List-Unsubscribe mailto address ("unsubscribe <their signed token>" as subject,
+    RFC 2369): unsubscribed as the one-click link would. True when the token was good; a forged or unknown one
+    changes nothing and is left for people (False)."""
+    from . import newsletters
+
+    match = _UNSUBSCRIBE_SUBJECT.match(str(message.get("Subject", "")))
+    if match is None:
+        return False
+    try:
+        newsletters.unsubscribe(token=match.group(1))
+    except PartnersError as exc:  # refused before it changed anything
+        log.info("An unsubscribe request with a token that is no good: %s", exc)
+        return False
+    db.session.commit()
+    return True
+
+
 def handle_message(message: Message, message_id: str | None = None) -> bool:
-    """Read one message of the bounces mailbox and commit what it reports. True for a bounce (recorded), False
-    for anything else (left for people); BounceError, changing nothing, for a bounce that cannot be read."""
+    """Read one message of the bounces mailbox and commit what it reports. True for a bounce (recorded) or a
+    reader's unsubscribe request by mail (done), False for anything else (left for people); BounceError,
+    changing nothing, for a bounce that cannot be read."""
+    if unsubscribe_request(message):
+        return True
     try:
         report = parse_bounce(message)
     except BounceError:

@@ -15,6 +15,7 @@ from kizuna.config import ConfigError, load
     ({"SMTP_URL": "smtp://"}, "SMTP_URL"),
     ({"SMTP_URL": "smtp://mail.example.org:port"}, "SMTP_URL"),
     ({"MAIL_FROM": "nobody"}, "MAIL_FROM"),
+    ({"NEWSLETTER_UNSUBSCRIBE_ADDRESS": "unsubscribe at city"}, "NEWSLETTER_UNSUBSCRIBE_ADDRESS"),
     ({"BASE_URL": "kizuna.example.org"}, "BASE_URL"),
     ({"HOME_CITY": "Tokyo, XX"}, "HOME_CITY"),
 ])

@@ -152,6 +152,29 @@ def test_a_reader_with_another_address_keeps_the_list_and_gets_it_there(db_sessi
     assert [m.recipient for m in messages_of(second)] == ["minho.lee@home.example"]
 
 
+def test_a_readers_mail_to_the_list_unsubscribe_address_unsubscribes_them_and_a_forged_one_is_left(sent_issue):
+    """The mailto of List-Unsubscribe (RFC 2369) lands in the bounces mailbox: its subject carries the token."""
+    import re as regex
+    from email.message import EmailMessage
+
+    issue, rows = sent_issue
+    sent = message_from_bytes(rows["minho.lee@embassy-kr.example"].raw, policy=policy.default)
+    subject = regex.search(r"subject=unsubscribe%20([^>\s]+)>", " ".join(str(sent["List-Unsubscribe"]).split()))
+    request = EmailMessage()
+    request["From"], request["To"] = "minho.lee@embassy-kr.example", "noreply@kizuna.test"
+    request["Subject"] = f"unsubscribe {subject.group(1)}"
+    forged = EmailMessage()
+    forged["From"], forged["Subject"] = "someone@example.org", "unsubscribe WzEsMV0.forged"
+
+    assert bounces.handle_message(forged) is False
+    assert bounces.handle_message(request) is True
+    delivery = db.session.scalar(select(Delivery).where(Delivery.outbound_message_id
+                                                        == rows["minho.lee@embassy-kr.example"].id))
+    assert delivery.subscription.status == SubscriptionStatus.UNSUBSCRIBED
+    assert delivery.subscription.unsubscribed_issue_id == issue.id
+    assert sending.subscriber_count(issue.list_id) == 1
+
+
 def test_a_delay_is_recorded_and_changes_nothing(sent_issue):
     _, rows = sent_issue
     row = rows["consulado@embassy-br.example"]
