@@ -559,6 +559,20 @@ def _locked(meeting_id: int) -> Meeting:
     return meeting
 
 
+def _registration_locked(registration_id: int) -> tuple[Registration, Meeting]:
+    """A registration and its meeting, the meeting locked first and the registration read after the lock: what
+    another request changed while this one waited for the lock (a cancel, an approval) is what is decided on."""
+    meeting_id = db.session.scalar(select(Registration.meeting_id).where(Registration.id == registration_id))
+    if meeting_id is None:
+        raise MeetingError(_("That registration no longer exists; reload the page."))
+    meeting = _locked(meeting_id)
+    registration = db.session.scalar(select(Registration).where(Registration.id == registration_id)
+                                     .execution_options(populate_existing=True))
+    if registration is None:
+        raise MeetingError(_("That registration no longer exists; reload the page."))
+    return registration, meeting
+
+
 def places_taken(meeting_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(Registration).where(
         Registration.meeting_id == meeting_id, Registration.status.in_(HOLDS_A_PLACE)))
@@ -650,10 +664,7 @@ def _accreditation(upload: tuple[str, bytes]) -> tuple[str, str]:
 
 def cancel_registration(*, registration_id: int, actor=None, now: datetime | None = None) -> Registration:
     """The person will not come: their place goes to the first on the waiting list, as an offer."""
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        raise MeetingError(_("That registration no longer exists; reload the page."))
-    meeting = _locked(registration.meeting_id)
+    registration, meeting = _registration_locked(registration_id)
     if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED):
         raise MeetingError(_("This registration is cancelled already."))
     held = registration.status in HOLDS_A_PLACE
@@ -690,10 +701,7 @@ def promote(*, meeting: Meeting, now: datetime | None = None) -> list[Registrati
 
 def accept_offer(*, registration_id: int, now: datetime | None = None) -> Registration:
     now = now or utcnow()
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        raise MeetingError(_("That registration no longer exists; reload the page."))
-    _locked(registration.meeting_id)
+    registration, _meeting = _registration_locked(registration_id)
     if registration.status != RegistrationStatus.OFFERED:
         raise MeetingError(_("There is no place offered to you for this meeting."))
     if registration.offer_expires_at and now > registration.offer_expires_at:
@@ -708,24 +716,26 @@ def accept_offer(*, registration_id: int, now: datetime | None = None) -> Regist
 def expire_offers(*, now: datetime | None = None) -> int:
     """Lapse offers past their time and offer those places on (a beat task calls it)."""
     now = now or utcnow()
-    lapsed = db.session.scalars(select(Registration).where(
+    meeting_ids = db.session.scalars(select(Registration.meeting_id).distinct().where(
         Registration.status == RegistrationStatus.OFFERED, Registration.offer_expires_at < now)).all()
-    for meeting_id in sorted({r.meeting_id for r in lapsed}):
+    count = 0
+    for meeting_id in sorted(meeting_ids):
         meeting = _locked(meeting_id)
-        for registration in (r for r in lapsed if r.meeting_id == meeting_id):
+        lapsed = db.session.scalars(select(Registration).where(  # read again under the lock
+            Registration.meeting_id == meeting_id, Registration.status == RegistrationStatus.OFFERED,
+            Registration.offer_expires_at < now).execution_options(populate_existing=True)).all()
+        for registration in lapsed:
             registration.status = RegistrationStatus.CANCELLED
             _notify(registration, "lapsed")
         db.session.flush()
         promote(meeting=meeting, now=now)
-    return len(lapsed)
+        count += len(lapsed)
+    return count
 
 
 def decide(*, registration_id: int, approve: bool, actor) -> Registration:
     """Staff approve or decline a pending registration; a declined one frees its place."""
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        raise MeetingError(_("That registration no longer exists; reload the page."))
-    meeting = _locked(registration.meeting_id)
+    registration, meeting = _registration_locked(registration_id)
     if registration.status != RegistrationStatus.PENDING:
         raise MeetingError(_("Only a pending registration can be approved or declined."))
     registration.status = RegistrationStatus.CONFIRMED if approve else RegistrationStatus.DECLINED

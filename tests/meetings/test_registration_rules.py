@@ -15,6 +15,7 @@ from kizuna import create_app
 from kizuna.extensions import db
 from meetings import services
 from meetings.models import Registration, RegistrationStatus
+from meetings.services import MeetingError
 from tests.conftest import RequestIsolatingClient, app_config
 from tests.meetings.test_services import plan
 
@@ -67,3 +68,68 @@ def test_concurrent_registrations_never_overbook_on_sqlite(sqlite_app):
     statuses = dict(db.session.execute(select(Registration.status, func.count()).where(
         Registration.meeting_id == meeting.id).group_by(Registration.status)).all())
     assert statuses == {RegistrationStatus.CONFIRMED: 3, RegistrationStatus.WAITLISTED: 9}
+
+
+# -- 2. what another request changed meanwhile is read after the lock -----------------------------------
+
+
+def _meanwhile(app, change) -> None:
+    """Another request, in its own session and transaction, changes something and commits."""
+    with app.app_context():
+        try:
+            change()
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
+def _statuses(meeting_id: int) -> dict:
+    db.session.expire_all()
+    return dict(db.session.execute(select(Registration.email, Registration.status).where(
+        Registration.meeting_id == meeting_id)).all())
+
+
+def test_an_offer_cancelled_meanwhile_cannot_be_accepted(app, committed):
+    meeting = plan(capacity=1)
+    one = services.invite(meeting_id=meeting.id, email="one@example.org", actor=None)
+    two = services.invite(meeting_id=meeting.id, email="two@example.org", actor=None)
+    first = services.register(invitation=one, name="One", email="one@example.org", now=NOW)
+    second = services.register(invitation=two, name="Two", email="two@example.org", now=NOW)
+    services.cancel_registration(registration_id=first.id, now=NOW)
+    committed.commit()
+    assert second.status == RegistrationStatus.OFFERED  # this request has read the offer …
+    _meanwhile(app, lambda: services.cancel_registration(registration_id=second.id, now=NOW))  # … which goes
+    with pytest.raises(MeetingError, match="no place offered"):
+        services.accept_offer(registration_id=second.id, now=NOW)
+    committed.rollback()
+    assert _statuses(meeting.id)["two@example.org"] == RegistrationStatus.CANCELLED
+
+
+def test_a_pending_registration_cancelled_meanwhile_cannot_be_approved(app, committed):
+    meeting = plan(capacity=1, approval_required=True)
+    one = services.invite(meeting_id=meeting.id, email="one@example.org", actor=None)
+    two = services.invite(meeting_id=meeting.id, email="two@example.org", actor=None)
+    first = services.register(invitation=one, name="One", email="one@example.org", now=NOW)
+    services.register(invitation=two, name="Two", email="two@example.org", now=NOW)
+    committed.commit()
+    assert first.status == RegistrationStatus.PENDING  # staff see it pending …
+    _meanwhile(app, lambda: services.cancel_registration(registration_id=first.id, now=NOW))  # … it is withdrawn
+    with pytest.raises(MeetingError, match="Only a pending registration"):
+        services.decide(registration_id=first.id, approve=True, actor=None)
+    committed.rollback()
+    # One place, held by the offer to the next in line: approving the withdrawn one would have overfilled it.
+    assert _statuses(meeting.id) == {"one@example.org": RegistrationStatus.CANCELLED,
+                                     "two@example.org": RegistrationStatus.OFFERED}
+
+
+def test_a_registration_cancelled_meanwhile_is_not_cancelled_twice(app, committed):
+    meeting = plan(capacity=1)
+    one = services.invite(meeting_id=meeting.id, email="one@example.org", actor=None)
+    two = services.invite(meeting_id=meeting.id, email="two@example.org", actor=None)
+    first = services.register(invitation=one, name="One", email="one@example.org", now=NOW)
+    services.register(invitation=two, name="Two", email="two@example.org", now=NOW)
+    committed.commit()
+    assert first.status == RegistrationStatus.CONFIRMED
+    _meanwhile(app, lambda: services.cancel_registration(registration_id=first.id, now=NOW))
+    with pytest.raises(MeetingError, match="cancelled already"):
+        services.cancel_registration(registration_id=first.id, now=NOW)
