@@ -37,7 +37,6 @@ from .models import (
     Issue,
     IssuePriority,
     IssueStatus,
-    IssueVariant,
     MailingList,
     Subscription,
     primary_language,
@@ -581,9 +580,8 @@ def prepare_alert(*, template_id: int, list_id: int | None, values: dict, actor)
     issue = newsletters.create_issue(list_id=mailing_list.id, actor=actor, priority=IssuePriority.ALERT)
     issue.template_id, issue.template_values = template.id, shown["values"]
     for language in shown["languages"]:
-        issue.variants.append(IssueVariant(language=language["language"], subject=language["subject"],
-                                           body=language["body"]))
-    db.session.flush()
+        newsletters.save_variant(issue_id=issue.id, language=language["language"], subject=language["subject"],
+                                 body=language["body"], actor=actor)
     audit.record("alert.prepare", actor=actor, object_type="newsletter_issue", object_id=issue.id,
                  object_label=issue.variant(mailing_list.default_language).subject,
                  after={"template": template.key, "list_id": mailing_list.id, "values": shown["values"],
