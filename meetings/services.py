@@ -602,9 +602,9 @@ def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole
         raise MeetingError(_("Give the person's name."), "name")
     if arrival_at and departure_at and departure_at < arrival_at:
         raise MeetingError(_("Departure cannot come before arrival."), "departure_at")
-    if db.session.scalar(select(Registration.id).where(
-            Registration.meeting_id == meeting.id, Registration.email == address,
-            Registration.status != RegistrationStatus.CANCELLED)) is not None:
+    earlier = db.session.scalar(select(Registration).where(Registration.meeting_id == meeting.id,
+                                                          Registration.email == address))
+    if earlier is not None and earlier.status != RegistrationStatus.CANCELLED:
         raise MeetingError(_("%(email)s is registered already.", email=address), "email")
     delegation = db.session.scalar(select(Delegation).where(Delegation.invitation_id == invitation.id))
     if delegation is not None:
@@ -623,14 +623,20 @@ def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole
         status = RegistrationStatus.WAITLISTED
     else:
         status = RegistrationStatus.PENDING if meeting.approval_required else RegistrationStatus.CONFIRMED
-    registration = Registration(
+    fields = dict(
         meeting_id=meeting.id, delegation_id=delegation.id if delegation else None, invitation_id=invitation.id,
         contact_id=contact_id, name=name[:300], email=address, language=language or invitation.language,
         role=_choice(DelegateRole, role, "role"), title=(title or "").strip()[:300], protocol_rank=protocol_rank,
         arrival_at=arrival_at, departure_at=departure_at, dietary=(dietary or "").strip()[:500],
         accessibility=(accessibility or "").strip()[:500], interpretation_language=interpretation_language or "",
         accreditation_filename=note[0] if note else None, accreditation_sha256=note[1] if note else None,
-        status=status, registered_at=now)
+        status=status, registered_at=now, offer_expires_at=None, decided_by_id=None, decided_at=None)
+    if earlier is not None:  # registered again after a cancel: the same row (one per address), anew
+        registration = earlier
+        for key, value in fields.items():
+            setattr(registration, key, value)
+    else:
+        registration = Registration(**fields)
     db.session.add(registration)
     db.session.flush()
     audit.record("meeting.register", actor=actor, object_type="meeting", object_id=meeting.id,

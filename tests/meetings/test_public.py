@@ -323,3 +323,17 @@ def test_a_meeting_asking_for_accreditation_takes_the_note_verbale_and_staff_rea
     note = staff.get(f"/meetings/registrations/{registration.id}/accreditation")
     assert note.status_code == 200 and note.data == pdf and note.headers["Content-Type"] == "application/pdf"
     assert app.test_client().get(f"/meetings/registrations/{registration.id}/accreditation").status_code == 302
+
+
+def test_a_member_cancelled_can_be_registered_again_and_joins_the_end_of_the_line(client, meeting, head):
+    url = link(head)
+    client.post(f"{url}/register", data={**member(), "csrf_token": csrf_token(client, url)})
+    [lee] = registrations(meeting)
+    client.post(f"{url}/registrations/{lee.id}/cancel", data={"csrf_token": csrf_token(client, url)})
+    again = client.post(f"{url}/register", data={**member(title="Deputy Director", dietary=""),
+                                                 "csrf_token": csrf_token(client, url)})
+    assert again.status_code == 303, again.get_data(as_text=True)[:500]
+    [lee] = registrations(meeting)  # the cancelled row, registered anew
+    db.session.refresh(lee)
+    assert (lee.status, lee.title, lee.dietary) == (RegistrationStatus.CONFIRMED, "Deputy Director", "")
+    assert "Lee Ji-ho is registered: the place is confirmed." in page(client, url)

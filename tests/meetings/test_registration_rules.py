@@ -5,7 +5,7 @@ moved or past meeting does with its places, offers and calendar entries."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask_migrate import upgrade
@@ -133,3 +133,26 @@ def test_a_registration_cancelled_meanwhile_is_not_cancelled_twice(app, committe
     _meanwhile(app, lambda: services.cancel_registration(registration_id=first.id, now=NOW))
     with pytest.raises(MeetingError, match="cancelled already"):
         services.cancel_registration(registration_id=first.id, now=NOW)
+
+
+# -- 3. registered again after a cancel ---------------------------------------------------------------------
+
+
+def test_a_person_registered_again_after_a_cancel_joins_the_end_of_the_waiting_list(db_session):
+    meeting = plan(capacity=1)
+    people = {name: services.invite(meeting_id=meeting.id, email=f"{name}@example.org", actor=None)
+              for name in ("a", "b", "c")}
+
+    def register(name: str, minutes: int):
+        return services.register(invitation=people[name], name=name.upper(), email=f"{name}@example.org",
+                                 now=NOW + timedelta(minutes=minutes))
+
+    a, b = register("a", 0), register("b", 1)
+    services.cancel_registration(registration_id=b.id, now=NOW)
+    c = register("c", 2)
+    again = register("b", 3)
+    assert again.id == b.id and again.status == RegistrationStatus.WAITLISTED and again.registered_at > c.registered_at
+    services.cancel_registration(registration_id=a.id, now=NOW)
+    assert (c.status, again.status) == (RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED)
+    with pytest.raises(MeetingError, match="registered already"):
+        register("b", 4)
