@@ -295,8 +295,9 @@ def update_meeting(*, meeting_id: int, actor, **fields) -> Meeting:
 def schedule_meeting(*, meeting_id: int, actor) -> Meeting:
     """A draft becomes scheduled: from now on people can be invited and register. A postponed meeting that is
     scheduled again (at its new time, set by editing it first) is confirmed to everyone invited or registered:
-    SEQUENCE raised, an updated REQUEST no longer tentative."""
-    meeting = _live(meeting_id)
+    SEQUENCE raised, an updated REQUEST no longer tentative. Offers left open by the postponement get a new
+    OFFER_HOURS from now, and places freed meanwhile are offered to the waiting list."""
+    meeting = _locked(meeting_id)
     if meeting.status not in (MeetingStatus.DRAFT, MeetingStatus.POSTPONED):
         raise MeetingError(_("Only a draft or a postponed meeting can be scheduled."), "status")
     before = meeting.status.value
@@ -310,15 +311,30 @@ def schedule_meeting(*, meeting_id: int, actor) -> Meeting:
     if before == MeetingStatus.POSTPONED:
         for person in people_told(meeting):
             _send_request(meeting, person, update=True)
+        _restart_offers(meeting)
+        promote(meeting=meeting)
     return meeting
+
+
+def _restart_offers(meeting: Meeting, now: datetime | None = None) -> None:
+    """The offers' clock stops while a meeting is postponed; when it is scheduled again each open offer runs
+    a full OFFER_HOURS from then, and its holder is told until when."""
+    now = now or utcnow()
+    for registration in db.session.scalars(select(Registration).where(
+            Registration.meeting_id == meeting.id, Registration.status == RegistrationStatus.OFFERED)
+            .order_by(Registration.id)):
+        registration.offer_expires_at = now + timedelta(hours=OFFER_HOURS)
+        _notify(registration, "offered")
+    db.session.flush()
 
 
 def postpone_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
     """Put a scheduled meeting off until a new date is set: SEQUENCE raised and an updated REQUEST, marked
     TENTATIVE and with the reason, to everyone invited or registered, so that calendars keep the entry but
     show it in doubt. Answers and registrations stand; nobody can register meanwhile. Edit the time, then
-    schedule it again to confirm it to everyone."""
-    meeting = _live(meeting_id)
+    schedule it again to confirm it to everyone. Offers of places stay open meanwhile (they do not lapse) and
+    a place freed meanwhile is offered when the meeting is scheduled again."""
+    meeting = _locked(meeting_id)
     if meeting.status != MeetingStatus.SCHEDULED:
         raise MeetingError(_("Only a scheduled meeting can be postponed."), "status")
     reason = (reason or "").strip()
@@ -336,8 +352,10 @@ def postpone_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
 
 
 def cancel_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
-    """Call a meeting off: SEQUENCE raised, a CANCEL with the meeting's UID to everyone invited or registered."""
-    meeting = _live(meeting_id)
+    """Call a meeting off: SEQUENCE raised, a CANCEL with the meeting's UID to everyone invited or registered.
+    Open offers and the waiting list end with it (cancelled: no place is offered for a meeting that will not
+    take place); confirmed and pending registrations stay as the record of who was coming."""
+    meeting = _locked(meeting_id)
     if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.HELD):
         raise MeetingError(_("This meeting is cancelled or over already."), "status")
     reason = (reason or "").strip()
@@ -352,6 +370,11 @@ def cancel_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
     if not was_draft:
         for person in people_told(meeting):
             _send_cancel(meeting, person, reason=reason)
+    for registration in db.session.scalars(select(Registration).where(
+            Registration.meeting_id == meeting.id,
+            Registration.status.in_((RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED)))):
+        registration.status, registration.offer_expires_at = RegistrationStatus.CANCELLED, None
+    db.session.flush()
     return meeting
 
 
@@ -544,7 +567,7 @@ def record_answer(*, invitation: Invitation, answer, via: str, comment: str = ""
 # -- registration -------------------------------------------------------------------------------
 
 
-def _locked(meeting_id: int) -> Meeting:
+def _locked(meeting_id: int, field: str | None = None) -> Meeting:
     """The meeting's row, locked until commit: registrations for one meeting are decided one at a time.
     SQLite ignores FOR UPDATE, so there a write that changes nothing takes the database's write lock first
     (a second writer waits for the first to commit); what is read after it is what the last writer left."""
@@ -555,7 +578,7 @@ def _locked(meeting_id: int) -> Meeting:
     meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id)
                                 .with_for_update().execution_options(populate_existing=True))
     if meeting is None:
-        raise MeetingError(_("That meeting no longer exists; reload the page."))
+        raise MeetingError(_("That meeting no longer exists; reload the page."), field)
     return meeting
 
 
@@ -686,8 +709,11 @@ def cancel_registration(*, registration_id: int, actor=None, now: datetime | Non
 
 def promote(*, meeting: Meeting, now: datetime | None = None) -> list[Registration]:
     """Offer the free places to the waiting list, first come first served; an offer holds the place for
-    OFFER_HOURS. The caller holds the meeting's lock (_locked)."""
+    OFFER_HOURS. The caller holds the meeting's lock (_locked). Only a scheduled meeting offers places: a
+    postponed one offers them when it is scheduled again, a cancelled or past one never."""
     now = now or utcnow()
+    if meeting.status != MeetingStatus.SCHEDULED:
+        return []
     if meeting.capacity is None:
         free = None
     else:
@@ -706,11 +732,16 @@ def promote(*, meeting: Meeting, now: datetime | None = None) -> list[Registrati
 
 
 def accept_offer(*, registration_id: int, now: datetime | None = None) -> Registration:
+    """Take the place offered: within OFFER_HOURS, or at any time while the meeting is postponed."""
     now = now or utcnow()
-    registration, _meeting = _registration_locked(registration_id)
+    registration, meeting = _registration_locked(registration_id)
+    if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.POSTPONED):
+        raise MeetingError(_("This meeting is cancelled or over: no place can be taken."))
     if registration.status != RegistrationStatus.OFFERED:
         raise MeetingError(_("There is no place offered to you for this meeting."))
-    if registration.offer_expires_at and now > registration.offer_expires_at:
+    # While the meeting is postponed the offer's clock stands still (it restarts when it is scheduled again).
+    lapsed = registration.offer_expires_at is not None and now > registration.offer_expires_at
+    if meeting.status == MeetingStatus.SCHEDULED and lapsed:
         raise MeetingError(_("The offer has lapsed."))
     registration.status = RegistrationStatus.CONFIRMED
     registration.offer_expires_at = None
@@ -720,13 +751,17 @@ def accept_offer(*, registration_id: int, now: datetime | None = None) -> Regist
 
 
 def expire_offers(*, now: datetime | None = None) -> int:
-    """Lapse offers past their time and offer those places on (a beat task calls it)."""
+    """Lapse offers past their time and offer those places on (a beat task calls it). Only for scheduled
+    meetings: a postponed meeting's offers wait for its new date, a cancelled or past one offers nothing."""
     now = now or utcnow()
-    meeting_ids = db.session.scalars(select(Registration.meeting_id).distinct().where(
-        Registration.status == RegistrationStatus.OFFERED, Registration.offer_expires_at < now)).all()
+    meeting_ids = db.session.scalars(select(Registration.meeting_id).distinct().join(Meeting).where(
+        Meeting.status == MeetingStatus.SCHEDULED, Registration.status == RegistrationStatus.OFFERED,
+        Registration.offer_expires_at < now)).all()
     count = 0
     for meeting_id in sorted(meeting_ids):
         meeting = _locked(meeting_id)
+        if meeting.status != MeetingStatus.SCHEDULED:  # postponed or cancelled meanwhile
+            continue
         lapsed = db.session.scalars(select(Registration).where(  # read again under the lock
             Registration.meeting_id == meeting_id, Registration.status == RegistrationStatus.OFFERED,
             Registration.offer_expires_at < now).execution_options(populate_existing=True)).all()
@@ -742,6 +777,8 @@ def expire_offers(*, now: datetime | None = None) -> int:
 def decide(*, registration_id: int, approve: bool, actor) -> Registration:
     """Staff approve or decline a pending registration; a declined one frees its place."""
     registration, meeting = _registration_locked(registration_id)
+    if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.HELD):
+        raise MeetingError(_("This meeting is cancelled or over: no place can be taken."))
     if registration.status != RegistrationStatus.PENDING:
         raise MeetingError(_("Only a pending registration can be approved or declined."))
     registration.status = RegistrationStatus.CONFIRMED if approve else RegistrationStatus.DECLINED

@@ -17,7 +17,7 @@ from meetings import services
 from meetings.models import Registration, RegistrationStatus
 from meetings.services import MeetingError
 from tests.conftest import RequestIsolatingClient, app_config
-from tests.meetings.test_services import plan
+from tests.meetings.test_services import plan, sent
 
 NOW = datetime(2027, 1, 10, 3, 0, tzinfo=UTC)
 
@@ -156,3 +156,75 @@ def test_a_person_registered_again_after_a_cancel_joins_the_end_of_the_waiting_l
     assert (c.status, again.status) == (RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED)
     with pytest.raises(MeetingError, match="registered already"):
         register("b", 4)
+
+
+# -- 5. a cancelled meeting hands out no places; a postponed one keeps its offers ------------------------
+
+
+def _subjects(prefix: str) -> list[str]:
+    return [m["To"] for m in sent("meeting.registration") if m["Subject"].startswith(prefix)]
+
+
+def _line(capacity: int = 1, people: str = "abc") -> tuple:
+    """A meeting whose first `capacity` people hold places and the others wait, each in their own name."""
+    meeting = plan(capacity=capacity)
+    registrations = []
+    for n, name in enumerate(people):
+        invitation = services.invite(meeting_id=meeting.id, email=f"{name}@example.org", actor=None)
+        registrations.append(services.register(invitation=invitation, name=name.upper(),
+                                                email=f"{name}@example.org", now=NOW + timedelta(minutes=n)))
+    return meeting, registrations
+
+
+def test_a_cancelled_meeting_ends_its_offers_and_waiting_list_and_offers_nothing_more(db_session):
+    meeting, (a, b, c) = _line()
+    services.cancel_registration(registration_id=a.id, now=NOW)
+    assert (b.status, c.status) == (RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED)
+    services.cancel_meeting(meeting_id=meeting.id, reason="Typhoon", actor=None)
+    assert (b.status, c.status, b.offer_expires_at) == (RegistrationStatus.CANCELLED, RegistrationStatus.CANCELLED,
+                                                        None)
+    offers = len(_subjects("A place is free"))
+    with pytest.raises(MeetingError, match="cancelled"):
+        services.accept_offer(registration_id=b.id, now=NOW)
+    assert services.expire_offers(now=NOW + timedelta(days=5)) == 0
+    assert len(_subjects("A place is free")) == offers and b.status == RegistrationStatus.CANCELLED
+
+
+def test_the_hourly_task_offers_no_place_of_a_cancelled_meeting(db_session):
+    """An offer left open by a meeting cancelled before this fix: the task neither lapses it nor offers on."""
+    meeting, (a, b, c) = _line()
+    services.cancel_registration(registration_id=a.id, now=NOW)
+    meeting.status = services.MeetingStatus.CANCELLED  # as the old cancel left it: offer and waiting list open
+    db.session.flush()
+    assert services.expire_offers(now=NOW + timedelta(days=5)) == 0
+    assert (b.status, c.status) == (RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED)
+    with pytest.raises(MeetingError, match="cancelled"):
+        services.accept_offer(registration_id=b.id, now=NOW)
+
+
+def test_a_postponed_meeting_keeps_its_offers_open_and_restarts_their_clock_when_scheduled_again(db_session):
+    meeting, (a, b, c, d) = _line(people="abcd")
+    services.cancel_registration(registration_id=a.id, now=NOW)
+    assert b.status == RegistrationStatus.OFFERED
+    services.postpone_meeting(meeting_id=meeting.id, reason="Typhoon", actor=None)
+    # Past the offer's time while postponed: it does not lapse, and may still be taken.
+    assert services.expire_offers(now=NOW + timedelta(days=5)) == 0 and b.status == RegistrationStatus.OFFERED
+    # A place freed meanwhile waits for the new date.
+    services.cancel_registration(registration_id=b.id, now=NOW + timedelta(days=5))
+    assert c.status == RegistrationStatus.WAITLISTED
+    services.schedule_meeting(meeting_id=meeting.id, actor=None)
+    assert (c.status, d.status) == (RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED)
+    assert c.offer_expires_at > datetime.now(UTC) + timedelta(hours=services.OFFER_HOURS - 1)
+
+
+def test_an_offer_open_when_the_meeting_is_postponed_can_be_accepted_meanwhile_or_gets_a_new_time(db_session):
+    meeting, (a, b, c) = _line()
+    services.cancel_registration(registration_id=a.id, now=NOW)
+    services.postpone_meeting(meeting_id=meeting.id, reason="Typhoon", actor=None)
+    services.accept_offer(registration_id=b.id, now=NOW + timedelta(days=5))  # past its time: the clock stopped
+    assert b.status == RegistrationStatus.CONFIRMED
+    services.cancel_registration(registration_id=b.id, now=NOW + timedelta(days=5))
+    assert c.status == RegistrationStatus.WAITLISTED
+    sent_before = len(_subjects("A place is free"))
+    services.schedule_meeting(meeting_id=meeting.id, actor=None)
+    assert c.status == RegistrationStatus.OFFERED and _subjects("A place is free")[sent_before:] == ["c@example.org"]
