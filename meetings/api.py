@@ -9,11 +9,16 @@ in as local date-times (YYYY-MM-DDTHH:MM) read in the meeting's zone, as on the 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from flask import jsonify, request
+from flask import abort, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -36,9 +41,12 @@ from kizuna.api import (
     doc,
     enum_of,
     iso,
+    limit_arg,
     list_of,
     obj,
+    page_arg,
     page_of,
+    paged,
     paginate,
     parse_date,
     parse_int,
@@ -53,11 +61,13 @@ from kizuna.extensions import db
 from kizuna.models import Role
 from kizuna.urls import external_url
 
-from . import agenda, queries, services
+from . import agenda, calendar, queries, reminders, services
 from .models import (
     AgendaItem,
     Answer,
+    CalendarFeed,
     DelegateRole,
+    Delegation,
     Invitation,
     Meeting,
     MeetingDocument,
@@ -68,6 +78,9 @@ from .models import (
     RegistrationStatus,
     Tier,
 )
+
+if TYPE_CHECKING:
+    from .views_delegate import MyMeeting
 
 TAG = "meetings"
 
@@ -377,14 +390,46 @@ def create_meeting():
     return _write(lambda actor: services.create_meeting(actor=actor, **values), meeting_json, field="titles")
 
 
+# On a replacement, these stay as they are when left out (as on the edit page, which does not show them).
+KEPT_WHEN_LEFT_OUT = ("series_id", "city_id")
+# What null stands for, per type of field: no value.
+_CLEARED = {TEXT: "", INTEGER: None, FLAG: False, TEXTS: [], LANGUAGE_TEXTS: {}, LOCAL_TIME: None}
+
+
+def _replacement_values() -> dict:
+    """A replacement of a meeting names every field: one left out is a 422 naming it, never a silent change to
+    no limit or no description; null is how a field is cleared (capacity null: no limit)."""
+    values = _read(MEETING_BODY)
+    body = request.get_json(silent=True)
+    for field in MEETING_BODY:
+        if field not in body and field not in KEPT_WHEN_LEFT_OUT:
+            raise Invalid(field, f"{field} is required: a replacement gives every field, null for none.")
+    for field, value in body.items():
+        if value is None:
+            values[field] = _CLEARED[MEETING_BODY[field][0]]
+    return values
+
+
+_UPDATE_DOC = _doc_body("Replace a meeting's fields. A change of time or place of a scheduled meeting raises its "
+                        "SEQUENCE and sends an updated invitation to everyone invited or registered.", MEETING_BODY,
+                        replace=True)
+_UPDATE_DOC["summary"] = _UPDATE_DOC["summary"].replace(
+    "Fields left out are cleared, as on the edit page.",
+    "Every field must be given, null to clear it (capacity null: no limit); a field left out is a 422 naming it, "
+    "so nothing is cleared by mistake. series_id and city_id stay as they are when left out.")
+_UPDATE_DOC["body"]["required"] = [f for f in MEETING_BODY if f not in KEPT_WHEN_LEFT_OUT]
+for _name in _UPDATE_DOC["body"]["properties"]:
+    _property = _UPDATE_DOC["body"]["properties"][_name]
+    if "type" in _property:
+        _property["type"] = [_property["type"], "null"]
+
+
 @bp.post("/meetings/<int:meeting_id>")
 @auth.roles_required(Role.EDITOR)
-@doc(**_doc_body("Replace a meeting's fields. A change of time or place of a scheduled meeting raises its "
-                 "SEQUENCE and sends an updated invitation to everyone invited or registered.", MEETING_BODY,
-                 replace=True), schema=MEETING_SCHEMA, tag=TAG)
+@doc(**_UPDATE_DOC, schema=MEETING_SCHEMA, tag=TAG)
 def update_meeting(meeting_id: int):
     db.get_or_404(Meeting, meeting_id)
-    values = _meeting_values(creating=False)
+    values = _replacement_values()
     return _write(lambda actor: services.update_meeting(meeting_id=meeting_id, actor=actor, **values),
                   meeting_json, field="titles", status=200)
 
@@ -687,3 +732,364 @@ def remove_agenda_item(item_id: int):
         return meeting_id
 
     return _write(remove, lambda found: paginate(_agenda_query(found), agenda_item_json), field="item", status=200)
+
+
+# -- staff: reminders and answers given to the office ----------------------------------------------------
+
+REMINDED_SCHEMA = obj(reminded={**INT, "description": "how many people were reminded"},
+                      invitations=list_of(INVITATION_SCHEMA))
+
+
+@bp.post("/meetings/<int:meeting_id>/remind")
+@auth.roles_required(Role.EDITOR)
+@doc("Remind the people invited to a scheduled meeting who have not answered: their invitation again, in their "
+     "language, at most once a day each (someone reminded less than a day ago is skipped, so calling twice sends "
+     "nothing more). Editors only, with an API token; takes no body. A meeting that is not scheduled is a 422; "
+     "success is a 200 with the invitations reminded.", schema=REMINDED_SCHEMA, tag=TAG)
+def remind_invitations(meeting_id: int):
+    db.get_or_404(Meeting, meeting_id)
+
+    def reminded_json(invitations: list[Invitation]) -> dict:
+        partners = queries.partner_names(i.partner_id for i in invitations)
+        deliveries = queries.latest_messages(meeting_id)
+        return {"reminded": len(invitations),
+                "invitations": [invitation_json(i, partners, deliveries) for i in invitations]}
+
+    return _write(lambda actor: reminders.remind_unanswered(meeting_id=meeting_id, actor=actor), reminded_json,
+                  field="status", status=200)
+
+
+ANSWER_BODY = {"answer": (TEXT, "required: " + ", ".join(a.value for a in Answer if a != Answer.NEEDS_ACTION)),
+               "comment": (TEXT, "a note with the answer, such as who will come")}
+
+
+@bp.post("/invitations/<int:invitation_id>/answer")
+@auth.roles_required(Role.EDITOR)
+@doc(**_doc_body("Record an answer given to the office (by phone, by letter, in person) as given through staff.",
+                 ANSWER_BODY, action=True), schema=INVITATION_SCHEMA, tag=TAG)
+def record_invitation_answer(invitation_id: int):
+    invitation = db.get_or_404(Invitation, invitation_id)
+    values = _read(ANSWER_BODY, required=("answer",))
+    return _write(lambda actor: services.record_answer(invitation=invitation, answer=values["answer"], via="staff",
+                                                       comment=values.get("comment", ""), actor=actor),
+                  invitation_json, field="answer", status=200)
+
+
+# -- delegates and liaisons: their meetings, invitations and delegation ---------------------------------------
+# What is theirs is exactly what /meetings/mine shows them (views_delegate.my_meetings): invitations of their city
+# or to their own address, their delegation's registrations and their own; anything else is a 404, as there.
+
+EXTERNAL = (Role.DELEGATE, Role.LIAISON)
+THEIRS = "Delegates and liaisons, on their own city's or their own invitations (another's is a 404), with an API token"
+DELEGATION_SCHEMA = {"anyOf": [obj(id=INT, partner_id=INT, limit={**OPT_INT, "description": "people at most"},
+                                   members={**INT, "description": "registered and not cancelled"}),
+                               {"type": "null"}]}
+MY_INVITATION_SCHEMA = obj(id=INT, meeting_id=INT, email=STR, name=STR, language=STR, timezone=OPT_STR,
+                           partner_id=OPT_INT, answer=enum_of(Answer), answered_at=MOMENT, answered_via=STR,
+                           comment=STR, delegation=DELEGATION_SCHEMA,
+                           page_url={**OPT_STR, "description": "the invitation's own page, while it can be used"},
+                           calendar_url={**OPT_STR, "description": "the meeting's calendar file, while the "
+                                                                   "invitation can be used"})
+MY_DOCUMENT_SCHEMA = obj(id=INT, kind=STR, language=STR, filename=STR, content_type=STR, size=INT,
+                         download_url={**OPT_STR, "description": "through the invitation's link, while it works"})
+MY_MEETING_SCHEMA = obj(
+    id=INT, uid=STR, sequence=INT, tier=enum_of(Tier), format=enum_of(MeetingFormat), status=enum_of(MeetingStatus),
+    titles=BY_LANGUAGE, title=STR, descriptions=BY_LANGUAGE, default_language=STR, timezone=STR,
+    starts_at={**MOMENT, "description": "UTC"}, ends_at={**MOMENT, "description": "UTC"},
+    local_starts_at={**MOMENT, "description": "in the meeting's zone"},
+    local_ends_at={**MOMENT, "description": "in the meeting's zone"},
+    reader_timezone={**STR, "description": "the account's own zone"},
+    reader_starts_at={**MOMENT, "description": "in the account's own zone"},
+    reader_ends_at={**MOMENT, "description": "in the account's own zone"},
+    venue=STR, room=STR, address=STR, online_url={**OPT_STR, "description": "while the meeting is scheduled"},
+    registration_opens_at=MOMENT, registration_closes_at=MOMENT, delegation_limit=OPT_INT,
+    interpretation_languages=list_of(STR), accreditation_required=BOOL, approval_required=BOOL,
+    invitations=list_of(MY_INVITATION_SCHEMA), registrations=list_of(REGISTRATION_SCHEMA))
+MY_MEETING_DETAIL_SCHEMA = {**MY_MEETING_SCHEMA, "properties": {
+    **MY_MEETING_SCHEMA["properties"], "agenda": list_of(AGENDA_ITEM_SCHEMA),
+    "documents": list_of(MY_DOCUMENT_SCHEMA)}}
+
+
+def _usable_token(invitation: Invitation) -> str | None:
+    """The signed part of the invitation's links while they can be used (as on /meetings/mine)."""
+    if invitation.meeting.status != MeetingStatus.SCHEDULED or invitation.removed_at is not None:
+        return None
+    return services.invitation_token(invitation)
+
+
+def _delegation_json(invitation: Invitation) -> dict | None:
+    delegation = db.session.scalar(select(Delegation).where(Delegation.invitation_id == invitation.id))
+    if delegation is None:
+        return None
+    members = db.session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.delegation_id == delegation.id, Registration.status != RegistrationStatus.CANCELLED))
+    return {"id": delegation.id, "partner_id": delegation.partner_id,
+            "limit": delegation.size_limit or invitation.meeting.delegation_limit, "members": members}
+
+
+def my_invitation_json(invitation: Invitation) -> dict:
+    token = _usable_token(invitation)
+    return {"id": invitation.id, "meeting_id": invitation.meeting_id, "email": invitation.email,
+            "name": invitation.name, "language": invitation.language, "timezone": invitation.timezone,
+            "partner_id": invitation.partner_id, "answer": invitation.answer.value,
+            "answered_at": iso(invitation.answered_at), "answered_via": invitation.answered_via,
+            "comment": invitation.comment, "delegation": _delegation_json(invitation),
+            "page_url": external_url("meetings.answer", token=token) if token else None,
+            "calendar_url": external_url("meetings.answer_ics", token=token) if token else None}
+
+
+def my_meeting_json(row: MyMeeting, *, detail: bool = False) -> dict:
+    """A meeting as its delegate sees it: no counts of other cities, their invitations and registrations."""
+    meeting, zone = row.meeting, row.meeting.timezone
+    reader = current_user.timezone or zone
+    out = {
+        "id": meeting.id, "uid": meeting.uid, "sequence": meeting.sequence, "tier": meeting.tier.value,
+        "format": meeting.format.value, "status": meeting.status.value, "titles": meeting.titles,
+        "title": meeting.title(reader_language()), "descriptions": meeting.descriptions,
+        "default_language": meeting.default_language, "timezone": zone, "starts_at": iso(meeting.starts_at),
+        "ends_at": iso(meeting.ends_at), "local_starts_at": _local(meeting.starts_at, zone),
+        "local_ends_at": _local(meeting.ends_at, zone), "reader_timezone": reader,
+        "reader_starts_at": _local(meeting.starts_at, reader), "reader_ends_at": _local(meeting.ends_at, reader),
+        "venue": meeting.venue, "room": meeting.room, "address": meeting.address,
+        "online_url": meeting.online_url if meeting.status == MeetingStatus.SCHEDULED else None,
+        "registration_opens_at": iso(meeting.registration_opens_at),
+        "registration_closes_at": iso(meeting.registration_closes_at), "delegation_limit": meeting.delegation_limit,
+        "interpretation_languages": meeting.interpretation_languages,
+        "accreditation_required": meeting.accreditation_required, "approval_required": meeting.approval_required,
+        "invitations": [my_invitation_json(i) for i in row.invitations],
+        "registrations": [registration_json(r) for r in row.registrations],
+    }
+    if detail:
+        token = next(filter(None, map(_usable_token, row.invitations)), None)
+        out["agenda"] = [agenda_item_json(i) for i in db.session.scalars(_agenda_query(meeting.id))]
+        out["documents"] = [
+            {"id": d.id, "kind": d.kind, "language": d.language, "filename": d.filename,
+             "content_type": d.content_type, "size": d.size,
+             "download_url": external_url("meetings.answer_document", token=token, document_id=d.id) if token
+             else None}
+            for d in db.session.scalars(select(MeetingDocument).where(MeetingDocument.meeting_id == meeting.id)
+                                        .order_by(MeetingDocument.id))]
+    return out
+
+
+def _my_meetings(meeting_id: int | None = None) -> list[MyMeeting]:
+    from .views_delegate import my_meetings  # the rule of /meetings/mine, the pages' module (imported late)
+
+    return my_meetings(current_user, meeting_id)
+
+
+def _mine(meeting_id: int) -> MyMeeting:
+    rows = _my_meetings(meeting_id)
+    if not rows:
+        abort(404)  # not theirs, or no such meeting: the same answer, so nothing leaks
+    return rows[0]
+
+
+def _my_invitation(invitation_id: int) -> Invitation:
+    invitation = db.get_or_404(Invitation, invitation_id)
+    if invitation.id not in {i.id for i in _mine(invitation.meeting_id).invitations}:
+        abort(404)
+    return invitation
+
+
+def _my_registration(registration_id: int) -> Registration:
+    registration = db.get_or_404(Registration, registration_id)
+    if registration.id not in {r.id for r in _mine(registration.meeting_id).registrations}:
+        abort(404)
+    return registration
+
+
+def _open(meeting: Meeting) -> None:
+    """A cancelled meeting takes no more answers or changes of registration, as its links say (410 there)."""
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise services.MeetingError(_("This meeting is cancelled."), "meeting")
+
+
+def _theirs(what: str, body: dict | None = None, *, status: int = 200) -> dict:
+    """doc() arguments for a write of a delegate or liaison."""
+    if body is None:
+        return {"summary": f"{what} {THEIRS}; takes no body. A refusal is a 422 whose error.fields names what is at "
+                           f"fault; success is a {status} with the object.", "status": status}
+    spec = _doc_body(what, body, action=status == 200)
+    spec["summary"] = spec["summary"].replace("Editors only, with an API token", THEIRS)
+    return spec
+
+
+@bp.get("/my/meetings")
+@auth.roles_required(*EXTERNAL)
+@doc("The meetings the account's city or the account itself is invited to or registered for, as on /meetings/mine: "
+     "upcoming first (soonest first), then past ones (latest first), each with its times in the meeting's zone and "
+     "the reader's, the invitations and the delegation's registrations.", parameters=PAGE_PARAMS,
+     schema=page_of(MY_MEETING_SCHEMA), tag=TAG)
+def my_meetings_list():
+    rows, page, limit = _my_meetings(), page_arg(), limit_arg()
+    items = [my_meeting_json(r) for r in rows[(page - 1) * limit:page * limit]]
+    return jsonify(paged(items, page=page, limit=limit, total=len(rows)))
+
+
+@bp.get("/my/meetings/<int:meeting_id>")
+@auth.roles_required(*EXTERNAL)
+@doc("One of the account's meetings with its agenda and documents; a meeting that is not theirs is a 404.",
+     schema=MY_MEETING_DETAIL_SCHEMA, tag=TAG)
+def my_meeting(meeting_id: int):
+    return jsonify(my_meeting_json(_mine(meeting_id), detail=True))
+
+
+@bp.post("/my/invitations/<int:invitation_id>/answer")
+@auth.roles_required(*EXTERNAL)
+@doc(**_theirs("Accept, decline or say maybe to an invitation, as its link does.", ANSWER_BODY),
+     schema=MY_INVITATION_SCHEMA, tag=TAG)
+def my_answer(invitation_id: int):
+    invitation = _my_invitation(invitation_id)
+    values = _read(ANSWER_BODY, required=("answer",))
+
+    def answer(actor) -> Invitation:
+        _open(invitation.meeting)
+        return services.record_answer(invitation=invitation, answer=values["answer"], via="api",
+                                      comment=values.get("comment", ""), actor=actor)
+
+    return _write(answer, my_invitation_json, field="answer", status=200)
+
+
+REGISTER_BODY = {
+    "name": (TEXT, "required: the person's name, as the badge prints it"),
+    "email": (TEXT, "required: theirs; an invitation in one's own name registers only that address"),
+    "role": (TEXT, "in the delegation: " + ", ".join(r.value for r in DelegateRole) + "; member unless given"),
+    "title": (TEXT, "title or position, as the badge prints it"),
+    "language": (TEXT, "of the messages to them (BCP 47); the invitation's unless given"),
+    "arrival_at": (LOCAL_TIME, "in the meeting's zone"),
+    "departure_at": (LOCAL_TIME, "in the meeting's zone, not before the arrival"),
+    "dietary": (TEXT, "dietary requirements"),
+    "accessibility": (TEXT, "accessibility needs"),
+    "interpretation_language": (TEXT, "one of the meeting's interpretation_languages"),
+    "accreditation": (TEXT, "the note verbale (a PDF or Office file) in base64, where the meeting asks for one"),
+    "accreditation_filename": (TEXT, "the note verbale's file name"),
+}
+
+
+def _registration_values(meeting: Meeting) -> dict:
+    values = _read(REGISTER_BODY, required=("name", "email"))
+    language = values.get("language")
+    if language is not None and not (0 < len(language) <= 16 and language.replace("-", "").isalnum()):
+        raise Invalid("language", "language must be a language code, such as en or ja.")
+    chosen = values.get("interpretation_language", "")
+    if chosen and chosen not in meeting.interpretation_languages:
+        offered = ", ".join(meeting.interpretation_languages) or "none"
+        raise Invalid("interpretation_language", f"interpretation_language must be one of the meeting's: {offered}.")
+    filename = values.pop("accreditation_filename", "")
+    if (content := values.pop("accreditation", None)) is not None:
+        try:
+            data = base64.b64decode(content, validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid("accreditation", "accreditation must be the file's content in base64.") from None
+        values["accreditation"] = (filename or "note-verbale", data)
+    return values
+
+
+@bp.post("/my/invitations/<int:invitation_id>/registrations")
+@auth.roles_required(*EXTERNAL)
+@doc(**_theirs("Register a person on an invitation, as its page does: the invitee, or a member of their city's "
+               "delegation within its limit. A place when there is one (pending where staff approve), else the "
+               "waiting list; the person is told.", REGISTER_BODY, status=201),
+     schema=REGISTRATION_SCHEMA, tag=TAG)
+def my_register(invitation_id: int):
+    invitation = _my_invitation(invitation_id)
+    meeting = invitation.meeting
+    values = _registration_values(meeting)
+
+    def register(actor) -> Registration:
+        _open(meeting)
+        for name in ("arrival_at", "departure_at"):
+            values[name] = services.to_utc(values.get(name), meeting.timezone, name)
+        return services.register(invitation=invitation, actor=actor, **values)
+
+    return _write(register, registration_json, field="invitation")
+
+
+@bp.post("/my/registrations/<int:registration_id>/cancel")
+@auth.roles_required(*EXTERNAL)
+@doc(**_theirs("Cancel a registration of the delegation or one's own: the person is told and a place it held "
+               "goes to the first on the waiting list, as an offer."), schema=REGISTRATION_SCHEMA, tag=TAG)
+def my_registration_cancel(registration_id: int):
+    registration = _my_registration(registration_id)
+
+    def cancel(actor) -> Registration:
+        _open(registration.meeting)
+        return services.cancel_registration(registration_id=registration.id, actor=actor)
+
+    return _write(cancel, registration_json, field="registration", status=200)
+
+
+@bp.post("/my/registrations/<int:registration_id>/accept")
+@auth.roles_required(*EXTERNAL)
+@doc(**_theirs("Accept a place offered from the waiting list before the offer lapses: the place is confirmed."),
+     schema=REGISTRATION_SCHEMA, tag=TAG)
+def my_offer_accept(registration_id: int):
+    registration = _my_registration(registration_id)
+
+    def accept(_actor) -> Registration:
+        _open(registration.meeting)
+        return services.accept_offer(registration_id=registration.id)
+
+    return _write(accept, registration_json, field="registration", status=200)
+
+
+# -- everyone's private calendar feeds -------------------------------------------------------------------------
+
+FEED_SCHEMA = obj(id=INT, name=STR, created_at=MOMENT, last_read_at=MOMENT)
+NEW_FEED_SCHEMA = obj(id=INT, name=STR, created_at=MOMENT, last_read_at=MOMENT,
+                      url={**STR, "description": "the feed's address, with its token: shown this once"},
+                      webcal_url={**STR, "description": "the same for calendar programs to subscribe to"})
+FEED_BODY = {"name": (TEXT, "to tell one's feeds apart, such as the calendar program it is for")}
+
+
+def feed_json(feed: CalendarFeed) -> dict:
+    return {"id": feed.id, "name": feed.name, "created_at": iso(feed.created_at),
+            "last_read_at": iso(feed.last_read_at)}
+
+
+@bp.get("/calendar/feeds")
+@auth.login_required
+@doc("The account's own private calendar feeds that are live (their addresses are shown only when made).",
+     schema=page_of(FEED_SCHEMA), tag=TAG)
+def calendar_feeds():
+    feeds = calendar.feeds_of(current_user)
+    return jsonify(paged([feed_json(f) for f in feeds], page=1, limit=calendar.FEEDS_PER_USER, total=len(feeds)))
+
+
+@bp.post("/calendar/feeds")
+@auth.login_required
+@doc(**{**_doc_body("Make a private calendar feed of the meetings one is invited to or registered for; its address "
+                    "holds a token shown in this answer only.", FEED_BODY),
+        "summary": "Make a private calendar feed of the meetings one is invited to or registered for; its address "
+                   f"holds a token shown in this answer only. Any account, with an API token; at most "
+                   f"{calendar.FEEDS_PER_USER} live feeds. A refusal is a 422 whose error.fields names the input at "
+                   "fault; success is a 201 with the feed and its address."},
+     schema=NEW_FEED_SCHEMA, tag=TAG)
+def create_calendar_feed():
+    values = _read(FEED_BODY)
+
+    from .views_public import webcal
+
+    def created(made: tuple[CalendarFeed, str]) -> dict:
+        feed, token = made
+        url = external_url("meetings_calendar.feed", token=token)
+        return {**feed_json(feed), "url": url, "webcal_url": webcal(url)}
+
+    response, status = _write(lambda actor: calendar.create_feed(user=actor, name=values.get("name", "")), created,
+                              field="name")
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
+
+
+@bp.post("/calendar/feeds/<int:feed_id>/revoke")
+@auth.login_required
+@doc("Revoke one of the account's own feeds: calendar programs subscribed to it get nothing more. Any account, "
+     "with an API token, for its own feeds (another's is a 404); takes no body. Success is a 200 with the feed.",
+     schema=FEED_SCHEMA, tag=TAG)
+def revoke_calendar_feed(feed_id: int):
+    feed = db.session.get(CalendarFeed, feed_id)
+    if feed is None or feed.user_id != current_user.id or feed.revoked_at is not None:
+        abort(404)
+    return _write(lambda actor: calendar.revoke_feed(feed_id=feed_id, user=actor), feed_json, field="feed",
+                  status=200)

@@ -314,6 +314,21 @@ ACCESS: dict[str, Rule] = {
     "api.update_agenda_item": rule(f"/api/v1/agenda-items/{MISSING}", EDITORS, 403),
     "api.move_agenda_item": rule(f"/api/v1/agenda-items/{MISSING}/move", EDITORS, 403),
     "api.remove_agenda_item": rule(f"/api/v1/agenda-items/{MISSING}/remove", EDITORS, 403),
+    "api.remind_invitations": rule(f"/api/v1/meetings/{MISSING}/remind", EDITORS, 403),
+    "api.record_invitation_answer": rule(f"/api/v1/invitations/{MISSING}/answer", EDITORS, 403),
+    # meetings API of delegates and liaisons (their own, as on /meetings/mine) and everyone's calendar feeds
+    "api.my_meetings_list": rule("/api/v1/my/meetings", frozenset({"delegate", "liaison"}), 200),
+    "api.my_meeting": rule(f"/api/v1/my/meetings/{MISSING}", frozenset({"delegate", "liaison"}), 404),
+    "api.my_answer": rule(f"/api/v1/my/invitations/{MISSING}/answer", frozenset({"delegate", "liaison"}), 403),
+    "api.my_register": rule(f"/api/v1/my/invitations/{MISSING}/registrations", frozenset({"delegate", "liaison"}),
+                            403),
+    "api.my_registration_cancel": rule(f"/api/v1/my/registrations/{MISSING}/cancel",
+                                       frozenset({"delegate", "liaison"}), 403),
+    "api.my_offer_accept": rule(f"/api/v1/my/registrations/{MISSING}/accept", frozenset({"delegate", "liaison"}),
+                                403),
+    "api.calendar_feeds": rule("/api/v1/calendar/feeds", SIGNED_IN, 200),
+    "api.create_calendar_feed": rule("/api/v1/calendar/feeds", SIGNED_IN, 403),
+    "api.revoke_calendar_feed": rule(f"/api/v1/calendar/feeds/{MISSING}/revoke", SIGNED_IN, 403),
 }
 # Flask's own route, answered before any access check: only files from static/.
 UNCHECKED = {"static"}
