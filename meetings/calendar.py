@@ -137,7 +137,8 @@ def feed_for(token: str) -> CalendarFeed | None:
 
 
 def meetings_for_email(email: str) -> list[Meeting]:
-    """The scheduled meetings an address is invited to (a live invitation) or registered for."""
+    """The meetings an address is invited to (a live invitation) or registered for, as a feed shows them:
+    scheduled, postponed (tentative), cancelled (so that subscribed calendars mark them) and held."""
     try:
         address = normalize_address(email or "")
     except ValueError:
@@ -147,7 +148,7 @@ def meetings_for_email(email: str) -> list[Meeting]:
         Registration.email == address,
         Registration.status.not_in((RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED)))
     return list(db.session.scalars(select(Meeting).where(
-        Meeting.status == MeetingStatus.SCHEDULED, or_(Meeting.id.in_(invited), Meeting.id.in_(registered)))
+        Meeting.status.in_(PUBLISHED), or_(Meeting.id.in_(invited), Meeting.id.in_(registered)))
         .order_by(Meeting.starts_at, Meeting.id)))
 
 

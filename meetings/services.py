@@ -22,7 +22,7 @@ from email_validator import EmailNotValidError
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from kizuna import audit, outbox
 from kizuna.extensions import db, utcnow
@@ -505,19 +505,41 @@ def invite_contacts(*, meeting_id: int, contact_ids, actor) -> tuple[list[Invita
 
 def uninvite(*, invitation_id: int, actor, reason: str = "") -> Invitation:
     """Take a person off a meeting: their copy gets a CANCEL (the meeting goes on for the others) and their
-    links stop working."""
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or invitation.removed_at is not None:
+    links stop working. Their registration goes with them, and so does their delegation's when they head it
+    (each member's copy gets a CANCEL); the places freed are offered to the waiting list."""
+    meeting_id = db.session.scalar(select(Invitation.meeting_id).where(Invitation.id == invitation_id))
+    if meeting_id is None:
         raise MeetingError(_("That invitation no longer exists; reload the page."))
-    meeting = invitation.meeting
+    meeting = _locked(meeting_id)
+    invitation = db.session.scalar(select(Invitation).where(Invitation.id == invitation_id)
+                                   .execution_options(populate_existing=True))
+    if invitation.removed_at is not None:
+        raise MeetingError(_("That invitation no longer exists; reload the page."))
     invitation.removed_at = utcnow()
     invitation.link_stamp = secrets.token_hex(16)
     meeting.sequence += 1
     db.session.flush()
-    if meeting.status == MeetingStatus.SCHEDULED:
+    if meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.POSTPONED):  # their calendar holds the entry
         _send_cancel(meeting, invitation, reason=reason, uninvited=True)
+    headed = select(Delegation.id).where(Delegation.invitation_id == invitation.id)
+    registrations = db.session.scalars(select(Registration).where(
+        Registration.meeting_id == meeting.id,
+        Registration.status.not_in((RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED)),
+        or_(Registration.email == invitation.email, Registration.delegation_id.in_(headed),
+            (Registration.invitation_id == invitation.id) & Registration.delegation_id.is_(None)))
+        .order_by(Registration.id).execution_options(populate_existing=True)).all()
+    freed = False
+    for registration in registrations:
+        freed = freed or registration.status in HOLDS_A_PLACE
+        registration.status, registration.offer_expires_at = RegistrationStatus.CANCELLED, None
+        if registration.email != invitation.email:  # the invitee was told above
+            _notify(registration, "cancelled")
+    db.session.flush()
     audit.record("meeting.uninvite", actor=actor, object_type="meeting", object_id=meeting.id,
-                 object_label=meeting.title(meeting.default_language), after={"email": invitation.email})
+                 object_label=meeting.title(meeting.default_language),
+                 after={"email": invitation.email, "registrations_cancelled": [r.email for r in registrations]})
+    if freed:
+        promote(meeting=meeting)
     return invitation
 
 
@@ -801,7 +823,7 @@ def _notify(registration: Registration, what: str) -> None:
     meeting = registration.meeting
     invited = registration.invitation is not None and registration.invitation.email == registration.email
     calendar = method = None
-    if not invited and meeting.status == MeetingStatus.SCHEDULED:
+    if not invited and meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.POSTPONED):
         attendee, event = _attendee(registration), occurrence(meeting, registration.language)
         if what in ("registered", "confirmed") and registration.status == RegistrationStatus.CONFIRMED:
             calendar, method = ical.request(event, attendee, stamp=utcnow()), "REQUEST"

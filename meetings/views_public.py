@@ -41,6 +41,7 @@ from kizuna.urls import external_url
 
 from . import calendar, importing, services
 from .emails import when
+from .forms import MEETING_STATUSES
 from .forms_public import (
     ANSWER_LABELS,
     ANSWERS,
@@ -308,7 +309,8 @@ def feeds():
                 token_url, status, form = _feed_url(token), 201, FeedForm(formdata=None)
     response = make_response(render_template(
         "meetings/feeds.html", form=form, feeds=calendar.feeds_of(current_user), token_url=token_url,
-        action=ActionForm(formdata=None), meetings=calendar.meetings_for_email(current_user.email)), status)
+        action=ActionForm(formdata=None), meetings=calendar.meetings_for_email(current_user.email),
+        meeting_statuses=MEETING_STATUSES), status)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -148,3 +148,15 @@ def test_the_token_is_shown_once_kept_only_as_its_hash_and_revoking_ends_the_fee
 
 def test_a_made_up_token_gets_nothing(client, db_session):
     assert client.get("/calendar/not-a-token.ics").status_code == 404
+
+
+def test_a_postponed_meeting_stays_in_the_personal_feed_as_tentative_and_the_page_says_so(as_role):
+    client = as_role(Role.EDITOR, email="me-postponed@seoul.example")
+    meeting = plan("Summit", 2)
+    services.invite(meeting_id=meeting.id, email=client.user.email, actor=None)
+    services.postpone_meeting(meeting_id=meeting.id, reason="Typhoon", actor=None)
+    db.session.commit()
+    path = create_feed(client)
+    listing = client.get("/calendar/feeds").get_data(as_text=True).split("What the feed shows")[1]
+    assert " · Postponed</li>" in listing
+    assert str(events(client.get(path))["Summit"]["STATUS"]) == "TENTATIVE"

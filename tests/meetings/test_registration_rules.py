@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask_migrate import upgrade
+from icalendar import Calendar
 from sqlalchemy import func, select
 
 from kizuna import create_app
@@ -17,7 +18,7 @@ from meetings import services
 from meetings.models import Registration, RegistrationStatus
 from meetings.services import MeetingError
 from tests.conftest import RequestIsolatingClient, app_config
-from tests.meetings.test_services import plan, sent
+from tests.meetings.test_services import calendar_of, plan, sent
 
 NOW = datetime(2027, 1, 10, 3, 0, tzinfo=UTC)
 
@@ -228,3 +229,66 @@ def test_an_offer_open_when_the_meeting_is_postponed_can_be_accepted_meanwhile_o
     sent_before = len(_subjects("A place is free"))
     services.schedule_meeting(meeting_id=meeting.id, actor=None)
     assert c.status == RegistrationStatus.OFFERED and _subjects("A place is free")[sent_before:] == ["c@example.org"]
+
+
+# -- 7. a person taken off the meeting loses their place and their delegation's -------------------------
+
+
+def _move(meeting, **changes):
+    fields = {"titles": meeting.titles, "tier": "senior_officials", "format": "hybrid", "timezone": "Asia/Tokyo",
+              "starts_at": datetime(2027, 3, 5, 10, 0), "ends_at": datetime(2027, 3, 5, 17, 0),
+              "venue": meeting.venue, "online_url": meeting.online_url, "capacity": meeting.capacity, **changes}
+    return services.update_meeting(meeting_id=meeting.id, actor=None, **fields)
+
+
+def test_a_withdrawn_invitation_cancels_its_registrations_and_its_delegations_and_frees_their_places(
+        db_session, make_partner):
+    meeting = plan(capacity=2)
+    head = services.invite(meeting_id=meeting.id, email="head@seoul.example", partner_id=make_partner().id,
+                           actor=None)
+    other = services.invite(meeting_id=meeting.id, email="other@example.org", actor=None)
+    own = services.register(invitation=head, name="Head", email="head@seoul.example", now=NOW)
+    member = services.register(invitation=head, name="Member", email="member@seoul.example", now=NOW)
+    waiting = services.register(invitation=other, name="Other", email="other@example.org", now=NOW)
+    assert waiting.status == RegistrationStatus.WAITLISTED
+    services.uninvite(invitation_id=head.id, actor=None, reason="Wrong address")
+    assert (own.status, member.status, waiting.status) == (
+        RegistrationStatus.CANCELLED, RegistrationStatus.CANCELLED, RegistrationStatus.OFFERED)
+    [cancel] = [m for m in sent("meeting.registration") if m["To"] == "member@seoul.example"][-1:]
+    assert str(calendar_of(cancel)["METHOD"]) == "CANCEL"  # the member's copy goes too
+    assert [m["To"] for m in sent("meeting.cancellation")] == ["head@seoul.example"]
+    told = len(sent("meeting.invitation"))
+    _move(meeting)
+    assert [m["To"] for m in sent("meeting.invitation")[told:]] == ["other@example.org"]
+
+
+# -- 8. postponed and cancelled meetings stay in calendars, as such -------------------------------------------
+
+
+def test_a_person_taken_off_a_postponed_meeting_gets_a_cancel_for_their_copy(db_session, make_partner):
+    meeting = plan()
+    head = services.invite(meeting_id=meeting.id, email="head@seoul.example", partner_id=make_partner().id,
+                           actor=None)
+    services.register(invitation=head, name="Member", email="member@seoul.example", now=NOW)
+    services.postpone_meeting(meeting_id=meeting.id, reason="Typhoon", actor=None)
+    services.uninvite(invitation_id=head.id, actor=None)
+    [cancel] = sent("meeting.cancellation")
+    assert cancel["To"] == "head@seoul.example" and str(calendar_of(cancel)["METHOD"]) == "CANCEL"
+    member = sent("meeting.registration")[-1]
+    assert member["To"] == "member@seoul.example" and str(calendar_of(member)["METHOD"]) == "CANCEL"
+
+
+def test_the_personal_feed_keeps_postponed_and_cancelled_meetings_with_their_status(db_session):
+    from meetings import calendar
+
+    postponed, cancelled, scheduled = plan(), plan(), plan()
+    for meeting in (postponed, cancelled, scheduled):
+        services.invite(meeting_id=meeting.id, email="me@example.org", actor=None)
+    services.postpone_meeting(meeting_id=postponed.id, reason="Typhoon", actor=None)
+    services.cancel_meeting(meeting_id=cancelled.id, reason="Typhoon", actor=None)
+    found = calendar.meetings_for_email("me@example.org")
+    assert {m.id: m.status for m in found} == {postponed.id: services.MeetingStatus.POSTPONED,
+                                               cancelled.id: services.MeetingStatus.CANCELLED,
+                                               scheduled.id: services.MeetingStatus.SCHEDULED}
+    feed = Calendar.from_ical(calendar.ical.publish([services.occurrence(m, "en") for m in found], "Me"))
+    assert sorted(str(e["STATUS"]) for e in feed.walk("VEVENT")) == ["CANCELLED", "CONFIRMED", "TENTATIVE"]
