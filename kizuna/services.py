@@ -290,9 +290,10 @@ def update_user(*, user_id: int, role: Role | str, active: bool, actor: User) ->
 
 
 def create_api_token(*, user: User, name: str, actor: User | None) -> tuple[ApiToken, str]:
-    """Return the token row and its secret, which is shown once and kept only as a hash."""
-    if not user.is_staff:
-        raise AccountError(_("API tokens are for staff accounts."))
+    """Return the token row and its secret, which is shown once and kept only as a hash. Any active account may
+    have tokens: a delegate's or a liaison's reaches only what their account reaches (their own meetings)."""
+    if not user.active:
+        raise AccountError(_("This account is disabled."))
     secret = "kz_" + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name.strip()[:100], token_hash=hash_token(secret), prefix=secret[:8])
     db.session.add(token)

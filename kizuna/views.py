@@ -150,7 +150,7 @@ def account():
             return redirect(url_for("kizuna.account"))
     elif request.method == "POST":
         status = 422
-    tokens = services.list_api_tokens(user=current_user) if current_user.is_staff else None
+    tokens = services.list_api_tokens(user=current_user)
     return render_template("kizuna/account.html", profile=profile, password=password, tokens=tokens,
                            token_form=ApiTokenForm(), new_token=session.pop("kizuna.new_token", None)), status
 
@@ -199,7 +199,7 @@ def healthz():
 
 
 @bp.post("/account/tokens")
-@auth.roles_required(Role.VIEWER)
+@auth.roles_required(Role.VIEWER, Role.DELEGATE, Role.LIAISON)
 def create_api_token():
     form = ApiTokenForm()
     if not form.validate_on_submit():
@@ -213,7 +213,7 @@ def create_api_token():
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
-@auth.roles_required(Role.VIEWER)
+@auth.roles_required(Role.VIEWER, Role.DELEGATE, Role.LIAISON)
 def revoke_api_token(token_id: int):
     try:
         services.revoke_api_token(token_id=token_id, actor=current_user)

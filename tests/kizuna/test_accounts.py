@@ -199,5 +199,7 @@ def test_api_token_is_shown_once_and_kept_as_a_hash(db_session, make_user):
     token, secret = services.create_api_token(user=user, name="sync", actor=user)
     assert secret.startswith("kz_") and secret not in (token.token_hash, token.prefix)
     assert len(token.token_hash) == 64
-    with pytest.raises(services.AccountError, match="staff"):
-        services.create_api_token(user=make_user(Role.LIAISON), name="x", actor=None)
+    disabled = make_user(Role.LIAISON)
+    disabled.active = False
+    with pytest.raises(services.AccountError, match="disabled"):
+        services.create_api_token(user=disabled, name="x", actor=None)
