@@ -12,6 +12,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
+from kizuna.extensions import db
 from kizuna.mail import build_message
 from kizuna.urls import external_url
 
@@ -33,17 +34,43 @@ def when(meeting: Meeting, zone: str | None) -> dict[str, str]:
     return out
 
 
-def _zone_of(person: Invitation | Registration) -> str | None:
-    return getattr(person, "timezone", None)
+def reader_zone(person: Invitation | Registration) -> str | None:
+    """The zone a person reads times in: an invitation's own; for a registration, its invitation's, else the
+    zone of its delegation's city."""
+    if isinstance(person, Invitation):
+        return person.timezone
+    if person.invitation is not None and person.invitation.timezone:
+        return person.invitation.timezone
+    if person.delegation is not None:
+        from network.models import Partner
+
+        partner = db.session.get(Partner, person.delegation.partner_id)
+        if partner is not None and partner.city is not None:
+            return partner.city.timezone
+    return None
+
+
+def _is_invitee(person: Invitation | Registration) -> bool:
+    """An invitation, or the registration of the invitee themself (by their invitation's address)."""
+    if isinstance(person, Invitation):
+        return True
+    invitation = person.invitation
+    return invitation is not None and invitation.removed_at is None and invitation.email == person.email
 
 
 def _answer_link(person: Invitation | Registration) -> str | None:
-    from .services import invitation_token
+    """The invitee's link (answer, register the delegation) for the invitee; for anyone else registered (a
+    delegation's member) the link to their own registration only: the head's link is never sent to members."""
+    from .services import invitation_token, registration_token
 
-    invitation = person if isinstance(person, Invitation) else person.invitation
-    if invitation is None or "meetings.answer" not in current_app.view_functions:
+    if _is_invitee(person):
+        invitation = person if isinstance(person, Invitation) else person.invitation
+        if "meetings.answer" not in current_app.view_functions:
+            return None
+        return external_url("meetings.answer", token=invitation_token(invitation))
+    if "meetings.registration_page" not in current_app.view_functions:
         return None
-    return external_url("meetings.answer", token=invitation_token(invitation))
+    return external_url("meetings.registration_page", token=registration_token(person))
 
 
 def invitation(meeting: Meeting, person: Invitation | Registration, calendar: bytes, *,
@@ -59,8 +86,8 @@ def invitation(meeting: Meeting, person: Invitation | Registration, calendar: by
                    else _("Invitation: %(title)s", title=title))
         context = {"meeting": meeting, "title": title, "person": person, "update": update, "reminder": reminder,
                    "postponed": postponed, "subject": subject,
-                   "when": when(meeting, _zone_of(person)), "link": _answer_link(person),
-                   "description": meeting.description(person.language)}
+                   "when": when(meeting, reader_zone(person)), "link": _answer_link(person),
+                   "invitee": _is_invitee(person), "description": meeting.description(person.language)}
         return invitation_message(
             sender=current_app.config["MAIL_FROM"], to=person.email, subject=subject,
             text=render_template("email/meeting_invitation.txt", **context),
@@ -74,7 +101,7 @@ def cancellation(meeting: Meeting, person: Invitation | Registration, calendar: 
         subject = (_("No longer invited: %(title)s", title=title) if uninvited
                    else _("Cancelled: %(title)s", title=title))
         context = {"meeting": meeting, "title": title, "person": person, "reason": reason, "uninvited": uninvited,
-                   "subject": subject, "when": when(meeting, _zone_of(person))}
+                   "subject": subject, "when": when(meeting, reader_zone(person))}
         return invitation_message(
             sender=current_app.config["MAIL_FROM"], to=person.email, subject=subject,
             text=render_template("email/meeting_cancellation.txt", **context),
@@ -105,8 +132,9 @@ def registration_notice(registration: Registration, what: str, calendar: bytes |
                                        tzinfo=ZoneInfo(meeting.timezone), locale=get_locale() or "en")
                        if registration.offer_expires_at else None)
         context = {"meeting": meeting, "title": title, "registration": registration, "what": what,
-                   "subject": subjects[what], "when": when(meeting, None), "offer_until": offer_until,
-                   "link": _answer_link(registration)}
+                   "subject": subjects[what], "when": when(meeting, reader_zone(registration)),
+                   "offer_until": offer_until,
+                   "link": _answer_link(registration), "invitee": _is_invitee(registration)}
         parts = {"sender": current_app.config["MAIL_FROM"], "to": registration.email, "subject": subjects[what],
                  "text": render_template("email/meeting_registration.txt", **context),
                  "html": render_template("email/meeting_registration.html", **context)}

@@ -48,6 +48,7 @@ from .models import (
 
 OFFER_HOURS = 48  # a place offered from the waiting list is held this long
 LINK_SALT = "meeting-invitation"
+REGISTRATION_SALT = "meeting-registration"
 HOLDS_A_PLACE = (RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING, RegistrationStatus.OFFERED)
 PARTSTAT = {Answer.NEEDS_ACTION: ical.PartStat.NEEDS_ACTION, Answer.ACCEPTED: ical.PartStat.ACCEPTED,
             Answer.DECLINED: ical.PartStat.DECLINED, Answer.TENTATIVE: ical.PartStat.TENTATIVE}
@@ -543,8 +544,18 @@ def uninvite(*, invitation_id: int, actor, reason: str = "") -> Invitation:
     return invitation
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
+def _serializer(salt: str = LINK_SALT) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def check_token(token: str, salt: str = LINK_SALT) -> bool:
+    """Whether a link's token was signed by us (whatever its age or what it stands for now): a page answers a
+    made-up or tampered link (404) otherwise than an outdated one (410)."""
+    try:
+        _serializer(salt).loads(token)
+    except BadSignature:
+        return False
+    return True
 
 
 def invitation_token(invitation: Invitation) -> str:
@@ -566,6 +577,36 @@ def invitation_for(token: str) -> Invitation:
     if invitation.meeting.status == MeetingStatus.CANCELLED:
         raise MeetingError(_("This meeting is cancelled."))
     return invitation
+
+
+def _registration_stamp(registration: Registration) -> str:
+    """Part of a registration's signed link: it changes when the row is registered anew after a cancel, which
+    voids the links sent for the earlier registration."""
+    when = registration.registered_at.astimezone(UTC).isoformat()
+    return hashlib.sha256(f"{registration.id}|{registration.email}|{when}".encode()).hexdigest()[:32]
+
+
+def registration_token(registration: Registration) -> str:
+    """The signed part of a registered person's own link (a delegation member's): it opens their registration
+    only, to see it, take a place offered or cancel it; never the invitation's powers."""
+    return _serializer(REGISTRATION_SALT).dumps([registration.id, _registration_stamp(registration)])
+
+
+def registration_for(token: str) -> Registration:
+    """The registration a person's own link stands for; MeetingError when the link is tampered or outdated
+    (the person was registered anew since) or the meeting is cancelled."""
+    try:
+        registration_id, stamp = _serializer(REGISTRATION_SALT).loads(token, max_age=400 * 86400)
+    except SignatureExpired:
+        raise MeetingError(_("This link has expired.")) from None
+    except (BadSignature, ValueError, TypeError):
+        raise MeetingError(_("This link is not valid. Use the link in the latest email.")) from None
+    registration = db.session.get(Registration, registration_id) if isinstance(registration_id, int) else None
+    if registration is None or _registration_stamp(registration) != stamp:
+        raise MeetingError(_("This link is no longer valid. Use the link in the latest email."))
+    if registration.meeting.status == MeetingStatus.CANCELLED:
+        raise MeetingError(_("This meeting is cancelled."))
+    return registration
 
 
 def record_answer(*, invitation: Invitation, answer, via: str, comment: str = "", actor=None) -> Invitation:

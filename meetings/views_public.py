@@ -40,7 +40,7 @@ from kizuna.models import Role
 from kizuna.urls import external_url
 
 from . import calendar, importing, services
-from .emails import when
+from .emails import reader_zone, when
 from .forms import MEETING_STATUSES
 from .forms_public import (
     ANSWER_LABELS,
@@ -159,11 +159,12 @@ def _page(invitation: Invitation, status: int = 200, *, answer_form: AnswerForm 
     return body, status
 
 
-def _in_their_language(invitation: Invitation):
-    """The page speaks the invitee's language unless the visitor chose another one (or is signed in)."""
-    if current_user.is_authenticated or session.get("language") or invitation.language not in LANGUAGES:
+def _in_their_language(person: Invitation | Registration):
+    """The page speaks the invitee's (or registered person's) language unless the visitor chose another one
+    (or is signed in)."""
+    if current_user.is_authenticated or session.get("language") or person.language not in LANGUAGES:
         return force_locale(_language())
-    return force_locale(invitation.language)
+    return force_locale(person.language)
 
 
 @bp.route("/answer/<token>", methods=["GET", "POST"])
@@ -256,6 +257,70 @@ def offer_accept(token: str, registration_id: int):
                 db.session.commit()
                 flash(_("The place of %(name)s is confirmed.", name=registration.name))
     return redirect(url_for(".answer", token=token, _anchor="delegation"), 303)
+
+
+# -- a registered person's own page (a delegation member's link) ----------------------------------------------
+
+
+def _own_registration(token: str) -> Registration:
+    """The registration of a person's own link: 404 for a link that was never ours, 410 for an outdated one."""
+    if not services.check_token(token, services.REGISTRATION_SALT):
+        abort(make_response(render_template("meetings/answer_invalid.html",
+                                            message=_("This link is not valid. Use the link in the latest email.")),
+                            404))
+    try:
+        return services.registration_for(token)
+    except services.MeetingError as exc:
+        abort(make_response(render_template("meetings/answer_invalid.html", message=str(exc)), 410))
+
+
+@bp.get("/registration/<token>")
+@auth.public
+def registration_page(token: str):
+    """One registered person's page: their registration only, to see it, take a place offered or cancel it.
+    The delegation's head registers and changes its members on the invitation's page."""
+    registration = _own_registration(token)
+    meeting = registration.meeting
+    with _in_their_language(registration):
+        return render_template(
+            "meetings/registration.html", registration=registration, meeting=meeting, token=token,
+            title=meeting.title(registration.language),
+            when=when(meeting, reader_zone(registration)), statuses=STATUSES, roles=ROLES,
+            local=lambda m: _local(m, meeting), action=ActionForm(formdata=None))
+
+
+@bp.post("/registration/<token>/cancel")
+@auth.public
+def registration_self_cancel(token: str):
+    registration = _own_registration(token)
+    with _in_their_language(registration):
+        if ActionForm().validate_on_submit():
+            try:
+                services.cancel_registration(registration_id=registration.id)
+            except services.MeetingError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                db.session.commit()
+                flash(_("The registration of %(name)s is cancelled.", name=registration.name))
+    return redirect(url_for(".registration_page", token=token), 303)
+
+
+@bp.post("/registration/<token>/accept")
+@auth.public
+def registration_self_accept(token: str):
+    registration = _own_registration(token)
+    with _in_their_language(registration):
+        if ActionForm().validate_on_submit():
+            try:
+                services.accept_offer(registration_id=registration.id)
+            except services.MeetingError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                db.session.commit()
+                flash(_("The place of %(name)s is confirmed.", name=registration.name))
+    return redirect(url_for(".registration_page", token=token), 303)
 
 
 @bp.get("/answer/<token>/invite.ics")

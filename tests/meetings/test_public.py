@@ -337,3 +337,108 @@ def test_a_member_cancelled_can_be_registered_again_and_joins_the_end_of_the_lin
     db.session.refresh(lee)
     assert (lee.status, lee.title, lee.dietary) == (RegistrationStatus.CONFIRMED, "Deputy Director", "")
     assert "Lee Ji-ho is registered: the place is confirmed." in page(client, url)
+
+
+# -- a delegation member's own link: their registration only ------------------------------------------------
+
+
+def mail_to(address: str, category: str = "meeting.registration"):
+    rows = db.session.scalars(select(OutboundMessage).where(OutboundMessage.recipient == address,
+                                                            OutboundMessage.category == category)
+                              .order_by(OutboundMessage.id)).all()
+    return [email.message_from_bytes(r.raw, policy=policy.default) for r in rows]
+
+
+def link_in(message) -> str:
+    return urlsplit(re.search(r"https?://\S+/meetings/\S+", message.get_body(("plain",)).get_content()).group(0)).path
+
+
+def test_a_member_gets_a_link_to_their_own_registration_not_the_heads_powers(client, meeting, head):
+    url = link(head)
+    client.post(f"{url}/register", data={**member(), "csrf_token": csrf_token(client, url)})
+    client.post(f"{url}/register", data={**member(name="Park", email="park@seoul.example"),
+                                         "csrf_token": csrf_token(client, url)})
+    lee, park = registrations(meeting)
+    page(client, url)  # the head reads the flash messages of those registrations
+    [notice] = mail_to("lee@seoul.example")
+    own = link_in(notice)
+    assert own.startswith("/meetings/registration/") and services.invitation_token(head) not in notice.as_string()
+    html = page(client, own)
+    assert "Lee Ji-ho" in html and "Confirmed" in html and "Park" not in html
+    assert f"{url}/register" not in html and "Will you attend?" not in html  # neither answer nor register
+    # What the head's link does is not reachable with the member's token.
+    token = own.rsplit("/", 1)[1]
+    assert client.post(f"/meetings/answer/{token}/register",
+                       data={**member(name="Choi", email="choi@seoul.example"),
+                             "csrf_token": csrf_token(client, own)}).status_code == 404
+    assert client.post(f"/meetings/answer/{token}/registrations/{park.id}/cancel",
+                       data={"csrf_token": csrf_token(client, own)}).status_code == 404
+    # The member cancels their own registration, and nobody else's.
+    assert client.post(f"{own}/cancel", data={"csrf_token": csrf_token(client, own)}).status_code == 303
+    db.session.refresh(lee)
+    db.session.refresh(park)
+    assert (lee.status, park.status) == (RegistrationStatus.CANCELLED, RegistrationStatus.CONFIRMED)
+    assert "The registration of Lee Ji-ho is cancelled." in page(client, own)
+    # Registered again by the head: the old link is outdated (410), the new email carries a new one.
+    client.post(f"{url}/register", data={**member(), "csrf_token": csrf_token(client, url)})
+    assert client.get(own).status_code == 410
+    assert page(client, link_in(mail_to("lee@seoul.example")[-1]))
+
+
+def test_a_member_accepts_a_place_offered_on_their_own_page(client, meeting, head, make_partner):
+    url = link(head)
+    for n in range(2):
+        client.post(f"{url}/register", data={**member(name=f"Seoul {n}", email=f"s{n}@seoul.example"),
+                                             "csrf_token": csrf_token(client, url)})
+    paris = services.invite(meeting_id=meeting.id, email="head@paris.example", partner_id=make_partner().id,
+                            actor=None)
+    paris_url = link(paris)
+    for n in range(2):
+        client.post(f"{paris_url}/register", data={**member(name=f"Paris {n}", email=f"p{n}@paris.example"),
+                                                   "csrf_token": csrf_token(client, paris_url)})
+    seoul0, _, _, waiting = registrations(meeting)
+    services.cancel_registration(registration_id=seoul0.id)
+    db.session.commit()
+    own = link_in(mail_to("p1@paris.example")[-1])  # "A place is free for you"
+    html = page(client, own)
+    assert "A place is offered" in html and "Accept the place" in html
+    assert client.post(f"{own}/accept", data={"csrf_token": csrf_token(client, own)}).status_code == 303
+    db.session.refresh(waiting)
+    assert waiting.status == RegistrationStatus.CONFIRMED
+    assert client.post(f"{own}/accept").status_code == 400  # no CSRF token: nothing happens
+
+
+def test_a_members_update_links_to_their_registration_and_a_tampered_one_is_404(client, meeting, head):
+    url = link(head)
+    client.post(f"{url}/register", data={**member(), "csrf_token": csrf_token(client, url)})
+    services.update_meeting(meeting_id=meeting.id, actor=None, titles=meeting.titles, tier="senior_officials",
+                            format="hybrid", timezone=TOKYO, starts_at=datetime(2027, 3, 5, 10, 0),
+                            ends_at=datetime(2027, 3, 5, 17, 0), venue=meeting.venue, online_url=meeting.online_url,
+                            capacity=meeting.capacity, delegation_limit=meeting.delegation_limit)
+    db.session.commit()
+    [update] = mail_to("lee@seoul.example", "meeting.invitation")
+    text = update.get_body(("plain",)).get_content()
+    assert "register your delegation" not in text and link_in(update).startswith("/meetings/registration/")
+    own = link_in(update)
+    tampered = own[:-3] + ("AAA" if not own.endswith("AAA") else "BBB")
+    response = client.get(tampered)
+    assert response.status_code == 404 and "This link cannot be used" in response.get_data(as_text=True)
+    assert client.post(f"{tampered}/cancel", data={"csrf_token": csrf_token(client, own)}).status_code == 404
+    assert [r.status for r in registrations(meeting)] == [RegistrationStatus.CONFIRMED]
+
+
+def test_registration_notices_show_the_readers_time_from_the_invitation_or_the_delegations_city(
+        client, meeting, make_partner):
+    from network.models import City
+
+    new_york = db.session.scalar(select(City).where(City.timezone == "America/New_York")
+                                 .order_by(City.population.desc()).limit(1))
+    own = services.invite(meeting_id=meeting.id, email="protocol@nyc.example", timezone="America/New_York",
+                          actor=None)
+    services.register(invitation=own, name="Protocol", email="protocol@nyc.example")
+    head = services.invite(meeting_id=meeting.id, email="head@nyc.example", actor=None,
+                           partner_id=make_partner(name="New York", country_code="US", city_id=new_york.id).id)
+    services.register(invitation=head, name="Member", email="member@nyc.example")
+    for address in ("protocol@nyc.example", "member@nyc.example"):
+        text = mail_to(address)[-1].get_body(("plain",)).get_content()
+        assert "Your time: Wednesday, March 3, 2027" in text and "Eastern Standard Time" in text, address
