@@ -28,7 +28,7 @@ from .models import (
     RegistrationStatus,
     Tier,
 )
-from .services import HOLDS_A_PLACE
+from .services import COUNTS_AGAINST_LIMIT, HOLDS_A_PLACE
 
 
 @dataclass
@@ -212,7 +212,7 @@ def partner_options(language: str) -> list[tuple[int, str]]:
 class DelegationRow:
     partner: Partner
     head: Invitation | None
-    members: int  # registered, not cancelled or declined
+    members: int  # those counting against the limit (services.COUNTS_AGAINST_LIMIT)
     limit: int | None
 
 
@@ -221,7 +221,7 @@ def delegations(meeting: Meeting) -> list[DelegationRow]:
     members = dict(db.session.execute(
         select(Registration.delegation_id, func.count()).where(
             Registration.meeting_id == meeting.id, Registration.delegation_id.is_not(None),
-            Registration.status.not_in((RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED)))
+            Registration.status.in_(COUNTS_AGAINST_LIMIT))
         .group_by(Registration.delegation_id)).all())
     rows = db.session.execute(
         select(Delegation, Partner, Invitation).join(Partner, Delegation.partner_id == Partner.id)

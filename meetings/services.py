@@ -50,6 +50,8 @@ OFFER_HOURS = 48  # a place offered from the waiting list is held this long
 LINK_SALT = "meeting-invitation"
 REGISTRATION_SALT = "meeting-registration"
 HOLDS_A_PLACE = (RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING, RegistrationStatus.OFFERED)
+# A delegation's members within its limit: everyone registered but those cancelled or declined by staff.
+COUNTS_AGAINST_LIMIT = (*HOLDS_A_PLACE, RegistrationStatus.WAITLISTED)
 PARTSTAT = {Answer.NEEDS_ACTION: ical.PartStat.NEEDS_ACTION, Answer.ACCEPTED: ical.PartStat.ACCEPTED,
             Answer.DECLINED: ical.PartStat.DECLINED, Answer.TENTATIVE: ical.PartStat.TENTATIVE}
 # What a calendar shows of a meeting: a change to any of these raises SEQUENCE and is sent to everyone.
@@ -696,7 +698,7 @@ def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole
     if delegation is not None:
         limit = delegation.size_limit or meeting.delegation_limit
         members = db.session.scalar(select(func.count()).select_from(Registration).where(
-            Registration.delegation_id == delegation.id, Registration.status != RegistrationStatus.CANCELLED))
+            Registration.delegation_id == delegation.id, Registration.status.in_(COUNTS_AGAINST_LIMIT)))
         if limit is not None and members >= limit:
             raise MeetingError(_("The delegation is full: at most %(n)d people per city.", n=limit))
     elif address != invitation.email:

@@ -143,7 +143,7 @@ def _page(invitation: Invitation, status: int = 200, *, answer_form: AnswerForm 
     delegation = _delegation(invitation)
     registrations = _registrations(invitation, delegation)
     limit = (delegation.size_limit or meeting.delegation_limit) if delegation is not None else None
-    counted = sum(1 for r in registrations if r.status != RegistrationStatus.CANCELLED)
+    counted = sum(1 for r in registrations if r.status in services.COUNTS_AGAINST_LIMIT)
     token = request.view_args["token"]
     body = render_template(
         "meetings/answer.html", invitation=invitation, meeting=meeting, token=token,

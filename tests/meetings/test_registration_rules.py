@@ -292,3 +292,26 @@ def test_the_personal_feed_keeps_postponed_and_cancelled_meetings_with_their_sta
                                                scheduled.id: services.MeetingStatus.SCHEDULED}
     feed = Calendar.from_ical(calendar.ical.publish([services.occurrence(m, "en") for m in found], "Me"))
     assert sorted(str(e["STATUS"]) for e in feed.walk("VEVENT")) == ["CANCELLED", "CONFIRMED", "TENTATIVE"]
+
+
+# -- 4. what counts against a delegation's limit --------------------------------------------------------------
+
+
+def test_a_member_declined_by_staff_frees_their_place_in_the_delegation(db_session, make_partner, client):
+    from meetings import queries
+
+    meeting = plan(delegation_limit=2, approval_required=True)
+    head = services.invite(meeting_id=meeting.id, email="head@seoul.example", partner_id=make_partner().id,
+                           actor=None)
+    a = services.register(invitation=head, name="A", email="a@seoul.example", now=NOW)
+    services.register(invitation=head, name="B", email="b@seoul.example", now=NOW)
+    services.decide(registration_id=a.id, approve=False, actor=None)
+    [row] = queries.delegations(meeting)
+    assert row.members == 1
+    c = services.register(invitation=head, name="C", email="c@seoul.example", now=NOW)  # the declined one's place
+    assert c.status == RegistrationStatus.PENDING
+    with pytest.raises(MeetingError, match="at most 2 people per city"):
+        services.register(invitation=head, name="D", email="d@seoul.example", now=NOW)
+    db.session.commit()
+    html = client.get(f"/meetings/answer/{services.invitation_token(head)}").get_data(as_text=True)
+    assert "2 of at most 2 people registered." in html
