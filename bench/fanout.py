@@ -162,6 +162,7 @@ class Beat(threading.Thread):
                     self.swept += len(outbox.sweep())
                     if hasattr(sending, "resume_stalled"):
                         sending.resume_stalled()
+                        db.session.commit()
                 finally:
                     db.session.rollback()
             db.session.remove()
@@ -207,7 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--commit-every", type=int, default=1,
                         help="OUTBOX_COMMIT_EVERY: a killed worker resends at most this many messages per process")
     parser.add_argument("--kills", type=int, default=2)
-    parser.add_argument("--beat", type=float, default=5.0, help="seconds between the beat sweeps")
+    parser.add_argument("--beat", type=float, default=60.0,
+                        help="seconds between the beat sweeps (OUTBOX_SWEEP_INTERVAL's default)")
     parser.add_argument("--skip", choices=("kill",), action="append", default=[])
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args(argv)
@@ -239,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
                "CELERY_BROKER_TRANSPORT_OPTIONS": transport, **{k: str(v) for k, v in knobs.items()}}
         app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": REDIS_URL, "SMTP_URL": smtp_url,
                           "SECRET_KEY": env["SECRET_KEY"], "INSTANCE_PATH": instance, "BASE_URL": env["BASE_URL"],
-                          "MAIL_FROM": env["MAIL_FROM"], "NEWSLETTER_STALL_SECONDS": 60, **knobs})
+                          "MAIL_FROM": env["MAIL_FROM"], "NEWSLETTER_STALL_SECONDS": 120, **knobs})
         logging.getLogger().setLevel(logging.WARNING)  # create_app() set INFO for a deployment's log
         stack.enter_context(app.app_context())
         upgrade()

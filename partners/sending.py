@@ -523,13 +523,17 @@ def stalled_issues(now=None) -> list[int]:
 
 
 def resume_stalled(now=None) -> list[int]:
-    """Dispatch partners.send_issue again for each stalled issue (stalled_issues): it plans whoever is missing and
-    sends a batch task per pending range. Never sends anyone twice: a batch takes only pending deliveries it can
-    lock. The tasks go now (nothing to commit); returns the issue ids."""
+    """Dispatch partners.send_issue again, after commit, for each stalled issue (stalled_issues): it plans whoever
+    is missing and sends a batch task per pending range. Never sends anyone twice: a batch takes only pending
+    deliveries it can lock. The issue's updated_at is set to now, so that a send whose batches are merely waiting
+    behind a long queue is dispatched again once per stall_seconds(), not at every sweep. Flushes; returns the ids."""
+    now = now or utcnow()
     found = stalled_issues(now)
     for issue_id in found:
         issue = db.session.get(Issue, issue_id)
         log.warning("newsletter issue %s: pending deliveries have not moved for %.0f s; dispatching them again",
                     issue_id, stall_seconds())
-        tasks.send(SEND_TASK, [issue_id], **_task_options(issue))
+        issue.updated_at = now
+        tasks.after_commit(db.session, SEND_TASK, [issue_id], **_task_options(issue))
+    db.session.flush()
     return found

@@ -127,10 +127,10 @@ def start_scheduled_issues() -> list[int]:
 @shared_task(name="partners.resume_stalled_issues", ignore_result=True)
 def resume_stalled_issues() -> list[int]:
     """Dispatch again the pending deliveries of issues whose sending has not moved for NEWSLETTER_STALL_SECONDS
-    (a lost enqueue, a dead worker) (beat, every minute). Never sends anyone twice: a delivery is queued once.
-    Returns the issue ids."""
+    (a lost enqueue, a dead worker), after committing that it did (beat, every minute): once per that time at
+    most. Never sends anyone twice: a delivery is queued once. Returns the issue ids."""
     from partners import sending
 
     found = sending.resume_stalled()
-    db.session.rollback()
+    db.session.commit()
     return found

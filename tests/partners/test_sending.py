@@ -250,6 +250,8 @@ def test_an_issue_whose_pending_deliveries_have_not_moved_is_found_stalled(db_se
     for issue in (stuck, lost, done):
         _age(issue, sending.stall_seconds() + 5)
     assert sending.stalled_issues() == [stuck.id, lost.id]
+    assert sending.resume_stalled() == [stuck.id, lost.id]
+    assert sending.stalled_issues() == []  # dispatched again once per stall time, not at every sweep
 
 
 # -- through a real worker ----------------------------------------------------------------------------
