@@ -108,8 +108,9 @@ def my_meetings(user, meeting_id: int | None = None) -> list[MyMeeting]:
 
 
 def _answer_link(invitation: Invitation) -> str | None:
-    """The invitation's own page, while it can still be used."""
-    if invitation.meeting.status != MeetingStatus.SCHEDULED:
+    """The invitation's own page, while it can still be used: a postponed meeting's too, where places offered
+    are taken and registrations cancelled meanwhile."""
+    if invitation.meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.POSTPONED):
         return None
     return services.invitation_token(invitation)
 

@@ -183,3 +183,12 @@ def test_the_page_speaks_the_delegates_language(client, cities, make_user):
     html = page(client, "/meetings/mine")
     assert "<h1>自分の会議</h1>" in html
     assert "2030年3月4日" in html  # the dates too, in Japanese
+
+
+def test_a_postponed_meeting_keeps_its_link_where_offers_and_cancellations_are_made(client, cities):
+    services.postpone_meeting(meeting_id=cities["sooner"].id, reason="Typhoon", actor=None)
+    db.session.commit()
+    login(client, cities["delegate"])
+    html = page(client, "/meetings/mine")
+    section = html.split("Senior officials meeting")[1].split("</section>")[0]
+    assert f'href="/meetings/answer/{services.invitation_token(cities["seoul_sooner"])}"' in section

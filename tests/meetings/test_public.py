@@ -89,11 +89,22 @@ def test_the_title_and_the_page_are_in_the_invitees_language(client, meeting, ma
     assert "<h1>高級実務者会議</h1>" in html
 
 
-def test_a_postponed_meetings_page_says_so_and_offers_no_registration(client, meeting, head):
+def test_a_postponed_meetings_page_says_so_and_adds_nobody_but_keeps_the_delegations_places(client, meeting, head):
+    url = link(head)
+    for n in range(2):
+        client.post(f"{url}/register", data={**member(name=f"Seoul {n}", email=f"s{n}@seoul.example"),
+                                             "csrf_token": csrf_token(client, url)})
     services.postpone_meeting(meeting_id=meeting.id, reason="Typhoon season", actor=None)
     html = page(client, link(head))
     assert "This meeting is postponed; the new date will follow." in html
-    assert "Your delegation" not in html
+    # The delegation and its buttons stay (a place can be given up or taken meanwhile); nobody is added.
+    assert "Your delegation" in html and "Seoul 0" in html and "Cancel the registration of Seoul 1" in html
+    assert f"{url}/register" not in html and "Add a member of the delegation" not in html
+    seoul0 = registrations(meeting)[0]
+    response = client.post(f"{url}/registrations/{seoul0.id}/cancel", data={"csrf_token": csrf_token(client, url)})
+    assert response.status_code == 303
+    db.session.refresh(seoul0)
+    assert seoul0.status == RegistrationStatus.CANCELLED
 
 
 def test_accepting_records_the_answer_from_the_link(client, meeting, head):
