@@ -109,8 +109,9 @@ def cancellation(meeting: Meeting, person: Invitation | Registration, calendar: 
 
 
 def registration_notice(registration: Registration, what: str, calendar: bytes | None = None,
-                        method: str | None = None) -> EmailMessage:
-    """what: registered, confirmed, offered, lapsed, cancelled, declined. With `calendar` (a REQUEST when the
+                        method: str | None = None, *, reason: str = "") -> EmailMessage:
+    """what: registered, confirmed, offered, lapsed, cancelled, declined, meeting_cancelled (with the `reason`,
+    to someone waiting or pending who holds no calendar entry). With `calendar` (a REQUEST when the
     place is confirmed, a CANCEL when it goes), the notice is an iMIP email that puts the meeting into the
     person's calendar, or takes it out."""
     from .models import RegistrationStatus
@@ -127,14 +128,16 @@ def registration_notice(registration: Registration, what: str, calendar: bytes |
             "lapsed": _("The place offered has lapsed: %(title)s", title=title),
             "cancelled": _("Registration cancelled: %(title)s", title=title),
             "declined": _("Registration declined: %(title)s", title=title),
+            "meeting_cancelled": _("Cancelled: %(title)s", title=title),
         }
         offer_until = (format_datetime(registration.offer_expires_at, "full",
                                        tzinfo=ZoneInfo(meeting.timezone), locale=get_locale() or "en")
                        if registration.offer_expires_at else None)
         context = {"meeting": meeting, "title": title, "registration": registration, "what": what,
                    "subject": subjects[what], "when": when(meeting, reader_zone(registration)),
-                   "offer_until": offer_until,
-                   "link": _answer_link(registration), "invitee": _is_invitee(registration)}
+                   "offer_until": offer_until, "reason": reason,
+                   "link": None if what == "meeting_cancelled" else _answer_link(registration),
+                   "invitee": _is_invitee(registration)}
         parts = {"sender": current_app.config["MAIL_FROM"], "to": registration.email, "subject": subjects[what],
                  "text": render_template("email/meeting_registration.txt", **context),
                  "html": render_template("email/meeting_registration.html", **context)}

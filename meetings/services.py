@@ -355,9 +355,11 @@ def postpone_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
 
 
 def cancel_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
-    """Call a meeting off: SEQUENCE raised, a CANCEL with the meeting's UID to everyone invited or registered.
-    Open offers and the waiting list end with it (cancelled: no place is offered for a meeting that will not
-    take place); confirmed and pending registrations stay as the record of who was coming."""
+    """Call a meeting off: SEQUENCE raised, a CANCEL with the meeting's UID to everyone who holds a copy of it
+    (people_told). Pending registrations, open offers and the waiting list end with it (no place is offered
+    for a meeting that will not take place); those among them who were not invited themselves get a notice
+    with the reason, without a calendar part (they hold no entry). Confirmed registrations stay as the
+    record of who was coming."""
     meeting = _locked(meeting_id)
     if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.HELD):
         raise MeetingError(_("This meeting is cancelled or over already."), "status")
@@ -370,13 +372,17 @@ def cancel_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
     db.session.flush()
     audit.record("meeting.cancel", actor=actor, object_type="meeting", object_id=meeting.id,
                  object_label=meeting.title(meeting.default_language), after={"reason": reason})
-    if not was_draft:
-        for person in people_told(meeting):
-            _send_cancel(meeting, person, reason=reason)
+    told = people_told(meeting) if not was_draft else []
+    for person in told:
+        _send_cancel(meeting, person, reason=reason)
+    addresses = {person.email for person in told}
     for registration in db.session.scalars(select(Registration).where(
             Registration.meeting_id == meeting.id,
-            Registration.status.in_((RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED)))):
+            Registration.status.in_((RegistrationStatus.PENDING, RegistrationStatus.OFFERED,
+                                     RegistrationStatus.WAITLISTED))).order_by(Registration.id)):
         registration.status, registration.offer_expires_at = RegistrationStatus.CANCELLED, None
+        if registration.email not in addresses:
+            _notify(registration, "meeting_cancelled", reason=reason)
     db.session.flush()
     return meeting
 
@@ -386,12 +392,13 @@ def cancel_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
 
 def people_told(meeting: Meeting) -> list[Invitation | Registration]:
     """Each address that holds a copy of the meeting once: the live invitations, then registered people who
-    were not invited themselves (delegation members)."""
+    were not invited themselves (delegation members) whose place is confirmed: only they were sent the meeting
+    (_notify), so only they get its updates and CANCELs."""
     invited = [i for i in meeting.invitations if i.removed_at is None]
     addresses = {i.email for i in invited}
     registered = db.session.scalars(select(Registration).where(
-        Registration.meeting_id == meeting.id, Registration.status.in_((*HOLDS_A_PLACE, RegistrationStatus.WAITLISTED)),
-        Registration.email.not_in(addresses))).all()
+        Registration.meeting_id == meeting.id, Registration.status == RegistrationStatus.CONFIRMED,
+        Registration.email.not_in(addresses)).order_by(Registration.id)).all()
     return [*invited, *registered]
 
 
@@ -857,7 +864,7 @@ def decide(*, registration_id: int, approve: bool, actor) -> Registration:
     return registration
 
 
-def _notify(registration: Registration, what: str) -> None:
+def _notify(registration: Registration, what: str, *, reason: str = "") -> None:
     """Tell a registered person of their registration's change. Someone registered by a delegation's head (not
     invited by their own address) gets the meeting into their calendar when their place is confirmed, and a
     CANCEL for their copy when it goes; an invitee's calendar already follows the invitation."""
@@ -872,5 +879,5 @@ def _notify(registration: Registration, what: str) -> None:
             calendar, method = ical.request(event, attendee, stamp=utcnow()), "REQUEST"
         elif what in ("cancelled", "lapsed", "declined"):
             calendar, method = ical.cancel(event, attendee, uninvited=True, stamp=utcnow()), "CANCEL"
-    outbox.queue(emails.registration_notice(registration, what, calendar, method), category="meeting.registration",
-                 ref_type="meeting", ref_id=registration.meeting_id)
+    outbox.queue(emails.registration_notice(registration, what, calendar, method, reason=reason),
+                 category="meeting.registration", ref_type="meeting", ref_id=registration.meeting_id)

@@ -315,3 +315,26 @@ def test_a_member_declined_by_staff_frees_their_place_in_the_delegation(db_sessi
     db.session.commit()
     html = client.get(f"/meetings/answer/{services.invitation_token(head)}").get_data(as_text=True)
     assert "2 of at most 2 people registered." in html
+
+
+# -- 11. calendar entries go only to those who hold one ----------------------------------------------------------
+
+
+def test_a_move_updates_confirmed_members_only_and_a_cancel_tells_the_waiting_without_a_calendar(
+        db_session, make_partner):
+    meeting = plan(capacity=1)
+    head = services.invite(meeting_id=meeting.id, email="head@seoul.example", partner_id=make_partner().id,
+                           actor=None)
+    confirmed = services.register(invitation=head, name="A", email="a@seoul.example", now=NOW)
+    waiting = services.register(invitation=head, name="B", email="b@seoul.example", now=NOW)
+    assert waiting.status == RegistrationStatus.WAITLISTED
+    told = len(sent("meeting.invitation"))
+    _move(meeting)
+    assert [m["To"] for m in sent("meeting.invitation")[told:]] == ["head@seoul.example", "a@seoul.example"]
+    services.cancel_meeting(meeting_id=meeting.id, reason="Typhoon", actor=None)
+    assert [m["To"] for m in sent("meeting.cancellation")] == ["head@seoul.example", "a@seoul.example"]
+    notice = sent("meeting.registration")[-1]
+    assert notice["To"] == "b@seoul.example" and notice["Subject"] == "Cancelled: Senior officials meeting"
+    assert "Typhoon" in notice.get_body(("plain",)).get_content()
+    assert not [p for p in notice.walk() if p.get_content_type() == "text/calendar"]
+    assert (confirmed.status, waiting.status) == (RegistrationStatus.CONFIRMED, RegistrationStatus.CANCELLED)
