@@ -273,8 +273,9 @@ def _live(meeting_id: int, field: str | None = None) -> Meeting:
 
 def update_meeting(*, meeting_id: int, actor, **fields) -> Meeting:
     """Change a meeting. A change of time or place of a scheduled meeting raises its SEQUENCE and sends an
-    updated REQUEST to everyone invited or registered, so their calendars move the entry they hold."""
-    meeting = _live(meeting_id)
+    updated REQUEST to everyone invited or registered, so their calendars move the entry they hold. More places
+    (a higher capacity, or none) are offered to the waiting list at once."""
+    meeting = _locked(meeting_id)
     if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.HELD):
         raise MeetingError(_("A cancelled or past meeting cannot be changed."), "status")
     for kept in ("series_id", "city_id", "is_sample"):  # not on the edit form: kept unless given
@@ -282,6 +283,7 @@ def update_meeting(*, meeting_id: int, actor, **fields) -> Meeting:
     values = _meeting_values(**fields)
     before = _snapshot(meeting)
     moved = any(getattr(meeting, name) != values[name] for name in TIME_AND_PLACE)
+    more_places = meeting.capacity is not None and (values["capacity"] is None or values["capacity"] > meeting.capacity)
     for name, value in values.items():
         setattr(meeting, name, value)
     if moved and meeting.status != MeetingStatus.DRAFT:
@@ -292,6 +294,8 @@ def update_meeting(*, meeting_id: int, actor, **fields) -> Meeting:
     if moved and meeting.status != MeetingStatus.DRAFT:
         for person in people_told(meeting):
             _send_request(meeting, person, update=True)
+    if more_places:
+        promote(meeting=meeting)
     return meeting
 
 

@@ -338,3 +338,16 @@ def test_a_move_updates_confirmed_members_only_and_a_cancel_tells_the_waiting_wi
     assert "Typhoon" in notice.get_body(("plain",)).get_content()
     assert not [p for p in notice.walk() if p.get_content_type() == "text/calendar"]
     assert (confirmed.status, waiting.status) == (RegistrationStatus.CONFIRMED, RegistrationStatus.CANCELLED)
+
+
+# -- 9. more places: offered to the waiting list -------------------------------------------------------------
+
+
+def test_raising_the_capacity_offers_the_new_places_to_the_waiting_list_in_order(db_session):
+    meeting, (a, b, c, d) = _line(people="abcd")
+    _move(meeting, starts_at=datetime(2027, 3, 4, 10, 0), ends_at=datetime(2027, 3, 4, 17, 0), capacity=3)
+    assert [r.status for r in (a, b, c, d)] == [RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED,
+                                                RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED]
+    assert _subjects("A place is free") == ["b@example.org", "c@example.org"]
+    _move(meeting, starts_at=datetime(2027, 3, 4, 10, 0), ends_at=datetime(2027, 3, 4, 17, 0), capacity=None)
+    assert d.status == RegistrationStatus.OFFERED  # no limit any more
