@@ -1,5 +1,8 @@
 """Answers from mail programs: each iTIP REPLY read from the office's mailbox (replies.fetch_replies) is matched
-to our meeting by UID and to a live invitation by the attendee's address, and recorded as that person's answer.
+to our meeting by UID and to a live invitation by the attendee's address, and recorded as that person's answer
+when the email's sender (From) is that person: the invited address or another address of their contact record
+(a secretary's mailbox recorded there). Anyone can write an ATTENDEE line; a reply sent by someone else is
+rejected with its reason and records nothing.
 
 REPLIES_IMAP_URL names the mailbox: imap:// (plain, for a server on the same host), imap+starttls:// or
 imaps://, with user:password and the mailbox as the path (INBOX when none). The reader keeps its place in
@@ -35,6 +38,19 @@ def _address(value: str) -> str:
         return ""
 
 
+def _addresses_of(invitation: Invitation) -> set[str]:
+    """The invited address and every address of the invitee's contact record (the one the invitation names, or
+    the one the invited address belongs to), erased contacts left out."""
+    from partners.models import Contact, ContactEmail
+
+    contacts = select(ContactEmail.contact_id).where(ContactEmail.address == invitation.email)
+    if invitation.contact_id is not None:
+        contacts = contacts.union(select(Contact.id).where(Contact.id == invitation.contact_id))
+    addresses = db.session.scalars(select(ContactEmail.address).join(Contact, Contact.id == ContactEmail.contact_id)
+                                   .where(ContactEmail.contact_id.in_(contacts), Contact.erased_at.is_(None)))
+    return {invitation.email.casefold(), *(a.casefold() for a in addresses)}
+
+
 def handle_reply(reply: Reply, message_id: str | None) -> Invitation | None:
     """Record one attendee's answer; returns the invitation, or None when the reply is older than what we sent
     (a REPLY to a REQUEST since replaced). Raises ReplyRejected, changing nothing, for an unknown meeting or an
@@ -50,6 +66,10 @@ def handle_reply(reply: Reply, message_id: str | None) -> Invitation | None:
         Invitation.meeting_id == meeting.id, Invitation.email == address)) if address else None
     if invitation is None or invitation.removed_at is not None:
         raise ReplyRejected(f"{reply.attendee_email} is not invited to {reply.uid} (message {message_id}).")
+    sender = _address(reply.sender or "")
+    if not sender or sender not in _addresses_of(invitation):
+        raise ReplyRejected(f"The answer of {address} to {reply.uid} was sent by {reply.sender or 'nobody named'}, "
+                            f"not by them or an address of their contact record: not recorded (message {message_id}).")
     sent = invitation.sequence_sent if invitation.sequence_sent is not None else meeting.sequence
     if reply.sequence < sent:
         log.info("Reply of %s to %s at SEQUENCE %s is older than the REQUEST sent (%s): ignored (%s)",

@@ -41,7 +41,7 @@ def invitation(meeting):
 def reply(meeting, *, email="head@seoul.example", partstat=PartStat.ACCEPTED, sequence=None, **overrides) -> Reply:
     return Reply(**{"uid": meeting.uid, "sequence": meeting.sequence if sequence is None else sequence,
                     "recurrence_id": None, "attendee_email": email, "attendee_name": "Kim", "partstat": partstat,
-                    "comment": None, "dtstamp": datetime.now(UTC), **overrides})
+                    "comment": None, "dtstamp": datetime.now(UTC), "sender": email.casefold(), **overrides})
 
 
 # -- matching ------------------------------------------------------------------------------------------------
@@ -66,6 +66,28 @@ def test_a_reply_we_cannot_take_is_rejected_with_its_reason_and_changes_nothing(
     with pytest.raises(ReplyRejected, match=reason):
         inbox.handle_reply(reply(meeting, **changes), "<m>")
     assert invitation.answer == Answer.NEEDS_ACTION and invitation.answered_at is None
+
+
+@pytest.mark.parametrize("sender", ["mallory@example.org", None])
+def test_a_reply_sent_by_someone_else_than_the_attendee_is_rejected_and_changes_nothing(invitation, meeting,
+                                                                                        sender):
+    with pytest.raises(ReplyRejected, match="not by them or an address of their contact record"):
+        inbox.handle_reply(reply(meeting, sender=sender), "<forged>")
+    assert invitation.answer == Answer.NEEDS_ACTION and invitation.answered_at is None
+
+
+def test_a_reply_sent_from_another_address_of_the_attendees_contact_record_is_recorded(meeting):
+    from partners.models import Contact, ContactEmail
+
+    contact = Contact(given_name="Min-jun", family_name="Kim")
+    db.session.add(contact)
+    db.session.flush()
+    db.session.add_all([ContactEmail(contact_id=contact.id, address="head@seoul.example", is_primary=True),
+                        ContactEmail(contact_id=contact.id, address="office.of.kim@seoul.example")])
+    invitation = services.invite(meeting_id=meeting.id, email="head@seoul.example", contact_id=contact.id,
+                                 actor=None)
+    assert inbox.handle_reply(reply(meeting, sender="office.of.kim@seoul.example"), "<secretary>") is invitation
+    assert invitation.answer == Answer.ACCEPTED
 
 
 def test_a_withdrawn_invitation_takes_no_answer(invitation, meeting):
