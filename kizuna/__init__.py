@@ -79,6 +79,8 @@ def celery_config(cfg: dict) -> dict:
             "bounces": {"task": "partners.read_bounces", "schedule": 300.0, "options": {"expires": 300}},
             # Hourly; offers from the waiting list past their time lapse and the places go to the next in line.
             "meeting-offers": {"task": "meetings.expire_offers", "schedule": 3600.0, "options": {"expires": 1800}},
+            # Daily; scheduled meetings whose end has passed become held (a missed day is caught up next run).
+            "meetings-held": {"task": "meetings.mark_held", "schedule": 24 * 3600.0, "options": {"expires": 12 * 3600}},
         },
     }
 

@@ -391,6 +391,29 @@ def cancel_meeting(*, meeting_id: int, reason: str, actor) -> Meeting:
     return meeting
 
 
+def mark_held(*, now: datetime | None = None) -> list[Meeting]:
+    """Scheduled meetings whose end has passed become held (a daily beat task calls it): from then on they
+    refuse changes, invitations, registrations and reminders, like a cancelled one, and their open offers
+    end (nobody can take a place any more). A postponed meeting waits for its new date instead."""
+    now = now or utcnow()
+    held = []
+    for meeting_id in db.session.scalars(select(Meeting.id).where(
+            Meeting.status == MeetingStatus.SCHEDULED, Meeting.ends_at <= now).order_by(Meeting.id)).all():
+        meeting = _locked(meeting_id)
+        if meeting.status != MeetingStatus.SCHEDULED or meeting.ends_at > now:  # changed meanwhile
+            continue
+        meeting.status = MeetingStatus.HELD
+        for registration in db.session.scalars(select(Registration).where(
+                Registration.meeting_id == meeting.id, Registration.status == RegistrationStatus.OFFERED)):
+            registration.status, registration.offer_expires_at = RegistrationStatus.CANCELLED, None
+        db.session.flush()
+        audit.record("meeting.held", actor=None, object_type="meeting", object_id=meeting.id,
+                     object_label=meeting.title(meeting.default_language), before={"status": "scheduled"},
+                     after={"status": "held"})
+        held.append(meeting)
+    return held
+
+
 # -- who is told: invitees and registered people ------------------------------------------------
 
 
@@ -529,6 +552,8 @@ def uninvite(*, invitation_id: int, actor, reason: str = "") -> Invitation:
                                    .execution_options(populate_existing=True))
     if invitation.removed_at is not None:
         raise MeetingError(_("That invitation no longer exists; reload the page."))
+    if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.HELD):
+        raise MeetingError(_("This meeting is cancelled or over already."), "status")
     invitation.removed_at = utcnow()
     invitation.link_stamp = secrets.token_hex(16)
     meeting.sequence += 1
@@ -770,6 +795,8 @@ def _accreditation(upload: tuple[str, bytes]) -> tuple[str, str]:
 def cancel_registration(*, registration_id: int, actor=None, now: datetime | None = None) -> Registration:
     """The person will not come: their place goes to the first on the waiting list, as an offer."""
     registration, meeting = _registration_locked(registration_id)
+    if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.HELD):
+        raise MeetingError(_("This meeting is cancelled or over already."))
     if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED):
         raise MeetingError(_("This registration is cancelled already."))
     held = registration.status in HOLDS_A_PLACE

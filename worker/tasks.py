@@ -84,6 +84,17 @@ def expire_offers() -> int:
     return lapsed
 
 
+@shared_task(name="meetings.mark_held", ignore_result=True)
+def mark_held() -> int:
+    """Mark the scheduled meetings whose end has passed as held (beat, daily), so that they refuse changes,
+    invitations, registrations and reminders; commits. Idempotent. Returns how many were marked."""
+    from meetings import services
+
+    held = services.mark_held()
+    db.session.commit()
+    return len(held)
+
+
 @shared_task(name="partners.send_issue", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_issue(issue_id: int) -> int:
     """Plan one delivery per active subscriber of a `sending` issue and commit them, with one

@@ -351,3 +351,48 @@ def test_raising_the_capacity_offers_the_new_places_to_the_waiting_list_in_order
     assert _subjects("A place is free") == ["b@example.org", "c@example.org"]
     _move(meeting, starts_at=datetime(2027, 3, 4, 10, 0), ends_at=datetime(2027, 3, 4, 17, 0), capacity=None)
     assert d.status == RegistrationStatus.OFFERED  # no limit any more
+
+
+# -- 14. a meeting whose end has passed is held ------------------------------------------------------------------
+
+
+def test_a_scheduled_meeting_past_its_end_becomes_held_and_refuses_changes(db_session):
+    meeting, (a, b, c) = _line()
+    services.cancel_registration(registration_id=a.id, now=NOW)
+    later = plan(starts_at=datetime(2027, 6, 1, 10), ends_at=datetime(2027, 6, 1, 17))
+    postponed = plan()
+    services.postpone_meeting(meeting_id=postponed.id, reason="Typhoon", actor=None)
+    after = datetime(2027, 3, 4, 9, 0, tzinfo=UTC)  # 18:00 in Tokyo, an hour after the end
+    assert services.mark_held(now=datetime(2027, 3, 4, 7, 0, tzinfo=UTC)) == []  # 16:00: still on
+    assert services.mark_held(now=after) == [meeting]
+    assert (meeting.status, later.status, postponed.status) == (
+        services.MeetingStatus.HELD, services.MeetingStatus.SCHEDULED, services.MeetingStatus.POSTPONED)
+    assert (b.status, c.status) == (RegistrationStatus.CANCELLED, RegistrationStatus.WAITLISTED)  # the offer ends
+    assert services.mark_held(now=after) == []  # once
+    with pytest.raises(MeetingError, match="cancelled or past"):
+        _move(meeting)
+    with pytest.raises(MeetingError, match="Schedule the meeting"):
+        services.invite(meeting_id=meeting.id, email="late@example.org", actor=None)
+    for refused in (lambda: services.cancel_meeting(meeting_id=meeting.id, reason="x", actor=None),
+                    lambda: services.postpone_meeting(meeting_id=meeting.id, reason="x", actor=None),
+                    lambda: services.accept_offer(registration_id=b.id, now=after),
+                    lambda: services.cancel_registration(registration_id=c.id, now=after),
+                    lambda: services.uninvite(invitation_id=c.invitation_id, actor=None)):
+        with pytest.raises(MeetingError):
+            refused()
+
+
+def test_the_daily_task_marks_past_meetings_held(db_session):
+    from worker.tasks import mark_held
+
+    past = plan(starts_at=datetime(2020, 3, 4, 10), ends_at=datetime(2020, 3, 4, 17))
+    coming = plan(starts_at=datetime(2099, 3, 4, 10), ends_at=datetime(2099, 3, 4, 17))
+    assert mark_held() == 1
+    db.session.refresh(past)
+    db.session.refresh(coming)
+    assert (past.status, coming.status) == (services.MeetingStatus.HELD, services.MeetingStatus.SCHEDULED)
+
+
+def test_the_beat_runs_the_held_task_daily(app):
+    entry = app.config["CELERY"]["beat_schedule"]["meetings-held"]
+    assert (entry["task"], entry["schedule"]) == ("meetings.mark_held", 24 * 3600.0)
