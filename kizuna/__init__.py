@@ -77,6 +77,11 @@ def celery_config(cfg: dict) -> dict:
             "meeting-replies": {"task": "meetings.read_replies", "schedule": 300.0, "options": {"expires": 300}},
             # Bounces (delivery status notifications) from the bounces mailbox; a run not started in time is dropped.
             "bounces": {"task": "partners.read_bounces", "schedule": 300.0, "options": {"expires": 300}},
+            # Newsletters: scheduled issues whose time has come start; sends whose deliveries stopped moving go on.
+            "newsletter-schedule": {"task": "partners.start_scheduled_issues", "schedule": 60.0,
+                                    "options": {"expires": 60}},
+            "newsletter-stalled": {"task": "partners.resume_stalled_issues", "schedule": 60.0,
+                                   "options": {"expires": 60}},
             # Hourly; offers from the waiting list past their time lapse and the places go to the next in line.
             "meeting-offers": {"task": "meetings.expire_offers", "schedule": 3600.0, "options": {"expires": 1800}},
             # Daily; scheduled meetings whose end has passed become held (a missed day is caught up next run).

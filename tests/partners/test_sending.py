@@ -421,3 +421,10 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(nl_app, 
             db.engine.dispose()
         forget_queue(redis.Redis.from_url(NL_REDIS_URL), queue_name)
         server.stop()
+
+
+def test_beat_starts_scheduled_issues_and_resumes_stalled_sends_every_minute(nl_app):
+    schedule = nl_app.extensions["celery"].conf.beat_schedule
+    entries = {entry["task"]: entry["schedule"] for entry in schedule.values()}
+    for name in ("partners.start_scheduled_issues", "partners.resume_stalled_issues"):
+        assert entries[name] == 60.0 and name in nl_app.extensions["celery"].tasks
