@@ -72,8 +72,8 @@ def check_reader_message(message, delivery: Delivery) -> None:
     if "lists.archive_issue" in current_app.view_functions:
         from partners import lists
 
-        web = sending._archive_url(issue, delivery.language, lists.archive_token(issue.list_id,
-                                                                                delivery.subscription_id))
+        web = lists.archive_link(list_id=issue.list_id, subscription_id=delivery.subscription_id, issue_id=issue.id,
+                                 language=delivery.language)
     else:
         web = url  # no archive page yet: the web link goes to the unsubscribe page
     subject, text, html = sending._rendered(issue, delivery.language)
@@ -100,7 +100,7 @@ def line_lengths_ok(raw: bytes) -> bool:
 # -- each reader's message, made by substitution ------------------------------------------------------
 
 
-def test_every_reader_gets_a_message_that_parses_with_their_own_links(db_session, make_list, subscriber,
+def test_every_reader_gets_a_message_that_parses_with_their_own_links(db_session, client, make_list, subscriber,
                                                                       approved_issue, staff):
     mailing_list = make_list()
     for language in ("en", "ja", "zh-Hans", "ko", "ja", "pt-BR"):
@@ -120,6 +120,12 @@ def test_every_reader_gets_a_message_that_parses_with_their_own_links(db_session
         for part in (message.get_body(("plain",)), message.get_body(("html",))):
             assert all(len(line) <= 76 for line in part.as_string().split("\n\n", 1)[1].splitlines())
     assert {d.language for d in deliveries.values()} == {"en", "ja", "zh-Hans", "ko"}
+    if "lists.archive_issue" in current_app.view_functions:  # each reader's web link opens the issue for them
+        for row in rows:
+            text = parse(row.raw).get_body(("plain",)).get_content()
+            link = re.search(r"http://kizuna\.test(/newsletters/\S+)", text).group(1)
+            page = client.get(link)
+            assert page.status_code == 200 and row.subject in page.get_data(as_text=True)
 
 
 def test_the_test_message_keeps_working_with_the_links_filled_in(db_session, make_list, approved_issue):
