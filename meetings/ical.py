@@ -26,7 +26,7 @@ from icalendar import (
 from kizuna.mail import normalize_address
 
 __all__ = ["Attendee", "CalendarError", "Occurrence", "Organizer", "PartStat", "Role", "Status", "cancel",
-           "meeting_uid", "publish", "request"]
+           "make_uid", "publish", "request"]
 
 PRODID = "-//Kizuna//Meetings//EN"
 
@@ -57,14 +57,18 @@ class PartStat(StrEnum):
     TENTATIVE = "TENTATIVE"
 
 
-def meeting_uid(meeting_id: int, host: str) -> str:
-    """The one place a meeting's calendar UID is made: stable for the meeting's whole life, across
-    reschedules and the cancellation, so every mail program updates the same entry."""
-    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool) or meeting_id <= 0:
-        raise CalendarError(f"a meeting id is a positive integer, not {meeting_id!r}")
+def make_uid(kind: str, key: str, host: str) -> str:
+    """The one place Kizuna's calendar UIDs are made, as `kind`-`key`@`host` (services: "meeting" and "series"
+    with a random key, "copy" for our own copy of a meeting received from outside). A UID is stable for the
+    whole life of what it names, across reschedules and the cancellation, so every mail program updates the
+    same entry."""
+    if not kind or not kind.isalpha():
+        raise CalendarError(f"a UID's kind is a word, not {kind!r}")
+    if not key or any(c.isspace() or c in "@/" for c in key):
+        raise CalendarError(f"a UID's key must be a bare token, not {key!r}")
     if not host or any(c.isspace() or c in "@/" for c in host):
         raise CalendarError(f"the UID's host must be a bare host name, not {host!r}")
-    return f"meeting-{meeting_id}@{host}"
+    return f"{kind}-{key}@{host}"
 
 
 def _text(value: str, field: str) -> str:
@@ -166,7 +170,8 @@ class Occurrence:
     `start` and `end` are aware datetimes (any offset; UTC as stored is fine); the calendar writes
     them as wall-clock times in `zone`, the meeting's IANA zone, with that zone's VTIMEZONE. An
     all-day meeting covers every local day from `start` to `end` (an `end` at midnight is exclusive).
-    `sequence` is the iTIP revision: only the reschedule and cancel services raise it.
+    `sequence` is the iTIP revision, raised by the services with every change a calendar must follow: a move
+    of time or place, a postponement and the new schedule after it, a cancellation, a person taken off.
     `last_modified` is when the meeting last changed; it is also the DTSTAMP unless a builder is
     given another one.
     """

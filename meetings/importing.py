@@ -1,6 +1,11 @@
 """Invitations received from outside (an .ics written by Outlook/Exchange, Google Calendar or Apple Calendar):
 create the meeting they describe, keeping the sender's UID and organizer; update it when a later file carries a
-newer SEQUENCE; cancel ours when a CANCEL arrives for it (our own invitees are then sent CANCELs).
+newer SEQUENCE (taken as ours before our invitees are told); cancel ours when a CANCEL arrives for it (our own
+invitees are then sent CANCELs).
+
+We are not the organizer of such a meeting, so what we send our own invitees is our copy of it, under a UID of
+ours with our office as ORGANIZER (services.calendar_uid): their answers come to our mailbox, and the sender's
+invitation, where someone received both, stays a separate entry.
 
 plan() reads and decides without writing; apply() does what plan() says. Only meetings created this way
 (imported=True) are changed by a file: a UID of one of our own meetings is refused.
@@ -153,8 +158,7 @@ def apply(data: bytes | str, *, actor, tier: Tier | str = Tier.SIDE_EVENT) -> Ic
             values["descriptions"] = {**meeting.descriptions, **values["descriptions"]}
             if language not in meeting.titles:
                 values["default_language"] = meeting.default_language
-            services.update_meeting(meeting_id=meeting.id, actor=actor, **values)
-            meeting.sequence = max(meeting.sequence, event.sequence)
+            services.update_meeting(meeting_id=meeting.id, actor=actor, sequence=event.sequence, **values)
             if event.organizer is not None and event.organizer.email:
                 meeting.organizer_email = _address(event.organizer.email)
                 meeting.organizer_name = (event.organizer.name or meeting.organizer_name)[:200]

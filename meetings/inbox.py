@@ -21,7 +21,7 @@ from kizuna.imap import keep_watermark, mailbox_from_url, watermark
 from kizuna.mail import normalize_address
 
 from . import services
-from .models import Answer, Invitation, Meeting, MeetingStatus
+from .models import Answer, Invitation, MeetingStatus
 from .replies import PartStat, Reply, ReplyRejected, fetch_replies
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def handle_reply(reply: Reply, message_id: str | None) -> Invitation | None:
     """Record one attendee's answer; returns the invitation, or None when the reply is older than what we sent
     (a REPLY to a REQUEST since replaced). Raises ReplyRejected, changing nothing, for an unknown meeting or an
     address that is not (or no longer) invited."""
-    meeting = db.session.scalar(select(Meeting).where(Meeting.uid == reply.uid))
+    meeting = services.meeting_of_calendar_uid(reply.uid)
     if meeting is None:
         raise ReplyRejected(f"No meeting has the UID {reply.uid} (message {message_id}).")
     if meeting.status == MeetingStatus.CANCELLED:

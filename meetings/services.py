@@ -209,7 +209,8 @@ def create_series(*, titles, tier, actor, rrule: str = "", descriptions=None, de
                   default_format=MeetingFormat.IN_PERSON, default_delegation_limit=None, invitable_ranks=(),
                   accreditation_required=False, is_sample=False) -> MeetingSeries:
     series = MeetingSeries(
-        uid=f"series-{secrets.token_hex(8)}@{_host()}", titles=_texts(titles, "titles", required=True, limit=300),
+        uid=ical.make_uid("series", secrets.token_hex(8), _host()),
+        titles=_texts(titles, "titles", required=True, limit=300),
         descriptions=_texts(descriptions, "descriptions", required=False, limit=20000),
         default_language=default_language, tier=_choice(Tier, tier, "tier"), rrule=_rrule(rrule),
         default_format=_choice(MeetingFormat, default_format, "default_format"),
@@ -254,7 +255,7 @@ def create_meeting(*, actor, uid: str | None = None, **fields) -> Meeting:
     if uid is not None and db.session.scalar(select(Meeting.id).where(Meeting.uid == uid)) is not None:
         raise MeetingError(_("A meeting with this UID is already recorded."), "uid")
     name, email = parseaddr(current_app.config["MAIL_FROM"])
-    meeting = Meeting(**values, uid=uid or f"meeting-{secrets.token_hex(10)}@{_host()}", sequence=0,
+    meeting = Meeting(**values, uid=uid or ical.make_uid("meeting", secrets.token_hex(10), _host()), sequence=0,
                       status=MeetingStatus.DRAFT, organizer_name=name, organizer_email=email,
                       created_by_id=actor.id if actor is not None else None)
     db.session.add(meeting)
@@ -271,7 +272,7 @@ def _live(meeting_id: int, field: str | None = None) -> Meeting:
     return meeting
 
 
-def update_meeting(*, meeting_id: int, actor, **fields) -> Meeting:
+def update_meeting(*, meeting_id: int, actor, sequence: int | None = None, **fields) -> Meeting:
     """Change a meeting. A change of time or place of a scheduled meeting raises its SEQUENCE and sends an
     updated REQUEST to everyone invited or registered, so their calendars move the entry they hold. More places
     (a higher capacity, or none) are offered to the waiting list at once."""
@@ -288,6 +289,8 @@ def update_meeting(*, meeting_id: int, actor, **fields) -> Meeting:
         setattr(meeting, name, value)
     if moved and meeting.status != MeetingStatus.DRAFT:
         meeting.sequence += 1
+    if sequence is not None:  # a file received from outside: its SEQUENCE, set before anyone is told
+        meeting.sequence = max(meeting.sequence, sequence)
     db.session.flush()
     audit.record("meeting.update", actor=actor, object_type="meeting", object_id=meeting.id,
                  object_label=meeting.title(meeting.default_language), before=before, after=_snapshot(meeting))
@@ -433,13 +436,41 @@ def people_told(meeting: Meeting) -> list[Invitation | Registration]:
 CALENDAR_STATUS = {MeetingStatus.CANCELLED: ical.Status.CANCELLED, MeetingStatus.POSTPONED: ical.Status.TENTATIVE}
 
 
+def calendar_uid(meeting: Meeting) -> str:
+    """The UID of the meeting in what we send and publish. Our own meetings: their UID. A meeting received from
+    outside (imported) keeps the sender's UID to match their later files, but we are not its organizer, and
+    only the organizer sends REQUESTs for a UID (RFC 5546): our invitations are our own copy of it, under a UID
+    of ours (made from the meeting's id and the sender's UID) with our office as ORGANIZER, so that the answers
+    come back to our mailbox and the sender's own invitation, where someone holds both, stays apart."""
+    if not meeting.imported:
+        return meeting.uid
+    digest = hashlib.sha256(meeting.uid.encode()).hexdigest()[:12]
+    return ical.make_uid("copy", f"{meeting.id}-{digest}", _host())
+
+
+def meeting_of_calendar_uid(uid: str) -> Meeting | None:
+    """The meeting a UID we sent names (calendar_uid), or None."""
+    meeting = db.session.scalar(select(Meeting).where(Meeting.uid == uid))
+    if meeting is not None and not meeting.imported:
+        return meeting
+    if meeting is None and uid.startswith("copy-"):
+        meeting_id = uid.removeprefix("copy-").partition("-")[0]
+        meeting = db.session.get(Meeting, int(meeting_id)) if meeting_id.isdigit() else None
+    return meeting if meeting is not None and meeting.imported and calendar_uid(meeting) == uid else None
+
+
 def occurrence(meeting: Meeting, language: str) -> ical.Occurrence:
-    """The meeting as a calendar shows it, written in `language`."""
+    """The meeting as a calendar shows it, written in `language` (for a meeting received from outside, our own
+    copy of it: calendar_uid)."""
     location = ", ".join(p for p in (meeting.venue, meeting.room, meeting.address) if p) or None
+    if meeting.imported:
+        organizer_name, organizer_email = parseaddr(current_app.config["MAIL_FROM"])
+    else:
+        organizer_name, organizer_email = meeting.organizer_name, meeting.organizer_email
     return ical.Occurrence(
-        uid=meeting.uid, sequence=meeting.sequence, title=meeting.title(language), start=meeting.starts_at,
+        uid=calendar_uid(meeting), sequence=meeting.sequence, title=meeting.title(language), start=meeting.starts_at,
         end=meeting.ends_at, zone=meeting.timezone,
-        organizer=ical.Organizer(meeting.organizer_name or "Kizuna", meeting.organizer_email),
+        organizer=ical.Organizer(organizer_name or "Kizuna", organizer_email),
         last_modified=meeting.updated_at or utcnow(), description=meeting.description(language),
         location=location, online_url=meeting.online_url,
         status=CALENDAR_STATUS.get(meeting.status, ical.Status.CONFIRMED),
@@ -485,7 +516,8 @@ def invite(*, meeting_id: int, email: str, actor, name: str = "", language: str 
     if meeting.status != MeetingStatus.SCHEDULED:
         raise MeetingError(_("Schedule the meeting before inviting anyone."), "status")
     address = _address(email)
-    if address == meeting.organizer_email.lower():
+    office = parseaddr(current_app.config["MAIL_FROM"])[1].lower()
+    if address == office or (not meeting.imported and address == meeting.organizer_email.lower()):
         raise MeetingError(_("This is the office's own address: it organizes the meeting."), "email")
     if partner_id is not None and db.session.get(Partner, partner_id) is None:
         raise MeetingError(_("That partner no longer exists; reload the page."), "partner_id")

@@ -24,7 +24,7 @@ from meetings.ical import (
     Role,
     Status,
     cancel,
-    meeting_uid,
+    make_uid,
     publish,
     request,
 )
@@ -50,7 +50,7 @@ def make_occurrence(organizer):
     def make(**overrides) -> Occurrence:
         start = overrides.pop("start", datetime(2027, 5, 10, 10, tzinfo=TOKYO))
         values = dict(
-            uid=meeting_uid(41, "kizuna.example.test"), sequence=0, title="Senior officials meeting",
+            uid=make_uid("meeting", "41", "kizuna.example.test"), sequence=0, title="Senior officials meeting",
             start=start, end=start + timedelta(hours=2), zone="Asia/Tokyo", organizer=organizer,
             last_modified=CHANGED, description="Agenda: the network's 2027 work plan.",
             location="Tokyo Metropolitan Government Building, Conference Room A", online_url=ONLINE,
@@ -520,15 +520,16 @@ def test_feed_refuses_bad_settings(kwargs, message):
         publish([], **kwargs)
 
 
-@pytest.mark.parametrize(("meeting_id", "host"), [(0, "kizuna.test"), ("7", "kizuna.test"), (7, ""),
-                                                   (7, "a b"), (7, "x@y")])
-def test_meeting_uid_refuses_what_would_not_be_stable(meeting_id, host):
+@pytest.mark.parametrize(("kind", "key", "host"), [("", "7", "kizuna.test"), ("meeting", "", "kizuna.test"),
+                                                   ("meeting", "7", ""), ("meeting", "7", "a b"),
+                                                   ("meeting", "x@y", "kizuna.test"), ("meet-ing", "7", "kizuna.test")])
+def test_make_uid_refuses_what_would_not_be_stable(kind, key, host):
     with pytest.raises(CalendarError):
-        meeting_uid(meeting_id, host)
+        make_uid(kind, key, host)
 
 
-def test_meeting_uid_is_stable():
-    assert meeting_uid(7, "kizuna.example.test") == meeting_uid(7, "kizuna.example.test") == \
+def test_make_uid_is_stable():
+    assert make_uid("meeting", "7", "kizuna.example.test") == make_uid("meeting", "7", "kizuna.example.test") == \
         "meeting-7@kizuna.example.test"
 
 

@@ -163,3 +163,50 @@ def test_the_preview_shows_the_time_as_the_sender_set_it_and_an_all_day_event_by
     # Days in the home city's zone, the end exclusive as iCalendar has it.
     assert (summit.timezone, summit.starts_at, summit.ends_at) == (
         "Asia/Tokyo", datetime(2027, 5, 11, 15, 0, tzinfo=UTC), datetime(2027, 5, 14, 15, 0, tzinfo=UTC))
+
+
+def _requests_to(address: str):
+    import email
+    from email import policy
+
+    from icalendar import Calendar
+
+    rows = db.session.scalars(select(OutboundMessage).where(OutboundMessage.recipient == address,
+                                                            OutboundMessage.category == "meeting.invitation")
+                              .order_by(OutboundMessage.id)).all()
+    events = []
+    for row in rows:
+        message = email.message_from_bytes(row.raw, policy=policy.default)
+        [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        events.append(Calendar.from_ical(part.get_content()).walk("VEVENT")[0])
+    return events
+
+
+def test_our_invitations_to_an_imported_meeting_are_our_own_copy_at_the_files_sequence(as_role):
+    """We are not the organizer of a meeting received from outside: what we send our invitees is our own copy of
+    it (our UID for it, our office as ORGANIZER, so their answers come back to our mailbox, never to the outside
+    organizer), while the meeting keeps the sender's UID and organizer to match their later files."""
+    from meetings import inbox
+    from meetings.models import Answer
+    from meetings.replies import PartStat, Reply
+
+    client = as_role(Role.EDITOR)
+    save(client, upload(client, OUTLOOK))
+    [meeting] = meetings()
+    invitation = services.invite(meeting_id=meeting.id, email="head@seoul.example", actor=None)
+    db.session.commit()
+    [first] = _requests_to("head@seoul.example")
+    assert str(first["ORGANIZER"]).lower() == "mailto:noreply@kizuna.test"
+    assert str(first["UID"]) != UID and str(first["UID"]) == services.calendar_uid(meeting)
+    assert (meeting.uid, meeting.organizer_email) == (UID, "yuki.tanaka@u20secretariat.example")
+
+    assert save(client, upload(client, moved(sequence=3))).status_code == 303
+    db.session.refresh(meeting)
+    update = _requests_to("head@seoul.example")[-1]
+    assert int(update["SEQUENCE"]) == meeting.sequence == 3  # the file's, not an intermediate one
+    assert str(update["UID"]) == str(first["UID"])
+
+    answer = Reply(uid=str(update["UID"]), sequence=3, recurrence_id=None, attendee_email="head@seoul.example",
+                   attendee_name="Head", partstat=PartStat.ACCEPTED, comment=None, dtstamp=datetime.now(UTC),
+                   sender="head@seoul.example")
+    assert inbox.handle_reply(answer, "<copy>") is invitation and invitation.answer == Answer.ACCEPTED
