@@ -111,9 +111,10 @@ def _speakers(entries: Iterable[Mapping], language: str) -> list[Speaker]:
     return out
 
 
-def find_contact(text: str, field: str):
-    """The contact that `text` names for a speaker: one of their email addresses, or a name matching exactly one
-    contact; MeetingError at `field` otherwise. Unlike an invitation, a speaker needs no email address."""
+def find_contact(text: str, field: str, *, needs_email: bool = False):
+    """The contact that `text` names (for a speaker, or someone to invite): one of their email addresses, or a
+    name matching exactly one contact; MeetingError at `field` otherwise. A speaker needs no email address;
+    someone invited does (`needs_email`)."""
     from kizuna.mail import normalize_address
     from network.reference import fold
     from partners.models import Contact, ContactEmail
@@ -138,6 +139,8 @@ def find_contact(text: str, field: str):
         if len(found) > 1:
             raise MeetingError(_("Several contacts match %(name)s: give the contact's email address.", name=text),
                                field)
+    if needs_email and not found[0].primary_email:
+        raise MeetingError(_("%(name)s has no email address recorded.", name=found[0].display_name()), field)
     return found[0]
 
 

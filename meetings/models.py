@@ -247,8 +247,9 @@ class Delegation(db.Model):
 
 
 class Registration(db.Model):
-    """A person registered for a meeting, in a delegation or on their own; holds a place while confirmed
-    (or offered), waits in line by registered_at while waitlisted."""
+    """A person registered for a meeting, in a delegation or on their own; holds a place while confirmed,
+    pending (awaiting staff approval) or offered (services.HOLDS_A_PLACE), waits in line by registered_at while
+    waitlisted. One row per meeting and address: registered again after a cancel, the same row is used anew."""
 
     __table_args__ = (
         Index("ix_registration_meeting_status", "meeting_id", "status", "registered_at"),

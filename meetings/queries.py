@@ -162,39 +162,6 @@ def delegation_partners(meeting_id: int) -> list[Partner]:
                                    .where(Delegation.meeting_id == meeting_id).order_by(Partner.name)))
 
 
-def find_contact(text: str):
-    """The contact that `text` names: one of their email addresses, or a name matching exactly one contact.
-    Returns (contact, None) or (None, the reason for the reader)."""
-    from flask_babel import gettext as _
-
-    from kizuna.mail import normalize_address
-    from network.reference import fold
-    from partners.models import Contact, ContactEmail
-
-    text = (text or "").strip()
-    if "@" in text:
-        try:
-            address = normalize_address(text)
-        except ValueError:
-            address = text.lower()
-        contact = db.session.scalar(select(Contact).join(ContactEmail, ContactEmail.contact_id == Contact.id)
-                                    .where(ContactEmail.address == address, Contact.erased_at.is_(None)).limit(1))
-        if contact is None:
-            return None, _("No contact has the address %(email)s.", email=text)
-    else:
-        key = fold(text)
-        found = list(db.session.scalars(select(Contact).where(
-            Contact.erased_at.is_(None), Contact.search_key.contains(key, autoescape=True)).limit(2))) if key else []
-        if not found:
-            return None, _("No contact is called %(name)s.", name=text)
-        if len(found) > 1:
-            return None, _("Several contacts match %(name)s: give the contact's email address.", name=text)
-        contact = found[0]
-    if not contact.primary_email:
-        return None, _("%(name)s has no email address recorded.", name=contact.display_name())
-    return contact, None
-
-
 def network_events() -> list[tuple[int, str, object, str]]:
     """(id, title, start date, network name) of every network event, latest first: the meeting form's menu."""
     return list(db.session.execute(

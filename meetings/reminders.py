@@ -12,8 +12,8 @@ from kizuna import audit, outbox
 from kizuna.extensions import db, utcnow
 
 from . import emails, ical
-from .models import Answer, Invitation, Meeting, MeetingStatus
-from .services import MeetingError, occurrence
+from .models import Answer, Invitation, MeetingStatus
+from .services import MeetingError, _attendee, _locked, occurrence
 
 CATEGORY = "meeting.reminder"
 INTERVAL = timedelta(days=1)  # one reminder per person per day, however often staff press the button
@@ -41,16 +41,12 @@ def remind_unanswered(*, meeting_id: int, actor, now: datetime | None = None) ->
     reminded less than a day ago is skipped, so pressing twice sends nothing more. Flushes, never commits;
     returns the invitations reminded. Raises MeetingError when the meeting is not scheduled."""
     now = now or utcnow()
-    meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
-    if meeting is None:
-        raise MeetingError(_("That meeting no longer exists; reload the page."))
+    meeting = _locked(meeting_id)
     if meeting.status != MeetingStatus.SCHEDULED:
         raise MeetingError(_("Only the people invited to a scheduled meeting can be reminded."), "status")
     reminded = unanswered(meeting.id, now=now)
     for invitation in reminded:
-        attendee = ical.Attendee(name=invitation.name or invitation.email, email=invitation.email,
-                                 language=invitation.language or None)
-        calendar = ical.request(occurrence(meeting, invitation.language), attendee, stamp=now)
+        calendar = ical.request(occurrence(meeting, invitation.language), _attendee(invitation), stamp=now)
         outbox.queue(emails.invitation(meeting, invitation, calendar, reminder=True), category=CATEGORY,
                      ref_type="meeting", ref_id=meeting.id)
         invitation.reminded_at = now

@@ -24,7 +24,7 @@ from network import documents, tabular
 from network import services as network_services
 from network.models import NetworkEvent, Partner
 
-from . import queries, reminders, services
+from . import agenda, queries, reminders, services
 from .forms import (
     ANSWERED_VIA,
     ANSWERS,
@@ -451,9 +451,7 @@ def invite(meeting_id: int):
     if form.validate():
         try:
             if by_contact:
-                contact, error = queries.find_contact(contact_form.contact.data)
-                if contact is None:
-                    raise services.MeetingError(error, "contact")
+                contact = agenda.find_contact(contact_form.contact.data, "contact", needs_email=True)
                 invitation = services.invite(
                     meeting_id=meeting.id, email=contact.primary_email, name=contact.display_name(_language()),
                     language=_invitation_language(contact.preferred_language), contact_id=contact.id,

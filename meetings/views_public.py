@@ -17,7 +17,6 @@ from babel.dates import format_date, format_datetime
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -30,7 +29,6 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_, select
 
 from kizuna import auth, uploads
@@ -90,9 +88,7 @@ def _language() -> str:
 def _invitation(token: str) -> Invitation:
     """The invitation of a link, or a page that says why the link cannot be used: 404 for a link that was never
     ours (tampered), 410 for one that was but no longer works (replaced, withdrawn, expired, meeting cancelled)."""
-    try:
-        URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=services.LINK_SALT).loads(token)
-    except BadSignature:
+    if not services.check_token(token):
         abort(make_response(render_template("meetings/answer_invalid.html",
                                             message=_("This link is not valid. Use the link in the latest email.")),
                             404))

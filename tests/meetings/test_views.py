@@ -337,6 +337,11 @@ def test_inviting_a_contact_uses_their_primary_email_and_language(as_role):
     assert post(client, f"/meetings/{meeting.id}/invitations", {"contact-contact": "Claire Dupont"}).status_code == 303
     invitation = db.session.scalar(select(Invitation))
     assert (invitation.email, invitation.contact_id, invitation.language) == ("claire@paris.example", contact.id, "ja")
+    partner_services.create_contact(actor=None, family_name="Yamada", given_name="Taro", country_code="JP")
+    db.session.commit()
+    no_email = post(client, f"/meetings/{meeting.id}/invitations", {"contact-contact": "Taro Yamada"})
+    assert no_email.status_code == 422
+    assert "has no email address recorded" in error_at(no_email.get_data(as_text=True), "contact-contact")
 
 
 def test_a_bad_invitation_is_shown_at_its_field_and_nothing_is_queued(as_role, make_partner):
