@@ -124,7 +124,10 @@ def test_accepting_records_the_answer_from_the_link(client, meeting, head):
 def test_a_post_without_csrf_or_with_a_made_up_answer_changes_nothing(client, meeting, head):
     url = link(head)
     assert client.post(url, data={"answer": "accepted"}).status_code == 400
-    assert client.post(url, data={"answer": "needs_action", "csrf_token": csrf_token(client, url)}).status_code == 422
+    refused = client.post(url, data={"answer": "needs_action", "csrf_token": csrf_token(client, url)})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)  # the error is tied to the answer buttons for screen readers
+    assert 'id="answer-error"' in html and '<fieldset aria-describedby="answer-error">' in html
     db.session.refresh(head)
     assert head.answer == Answer.NEEDS_ACTION and head.answered_at is None
 

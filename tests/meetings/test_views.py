@@ -625,3 +625,20 @@ def test_staff_record_an_answer_given_by_phone(as_role):
     db.session.refresh(invitation)
     assert (invitation.answer.value, invitation.answered_via) == ("tentative", "staff")
     assert "The answer of Head is recorded." in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+
+
+def test_listed_times_say_their_zone_and_the_registration_window_is_one_sentence(as_role, registered):
+    services.update_meeting(meeting_id=registered.id, actor=None, titles=registered.titles, tier="senior_officials",
+                            format="hybrid", timezone=TOKYO, starts_at=datetime(2027, 3, 4, 10, 0),
+                            ends_at=datetime(2027, 3, 4, 17, 0), venue=registered.venue, capacity=2,
+                            online_url=registered.online_url, approval_required=True,
+                            registration_opens_at=datetime(2027, 1, 5, 9, 0))
+    db.session.commit()
+    client = as_role("viewer", timezone="Europe/Paris")
+    html = client.get(f"/meetings/{registered.id}/registrations").get_data(as_text=True)
+    assert '<th scope="col">Registered (Europe/Paris)</th>' in html
+    assert "Times in Europe/Paris." in html[html.index('id="waiting-h"'):]
+    detail = client.get(f"/meetings/{registered.id}").get_data(as_text=True)
+    assert '<th scope="col">Answer (times in Europe/Paris)</th>' in detail
+    assert "<dd>Opens Jan 5, 2027, 9:00:00 AM (Asia/Tokyo) · closes when the meeting starts</dd>" in \
+        detail.replace("\u202f", " ")
