@@ -759,7 +759,8 @@ def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole
     if arrival_at and departure_at and departure_at < arrival_at:
         raise MeetingError(_("Departure cannot come before arrival."), "departure_at")
     earlier = db.session.scalar(select(Registration).where(Registration.meeting_id == meeting.id,
-                                                          Registration.email == address))
+                                                          Registration.email == address)
+                                .execution_options(populate_existing=True))  # as it is now, under the lock
     if earlier is not None and earlier.status != RegistrationStatus.CANCELLED:
         raise MeetingError(_("%(email)s is registered already.", email=address), "email")
     delegation = db.session.scalar(select(Delegation).where(Delegation.invitation_id == invitation.id))
