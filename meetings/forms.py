@@ -43,7 +43,7 @@ MEETING_STATUSES = {
 }
 ANSWERS = {Answer.NEEDS_ACTION: _l("No answer yet"), Answer.ACCEPTED: _l("Accepted"),
            Answer.DECLINED: _l("Declined"), Answer.TENTATIVE: _l("Maybe")}
-ANSWERED_VIA = {"link": _l("the link"), "mail": _l("their mail program"), "staff": _l("staff")}
+ANSWERED_VIA = {"link": _l("the link"), "mail": _l("their mail program"), "staff": _l("staff"), "api": _l("the API")}
 REGISTRATION_STATUSES = {
     RegistrationStatus.PENDING: _l("Waiting for approval"),
     RegistrationStatus.CONFIRMED: _l("Confirmed"),
