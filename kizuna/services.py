@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, emails, outbox
+from .errors import DomainError
 from .extensions import db, utcnow
 from .i18n import LANGUAGES, home_timezone, valid_timezone
 from .mail import normalize_address
@@ -28,7 +29,7 @@ LINK_MAX_AGE = {"invitation": 7 * 24 * 3600, "reset": 2 * 3600}
 _DUMMY_HASH = generate_password_hash("not a real password")
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """An account operation was refused; the message is for the user."""
 
 

@@ -25,6 +25,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select, update
 
 from kizuna import audit, outbox
+from kizuna.errors import DomainError
 from kizuna.extensions import db, utcnow
 from kizuna.mail import normalize_address
 from network import documents
@@ -58,12 +59,8 @@ PARTSTAT = {Answer.NEEDS_ACTION: ical.PartStat.NEEDS_ACTION, Answer.ACCEPTED: ic
 TIME_AND_PLACE = ("starts_at", "ends_at", "timezone", "venue", "room", "address", "online_url", "format")
 
 
-class MeetingError(Exception):
+class MeetingError(DomainError):
     """Input a meeting service refuses; `field` names the form or API field it concerns."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 # -- checks ------------------------------------------------------------------------------------

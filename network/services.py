@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, select
 
 from kizuna import audit
+from kizuna.errors import DomainError
 from kizuna.extensions import db
 from kizuna.i18n import home_timezone
 from kizuna.mail import normalize_address
@@ -131,12 +132,8 @@ def city_json(city: City, language: str = "en") -> dict:
 PARTIAL_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2}))?(?:[-/.](\d{1,2}))?$")
 
 
-class NetworkError(Exception):
+class NetworkError(DomainError):
     """A registry change was refused; the message says why, and `field` names the input at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def local_today() -> date:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from kizuna import audit
 from kizuna import services as accounts
+from kizuna.errors import DomainError
 from kizuna.extensions import db, utcnow
 from kizuna.i18n import LANGUAGES, valid_timezone
 from kizuna.mail import normalize_address
@@ -49,12 +50,8 @@ MAX_RANK = 9999
 MAX_GIFT_VALUE = Decimal("9999999999.99")  # Numeric(12, 2)
 
 
-class PartnersError(Exception):
+class PartnersError(DomainError):
     """A partners change was refused; the message says why, and `field` names the input at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 # -- small checks shared by the verbs ----------------------------------------------------------
