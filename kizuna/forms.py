@@ -1,11 +1,17 @@
 """Forms of the core: sign-in, links, profile, users."""
 
+from collections.abc import Callable
+from typing import Any
+
 from email_validator import EmailNotValidError
+from flask import flash, redirect
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
+from .errors import DomainError
+from .extensions import db
 from .i18n import LANGUAGES, ROLE_LABELS, timezone_choices
 from .mail import normalize_address
 from .models import STAFF_ROLES
@@ -130,3 +136,23 @@ def attach_error(form, exc, aliases: dict[str, str] | None = None, *, fallback: 
         target.errors = list(target.errors or [])
     target.errors.append(str(exc))
     return None
+
+
+def saved(form, change: Callable[[], Any], *, done: str | Callable[[Any], str], to: str | Callable[[Any], str],
+          aliases: dict[str, str] | None = None, problems: list[str] | None = None):
+    """The end of a validated form's POST: `change()` calls the service. When it refuses (a DomainError), nothing
+    it flushed stays, its message goes on the field it names (attach_error; with `problems`, a refusal naming
+    none of the form's fields is added there, for the page to show above the form) and None is returned: the
+    view shows the form again, with 422. Else the change is committed, `done` is flashed as a success and the
+    303 redirect to `to` is returned; each may be a function of what `change()` returned."""
+    try:
+        result = change()
+    except DomainError as exc:
+        db.session.rollback()
+        problem = attach_error(form, exc, aliases, fallback=problems is None)
+        if problem is not None:
+            problems.append(problem)
+        return None
+    db.session.commit()
+    flash(done(result) if callable(done) else done, "success")
+    return redirect(to(result) if callable(to) else to, 303)
