@@ -7,7 +7,7 @@ from datetime import date
 from functools import lru_cache
 
 from babel import Locale
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from kizuna import auth
 from kizuna.extensions import db
-from kizuna.forms import attach_error
+from kizuna.forms import saved
 from kizuna.models import Role
 from kizuna.web import ListPage
 
@@ -90,9 +90,6 @@ def _labels() -> dict:
 
 def _render(template: str, status: int = 200, **context):
     return render_template(f"network/{template}.html", **_labels(), **context), status
-
-
-_attach = attach_error  # a service's refusal goes on the field it names (or the form's first field)
 
 
 REGIONS = {"AF": _l("Africa"), "AS": _l("Asia"), "EU": _l("Europe"), "NA": _l("North and Central America"),
@@ -265,22 +262,16 @@ def _partner_fields(form: PartnerForm) -> dict:
 def partner_new():
     form = PartnerForm()
     form.country_code.choices = choices(_country_choices())
-    status = 200
     if form.validate_on_submit():
         ok, city_id = city_from(form)
         if ok:
-            try:
-                created = services.create_partner(**_partner_fields(form), city_id=city_id, actor=current_user)
-            except services.NetworkError as exc:
-                _attach(form, exc, {"city_id": "city"})
-            else:
-                db.session.commit()
-                flash(_("%(name)s is in the registry.", name=created.name), "success")
-                return redirect(url_for(".partner", partner_id=created.id), 303)
-        status = 422
-    elif form.is_submitted():
-        status = 422
-    return _render("partner_form", status, form=form, partner=None)
+            response = saved(form, lambda: services.create_partner(**_partner_fields(form), city_id=city_id,
+                                                                    actor=current_user),
+                             done=lambda created: _("%(name)s is in the registry.", name=created.name),
+                             to=lambda created: url_for(".partner", partner_id=created.id), aliases={"city_id": "city"})
+            if response:
+                return response
+    return _render("partner_form", 422 if form.is_submitted() else 200, form=form, partner=None)
 
 
 @bp.route("/partners/<int:partner_id>/edit", methods=["GET", "POST"])
@@ -293,23 +284,16 @@ def partner_edit(partner_id: int):
         form.kind.data = found.kind.value
         form.city.data = f"{found.city.name}, {found.city.country_code}" if found.city else ""
         form.city_id.data = str(found.city_id or "")  # saved unchanged, a smaller namesake stays itself
-    status = 200
     if form.validate_on_submit():
         ok, city_id = city_from(form)
         if ok:
-            try:
-                services.update_partner(partner_id=found.id, **_partner_fields(form), city_id=city_id,
-                                        is_sample=found.is_sample, actor=current_user)
-            except services.NetworkError as exc:
-                _attach(form, exc, {"city_id": "city"})
-            else:
-                db.session.commit()
-                flash(_("The partner is saved."), "success")
-                return redirect(url_for(".partner", partner_id=found.id), 303)
-        status = 422
-    elif form.is_submitted():
-        status = 422
-    return _render("partner_form", status, form=form, partner=found)
+            response = saved(form, lambda: services.update_partner(
+                partner_id=found.id, **_partner_fields(form), city_id=city_id, is_sample=found.is_sample,
+                actor=current_user), done=_("The partner is saved."),
+                to=url_for(".partner", partner_id=found.id), aliases={"city_id": "city"})
+            if response:
+                return response
+    return _render("partner_form", 422 if form.is_submitted() else 200, form=form, partner=found)
 
 
 @bp.route("/partners/<int:partner_id>/relationships/new", methods=["GET", "POST"])
@@ -317,24 +301,17 @@ def partner_edit(partner_id: int):
 def relationship_new(partner_id: int):
     found = db.get_or_404(Partner, partner_id)
     form = RelationshipForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.add_relationship(
-                partner_id=found.id, kind=form.kind.data, started_on=form.started_on.data,
-                started_precision=form.started_on.precision, status=form.status.data,
-                status_since=form.status_since.data, reason=form.reason.data or "", source=form.source.data or "",
-                notes=form.notes.data or "", actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The relationship with %(name)s is recorded.", name=found.name), "success")
-            return redirect(url_for(".partner", partner_id=found.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("relationship_new", status, form=form, partner=found)
+        response = saved(form, lambda: services.add_relationship(
+            partner_id=found.id, kind=form.kind.data, started_on=form.started_on.data,
+            started_precision=form.started_on.precision, status=form.status.data,
+            status_since=form.status_since.data, reason=form.reason.data or "", source=form.source.data or "",
+            notes=form.notes.data or "", actor=current_user),
+            done=_("The relationship with %(name)s is recorded.", name=found.name),
+            to=url_for(".partner", partner_id=found.id))
+        if response:
+            return response
+    return _render("relationship_new", 422 if form.is_submitted() else 200, form=form, partner=found)
 
 
 @bp.route("/relationships/<int:relationship_id>/edit", methods=["GET", "POST"])
@@ -346,23 +323,17 @@ def relationship_edit(relationship_id: int):
     if request.method == "GET":
         form.kind.data = found.kind.value
         form.started_on.precision = found.started_precision
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.update_relationship(
-                relationship_id=found.id, kind=form.kind.data, started_on=form.started_on.data,
-                started_precision=form.started_on.precision, source=form.source.data or "",
-                notes=form.notes.data or "", actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The relationship's record is corrected."), "success")
-            return redirect(url_for(".partner", partner_id=found.partner_id, _anchor=f"rel-{found.id}"), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("relationship_edit", status, form=form, relationship=found, partner=found.partner)
+        response = saved(form, lambda: services.update_relationship(
+            relationship_id=found.id, kind=form.kind.data, started_on=form.started_on.data,
+            started_precision=form.started_on.precision, source=form.source.data or "",
+            notes=form.notes.data or "", actor=current_user),
+            done=_("The relationship's record is corrected."),
+            to=url_for(".partner", partner_id=found.partner_id, _anchor=f"rel-{found.id}"))
+        if response:
+            return response
+    return _render("relationship_edit", 422 if form.is_submitted() else 200, form=form, relationship=found,
+                   partner=found.partner)
 
 
 @bp.route("/relationships/<int:relationship_id>/status", methods=["GET", "POST"])
@@ -374,22 +345,16 @@ def relationship_status(relationship_id: int):
     if found.status == RelationshipStatus.ENDED:
         # An ended relationship stays ended: nothing to offer, nothing to accept.
         form.status.choices = []
-    status = 200
     if found.status != RelationshipStatus.ENDED and form.validate_on_submit():
-        try:
-            services.change_relationship_status(relationship_id=found.id, status=form.status.data,
-                                                effective_on=form.effective_on.data, reason=form.reason.data or "",
-                                                actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The status is now: %(status)s.", status=STATUSES[found.status]), "success")
-            return redirect(url_for(".partner", partner_id=found.partner_id, _anchor=f"rel-{found.id}"), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("relationship_status", status, form=form, relationship=found, partner=found.partner)
+        response = saved(form, lambda: services.change_relationship_status(
+            relationship_id=found.id, status=form.status.data, effective_on=form.effective_on.data,
+            reason=form.reason.data or "", actor=current_user),
+            done=lambda _changed: _("The status is now: %(status)s.", status=STATUSES[found.status]),
+            to=url_for(".partner", partner_id=found.partner_id, _anchor=f"rel-{found.id}"))
+        if response:
+            return response
+    return _render("relationship_status", 422 if form.is_submitted() else 200, form=form, relationship=found,
+                   partner=found.partner)
 
 
 # -- agreements --------------------------------------------------------------------------------
@@ -454,42 +419,29 @@ def agreement_new():
     _agreement_choices(form)
     if request.method == "GET" and (partner_id := _int_arg("partner")) is not None:
         form.party_ids.data = [partner_id]
-    status = 200
     if form.validate_on_submit():
-        try:
-            created = services.create_agreement(**form.agreement_fields(), actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The agreement is recorded."), "success")
-            return redirect(url_for(".agreement", agreement_id=created.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("agreement_new", status, form=form, signatory_rows=SIGNATORY_ROWS)
+        response = saved(form, lambda: services.create_agreement(**form.agreement_fields(), actor=current_user),
+                         done=_("The agreement is recorded."),
+                         to=lambda created: url_for(".agreement", agreement_id=created.id))
+        if response:
+            return response
+    return _render("agreement_new", 422 if form.is_submitted() else 200, form=form, signatory_rows=SIGNATORY_ROWS)
 
 
 @bp.route("/areas/new", methods=["GET", "POST"])
 @auth.roles_required(Role.EDITOR)
 def area_new():
     form = AreaForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            area = services.add_area(name_en=form.name_en.data, name_ja=form.name_ja.data or "", actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The cooperation area %(name)s is added.", name=area.name(_language())), "success")
-            return redirect(url_for(".agreement_new"), 303)
-    elif form.is_submitted():
-        status = 422
+        response = saved(form, lambda: services.add_area(name_en=form.name_en.data, name_ja=form.name_ja.data or "",
+                                                         actor=current_user),
+                         done=lambda area: _("The cooperation area %(name)s is added.", name=area.name(_language())),
+                         to=url_for(".agreement_new"))
+        if response:
+            return response
     areas = db.session.scalars(select(CooperationArea).order_by(CooperationArea.builtin.desc(),
                                                                 CooperationArea.name_en)).all()
-    return _render("area_new", status, form=form, areas=areas)
+    return _render("area_new", 422 if form.is_submitted() else 200, form=form, areas=areas)
 
 
 # -- the timeline ------------------------------------------------------------------------------

@@ -11,13 +11,14 @@ from sqlalchemy import select
 
 from kizuna import auth
 from kizuna.extensions import db
+from kizuna.forms import saved
 from kizuna.models import Role, User
 from kizuna.web import file_size
 
 from . import documents, services
 from .forms import SIGNATORY_ROWS, AgreementForm, DocumentForm, RemoveDocumentForm, TerminateForm
 from .models import Agreement, AgreementDocument
-from .views import _agreement_choices, _attach, _render, bp
+from .views import _agreement_choices, _render, bp
 
 DOCUMENT_KINDS = {
     "application/pdf": _l("PDF"),
@@ -43,8 +44,8 @@ def _agreement_page_helpers() -> dict:
             "document_kinds": DOCUMENT_KINDS}
 
 
-def _back(agreement: Agreement, anchor: str | None = None):
-    return redirect(url_for(".agreement", agreement_id=agreement.id, _anchor=anchor), 303)
+def _url(agreement: Agreement, anchor: str | None = None) -> str:
+    return url_for(".agreement", agreement_id=agreement.id, _anchor=anchor)
 
 
 # -- documents ---------------------------------------------------------------------------------
@@ -57,17 +58,13 @@ def agreement_document_add(agreement_id: int):
     form = DocumentForm()
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            document = documents.add_document(agreement_id=found.id, filename=upload.filename or "",
-                                              data=upload.read(), actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-        else:
-            db.session.commit()
-            flash(_("%(name)s is attached.", name=document.filename), "success")
-            return _back(found, "documents")
-    status = 422 if form.is_submitted() else 200
-    return _render("agreement_document_add", status, form=form, agreement=found)
+        response = saved(form, lambda: documents.add_document(agreement_id=found.id, filename=upload.filename or "",
+                                                              data=upload.read(), actor=current_user),
+                         done=lambda document: _("%(name)s is attached.", name=document.filename),
+                         to=_url(found, "documents"))
+        if response:
+            return response
+    return _render("agreement_document_add", 422 if form.is_submitted() else 200, form=form, agreement=found)
 
 
 def _document_of(agreement_id: int, document_id: int) -> AgreementDocument:
@@ -107,7 +104,7 @@ def agreement_document_remove(agreement_id: int, document_id: int):
         db.session.commit()
         documents.discard_unused_file(digest)
         flash(_("%(name)s is removed.", name=name), "success")
-        return _back(found, "documents")
+        return redirect(_url(found, "documents"), 303)
     return _render("agreement_document_remove", 422 if form.is_submitted() else 200, form=form, agreement=found,
                    document=document)
 
@@ -131,20 +128,13 @@ def agreement_edit(agreement_id: int):
     form.previous_id.choices = [c for c in form.previous_id.choices if not c.value.isdigit()
                                 or int(c.value) not in later]
     form.submit.label.text = _("Save the changes")
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.update_agreement(agreement_id=found.id, **form.agreement_fields(), actor=current_user)
-        except services.NetworkError as exc:  # refused before anything was changed
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The agreement is saved."), "success")
-            return _back(found)
-    elif form.is_submitted():
-        status = 422
-    return _render("agreement_new", status, form=form, agreement=found,
+        response = saved(form, lambda: services.update_agreement(agreement_id=found.id, **form.agreement_fields(),
+                                                                 actor=current_user),
+                         done=_("The agreement is saved."), to=_url(found))
+        if response:
+            return response
+    return _render("agreement_new", 422 if form.is_submitted() else 200, form=form, agreement=found,
                    signatory_rows=max(SIGNATORY_ROWS, len(form.signatories.entries)))
 
 
@@ -153,18 +143,11 @@ def agreement_edit(agreement_id: int):
 def agreement_terminate(agreement_id: int):
     found = db.get_or_404(Agreement, agreement_id)
     form = TerminateForm()
-    status = 200
     if found.terminated_on is None and form.validate_on_submit():
-        try:
-            services.terminate_agreement(agreement_id=found.id, terminated_on=form.terminated_on.data,
-                                         reason=form.reason.data, actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The agreement is recorded as terminated."), "success")
-            return _back(found)
-    elif form.is_submitted():
-        status = 422
-    return _render("agreement_terminate", status, form=form, agreement=found, today=services.local_today())
+        response = saved(form, lambda: services.terminate_agreement(
+            agreement_id=found.id, terminated_on=form.terminated_on.data, reason=form.reason.data,
+            actor=current_user), done=_("The agreement is recorded as terminated."), to=_url(found))
+        if response:
+            return response
+    return _render("agreement_terminate", 422 if form.is_submitted() else 200, form=form, agreement=found,
+                   today=services.local_today())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from kizuna import auth
 from kizuna.extensions import db
+from kizuna.forms import saved
 from kizuna.models import Role
 
 from . import services, worldmap
@@ -43,7 +44,7 @@ from .models import (
     NetworkEvent,
     NetworkMember,
 )
-from .views import PER_PAGE, _attach, _country_choices, _language, _page, _render, bp
+from .views import PER_PAGE, _country_choices, _language, _page, _render, bp
 
 EMBASSY_SORTS = ("country", "ward")
 
@@ -127,20 +128,13 @@ def _embassy_fields(form: EmbassyForm) -> dict:
 def embassy_new():
     form = EmbassyForm()
     form.country_code.choices = choices(_country_choices())
-    status = 200
     if form.validate_on_submit():
-        try:
-            created = services.create_embassy(**_embassy_fields(form), actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("%(name)s is in the registry.", name=created.name), "success")
-            return redirect(url_for(".embassy", embassy_id=created.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _directory("embassy_form", status, form=form, embassy=None)
+        response = saved(form, lambda: services.create_embassy(**_embassy_fields(form), actor=current_user),
+                         done=lambda created: _("%(name)s is in the registry.", name=created.name),
+                         to=lambda created: url_for(".embassy", embassy_id=created.id))
+        if response:
+            return response
+    return _directory("embassy_form", 422 if form.is_submitted() else 200, form=form, embassy=None)
 
 
 @bp.route("/embassies/<int:embassy_id>/edit", methods=["GET", "POST"])
@@ -152,20 +146,13 @@ def embassy_edit(embassy_id: int):
     if request.method == "GET":
         form.mission_type.data = found.mission_type.value
         form.phones.data = "\n".join(found.phones or [])
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.update_embassy(embassy_id=found.id, **_embassy_fields(form), actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The mission is saved."), "success")
-            return redirect(url_for(".embassy", embassy_id=found.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _directory("embassy_form", status, form=form, embassy=found)
+        response = saved(form, lambda: services.update_embassy(
+            embassy_id=found.id, **_embassy_fields(form), actor=current_user),
+            done=_("The mission is saved."), to=url_for(".embassy", embassy_id=found.id))
+        if response:
+            return response
+    return _directory("embassy_form", 422 if form.is_submitted() else 200, form=form, embassy=found)
 
 
 def _status_choices(embassy_: Embassy) -> list:
@@ -182,23 +169,16 @@ def embassy_status(embassy_id: int):
     found = db.get_or_404(Embassy, embassy_id)
     form = EmbassyStatusForm()
     form.status.choices = _status_choices(found)
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.change_embassy_status(
-                embassy_id=found.id, status=form.status.data, effective_on=form.effective_on.data,
-                reason=form.reason.data or "", new_address=form.new_address.data or None,
-                new_ward=form.new_ward.data or None, actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The change is recorded: %(status)s.", status=EMBASSY_STATUSES[found.status]), "success")
-            return redirect(url_for(".embassy", embassy_id=found.id, _anchor="history-h"), 303)
-    elif form.is_submitted():
-        status = 422
-    return _directory("embassy_status", status, form=form, embassy=found)
+        response = saved(form, lambda: services.change_embassy_status(
+            embassy_id=found.id, status=form.status.data, effective_on=form.effective_on.data,
+            reason=form.reason.data or "", new_address=form.new_address.data or None,
+            new_ward=form.new_ward.data or None, actor=current_user),
+            done=lambda _result: _("The change is recorded: %(status)s.", status=EMBASSY_STATUSES[found.status]),
+            to=url_for(".embassy", embassy_id=found.id, _anchor="history-h"))
+        if response:
+            return response
+    return _directory("embassy_status", 422 if form.is_submitted() else 200, form=form, embassy=found)
 
 
 # -- city networks -----------------------------------------------------------------------------
@@ -279,22 +259,15 @@ def network(network_id: int):
 @auth.roles_required(Role.EDITOR)
 def network_new():
     form = NetworkForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            created = services.create_network(
-                name=form.name.data, acronym=form.acronym.data or "", name_ja=form.name_ja.data or "",
-                website=form.website.data or "", description=form.description.data or "", actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("%(name)s is in the registry.", name=created.name), "success")
-            return redirect(url_for(".network", network_id=created.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _directory("network_form", status, form=form, network=None)
+        response = saved(form, lambda: services.create_network(
+            name=form.name.data, acronym=form.acronym.data or "", name_ja=form.name_ja.data or "",
+            website=form.website.data or "", description=form.description.data or "", actor=current_user),
+            done=lambda created: _("%(name)s is in the registry.", name=created.name),
+            to=lambda created: url_for(".network", network_id=created.id))
+        if response:
+            return response
+    return _directory("network_form", 422 if form.is_submitted() else 200, form=form, network=None)
 
 
 @bp.route("/networks/<int:network_id>/edit", methods=["GET", "POST"])
@@ -302,23 +275,14 @@ def network_new():
 def network_edit(network_id: int):
     found = db.get_or_404(CityNetwork, network_id)
     form = NetworkEditForm(obj=found) if request.method == "GET" else NetworkEditForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.update_network(
-                network_id=found.id, name=form.name.data, acronym=form.acronym.data or "",
-                name_ja=form.name_ja.data or "", website=form.website.data or "",
-                description=form.description.data or "", actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The network is saved."), "success")
-            return redirect(url_for(".network", network_id=found.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _directory("network_form", status, form=form, network=found)
+        response = saved(form, lambda: services.update_network(
+            network_id=found.id, name=form.name.data, acronym=form.acronym.data or "", name_ja=form.name_ja.data or "",
+            website=form.website.data or "", description=form.description.data or "", actor=current_user),
+            done=_("The network is saved."), to=url_for(".network", network_id=found.id))
+        if response:
+            return response
+    return _directory("network_form", 422 if form.is_submitted() else 200, form=form, network=found)
 
 
 @bp.route("/networks/<int:network_id>/role", methods=["GET", "POST"])
@@ -326,23 +290,17 @@ def network_edit(network_id: int):
 def network_role(network_id: int):
     found = db.get_or_404(CityNetwork, network_id)
     form = HomeRoleForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.set_home_role(network_id=found.id, role=form.role.data, started_on=form.started_on.data,
-                                   started_precision=form.started_on.precision, notes=form.notes.data or "",
-                                   actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The home city's role is now: %(role)s.", role=NETWORK_ROLES[current_role(found).role]),
-                  "success")
-            return redirect(url_for(".network", network_id=found.id, _anchor="roles-h"), 303)
-    elif form.is_submitted():
-        status = 422
-    return _directory("network_role", status, form=form, network=found, current=current_role(found))
+        response = saved(form, lambda: services.set_home_role(
+            network_id=found.id, role=form.role.data, started_on=form.started_on.data,
+            started_precision=form.started_on.precision, notes=form.notes.data or "", actor=current_user),
+            done=lambda _result: _("The home city's role is now: %(role)s.",
+                                   role=NETWORK_ROLES[current_role(found).role]),
+            to=url_for(".network", network_id=found.id, _anchor="roles-h"))
+        if response:
+            return response
+    return _directory("network_role", 422 if form.is_submitted() else 200, form=form, network=found,
+                      current=current_role(found))
 
 
 def _city(form, spec: str | None) -> tuple[bool, int | None]:
@@ -363,23 +321,16 @@ def _city(form, spec: str | None) -> tuple[bool, int | None]:
 def network_member(network_id: int):
     found = db.get_or_404(CityNetwork, network_id)
     form = MemberForm()
-    status = 200
     if form.validate_on_submit():
         ok, city_id = _city(form, form.city.data)
         if ok:
-            try:
-                member = services.add_network_member(network_id=found.id, city_id=city_id,
-                                                     joined_on=form.joined_on.data, actor=current_user)
-            except services.NetworkError as exc:
-                _attach(form, exc, {"city_id": "city"})
-            else:
-                db.session.commit()
-                flash(_("%(city)s is a member of %(network)s.", city=member.name, network=found.name), "success")
-                return redirect(url_for(".network", network_id=found.id, _anchor="members-h"), 303)
-        status = 422
-    elif form.is_submitted():
-        status = 422
-    return _directory("network_member", status, form=form, network=found)
+            response = saved(form, lambda: services.add_network_member(
+                network_id=found.id, city_id=city_id, joined_on=form.joined_on.data, actor=current_user),
+                done=lambda member: _("%(city)s is a member of %(network)s.", city=member.name, network=found.name),
+                to=url_for(".network", network_id=found.id, _anchor="members-h"), aliases={"city_id": "city"})
+            if response:
+                return response
+    return _directory("network_member", 422 if form.is_submitted() else 200, form=form, network=found)
 
 
 @bp.route("/networks/<int:network_id>/events/new", methods=["GET", "POST"])
@@ -387,26 +338,18 @@ def network_member(network_id: int):
 def network_event(network_id: int):
     found = db.get_or_404(CityNetwork, network_id)
     form = EventForm()
-    status = 200
     if form.validate_on_submit():
         ok, city_id = _city(form, form.city.data)
         if ok:
-            try:
-                services.add_network_event(
-                    network_id=found.id, title=form.title.data, kind=form.kind.data or "",
-                    starts_on=form.starts_on.data, ends_on=form.ends_on.data, city_id=city_id,
-                    venue=form.venue.data or "", url=form.url.data or "", description=form.description.data or "",
-                    actor=current_user)
-            except services.NetworkError as exc:
-                _attach(form, exc, {"city_id": "city"})
-            else:
-                db.session.commit()
-                flash(_("The event is recorded."), "success")
-                return redirect(url_for(".network", network_id=found.id, _anchor="events-h"), 303)
-        status = 422
-    elif form.is_submitted():
-        status = 422
-    return _directory("network_event", status, form=form, network=found, event=None)
+            response = saved(form, lambda: services.add_network_event(
+                network_id=found.id, title=form.title.data, kind=form.kind.data or "", starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data, city_id=city_id, venue=form.venue.data or "", url=form.url.data or "",
+                description=form.description.data or "", actor=current_user),
+                done=_("The event is recorded."), to=url_for(".network", network_id=found.id, _anchor="events-h"),
+                aliases={"city_id": "city"})
+            if response:
+                return response
+    return _directory("network_event", 422 if form.is_submitted() else 200, form=form, network=found, event=None)
 
 
 def _of_network(model, object_id: int, network_id: int):
@@ -422,21 +365,15 @@ def _of_network(model, object_id: int, network_id: int):
 def network_member_edit(network_id: int, member_id: int):
     member = _of_network(NetworkMember, member_id, network_id)
     form = MemberEditForm(obj=member) if request.method == "GET" else MemberEditForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.update_network_member(member_id=member.id, joined_on=form.joined_on.data,
-                                           left_on=form.left_on.data, actor=current_user)
-        except services.NetworkError as exc:
-            _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The membership of %(city)s is saved.", city=member.name), "success")
-            return redirect(url_for(".network", network_id=network_id, _anchor="members-h"), 303)
-    elif form.is_submitted():
-        status = 422
-    return _directory("network_member_edit", status, form=form, network=member.network, member=member)
+        response = saved(form, lambda: services.update_network_member(
+            member_id=member.id, joined_on=form.joined_on.data, left_on=form.left_on.data, actor=current_user),
+            done=_("The membership of %(city)s is saved.", city=member.name),
+            to=url_for(".network", network_id=network_id, _anchor="members-h"))
+        if response:
+            return response
+    return _directory("network_member_edit", 422 if form.is_submitted() else 200, form=form, network=member.network,
+                      member=member)
 
 
 @bp.route("/networks/<int:network_id>/events/<int:event_id>/edit", methods=["GET", "POST"])
@@ -446,25 +383,18 @@ def network_event_edit(network_id: int, event_id: int):
     form = EventEditForm(obj=event) if request.method == "GET" else EventEditForm()
     if request.method == "GET":
         form.city.data = f"{event.city.name}, {event.city.country_code}" if event.city else ""
-    status = 200
     if form.validate_on_submit():
         kept = event.city and (form.city.data or "").strip() == f"{event.city.name}, {event.city.country_code}"
         # Saved unchanged, the event's city stays itself even when a larger namesake exists.
         ok, city_id = (True, event.city_id) if kept else _city(form, form.city.data)
         if ok:
-            try:
-                services.update_network_event(
-                    event_id=event.id, title=form.title.data, kind=form.kind.data or "",
-                    starts_on=form.starts_on.data, ends_on=form.ends_on.data, city_id=city_id,
-                    venue=form.venue.data or "", url=form.url.data or "", description=form.description.data or "",
-                    actor=current_user)
-            except services.NetworkError as exc:
-                _attach(form, exc, {"city_id": "city"})
-            else:
-                db.session.commit()
-                flash(_("The event is saved."), "success")
-                return redirect(url_for(".network", network_id=network_id, _anchor="events-h"), 303)
-        status = 422
-    elif form.is_submitted():
-        status = 422
-    return _directory("network_event", status, form=form, network=event.network, event=event)
+            response = saved(form, lambda: services.update_network_event(
+                event_id=event.id, title=form.title.data, kind=form.kind.data or "", starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data, city_id=city_id, venue=form.venue.data or "", url=form.url.data or "",
+                description=form.description.data or "", actor=current_user),
+                done=_("The event is saved."), to=url_for(".network", network_id=network_id, _anchor="events-h"),
+                aliases={"city_id": "city"})
+            if response:
+                return response
+    return _directory("network_event", 422 if form.is_submitted() else 200, form=form, network=event.network,
+                      event=event)
