@@ -139,18 +139,20 @@ def attach_error(form, exc, aliases: dict[str, str] | None = None, *, fallback: 
 
 
 def saved(form, change: Callable[[], Any], *, done: str | Callable[[Any], str], to: str | Callable[[Any], str],
-          aliases: dict[str, str] | None = None, problems: list[str] | None = None):
+          aliases: dict[str, str] | None = None, problems: list[str] | None = None,
+          attach: Callable[[Any, DomainError], str | None] | None = None):
     """The end of a validated form's POST: `change()` calls the service. When it refuses (a DomainError), nothing
-    it flushed stays, its message goes on the field it names (attach_error; with `problems`, a refusal naming
-    none of the form's fields is added there, for the page to show above the form) and None is returned: the
-    view shows the form again, with 422. Else the change is committed, `done` is flashed as a success and the
-    303 redirect to `to` is returned; each may be a function of what `change()` returned."""
+    it flushed stays, its message goes on the field it names (attach_error, or `attach(form, exc)` for a form with
+    rows or defaults of its own; with `problems`, a refusal naming none of the form's fields is added there, for
+    the page to show above the form) and None is returned: the view shows the form again, with 422. Else the
+    change is committed, `done` is flashed as a success and the 303 redirect to `to` is returned; each may be a
+    function of what `change()` returned."""
     try:
         result = change()
     except DomainError as exc:
         db.session.rollback()
-        problem = attach_error(form, exc, aliases, fallback=problems is None)
-        if problem is not None:
+        problem = attach(form, exc) if attach else attach_error(form, exc, aliases, fallback=problems is None)
+        if problem is not None and problems is not None:
             problems.append(problem)
         return None
     db.session.commit()

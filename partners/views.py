@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from kizuna import auth
 from kizuna.extensions import db, utcnow
-from kizuna.forms import ConfirmForm, attach_error
+from kizuna.forms import ConfirmForm, attach_error, saved
 from kizuna.models import Role
 from meetings import services as meeting_services
 from meetings.models import Meeting, MeetingStatus
@@ -172,20 +172,13 @@ def organisation_new():
     _organisation_choices(form)
     if request.method == "GET" and (parent := request.args.get("parent", "")).isdigit():
         form.parent_id.data = parent
-    status = 200
     if form.validate_on_submit():
-        try:
-            created = services.create_organisation(**form.organisation_fields(), actor=current_user)
-        except services.PartnersError as exc:
-            _refused(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("%(name)s is added.", name=created.name), "success")
-            return redirect(url_for(".organisation", organisation_id=created.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("organisation_form", status, form=form, organisation=None)
+        response = saved(form, lambda: services.create_organisation(**form.organisation_fields(), actor=current_user),
+                         done=lambda created: _("%(name)s is added.", name=created.name),
+                         to=lambda created: url_for(".organisation", organisation_id=created.id))
+        if response:
+            return response
+    return _render("organisation_form", 422 if form.is_submitted() else 200, form=form, organisation=None)
 
 
 @bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
@@ -199,20 +192,13 @@ def organisation_edit(organisation_id: int):
         for name in ("parent_id", "partner_id", "embassy_id", "network_id"):
             getattr(form, name).data = str(getattr(found, name) or "")
         form.country_code.data = found.country_code or ""
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.update_organisation(organisation_id=found.id, **form.organisation_fields(), actor=current_user)
-        except services.PartnersError as exc:
-            _refused(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The organisation is saved."), "success")
-            return redirect(url_for(".organisation", organisation_id=found.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("organisation_form", status, form=form, organisation=found)
+        response = saved(form, lambda: services.update_organisation(
+            organisation_id=found.id, **form.organisation_fields(), actor=current_user),
+            done=_("The organisation is saved."), to=url_for(".organisation", organisation_id=found.id))
+        if response:
+            return response
+    return _render("organisation_form", 422 if form.is_submitted() else 200, form=form, organisation=found)
 
 
 # -- contacts --------------------------------------------------------------------------------------
@@ -318,25 +304,18 @@ def contact_edit(contact_id: int):
     else:
         form = ContactForm()
     _contact_choices(form)
-    status = 200
     if form.is_submitted() and form.adding_row():
         return _render("contact_form", form=form, contact=found)
     if form.validate_on_submit():
         ok, city_id = city_from(form)
         if ok:
-            try:
-                services.update_contact(contact_id=found.id, **form.contact_fields(city_id),
-                                        user_id=found.user_id, actor=current_user)
-            except services.PartnersError as exc:
-                _refused(form, exc, {"city_id": "city"})
-            else:
-                db.session.commit()
-                flash(_("The contact is saved."), "success")
-                return redirect(url_for(".contact", contact_id=found.id), 303)
-        status = 422
-    elif form.is_submitted():
-        status = 422
-    return _render("contact_form", status, form=form, contact=found)
+            response = saved(form, lambda: services.update_contact(
+                contact_id=found.id, **form.contact_fields(city_id), user_id=found.user_id, actor=current_user),
+                done=_("The contact is saved."), to=url_for(".contact", contact_id=found.id),
+                aliases={"city_id": "city"})
+            if response:
+                return response
+    return _render("contact_form", 422 if form.is_submitted() else 200, form=form, contact=found)
 
 
 @bp.route("/contacts/<int:contact_id>/positions/new", methods=["GET", "POST"])
@@ -349,23 +328,15 @@ def position_new(contact_id: int):
     form.organisation_id.choices = choices([("", "—")] + queries.organisation_options())
     if request.method == "GET":
         form.end_current.data = request.args.get("move") == "1"
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.add_position(contact_id=found.id, organisation_id=int(form.organisation_id.data),
-                                  title=form.title.data or "", department=form.department.data or "",
-                                  started_on=form.started_on.data, ended_on=form.ended_on.data,
-                                  end_current=form.end_current.data, actor=current_user)
-        except services.PartnersError as exc:
-            _refused(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The position is recorded."), "success")
-            return redirect(url_for(".contact", contact_id=found.id, _anchor="positions-h"), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("position_new", status, form=form, contact=found)
+        response = saved(form, lambda: services.add_position(
+            contact_id=found.id, organisation_id=int(form.organisation_id.data), title=form.title.data or "",
+            department=form.department.data or "", started_on=form.started_on.data, ended_on=form.ended_on.data,
+            end_current=form.end_current.data, actor=current_user),
+            done=_("The position is recorded."), to=url_for(".contact", contact_id=found.id, _anchor="positions-h"))
+        if response:
+            return response
+    return _render("position_new", 422 if form.is_submitted() else 200, form=form, contact=found)
 
 
 @bp.route("/positions/<int:position_id>/end", methods=["GET", "POST"])
@@ -375,20 +346,14 @@ def position_end(position_id: int):
     if position.contact.erased_at is not None:
         abort(404)
     form = EndPositionForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.end_position(position_id=position.id, ended_on=form.ended_on.data, actor=current_user)
-        except services.PartnersError as exc:
-            _refused(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The position has ended; it stays in the history."), "success")
-            return redirect(url_for(".contact", contact_id=position.contact_id, _anchor="positions-h"), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("position_end", status, form=form, position=position)
+        response = saved(form, lambda: services.end_position(
+            position_id=position.id, ended_on=form.ended_on.data, actor=current_user),
+            done=_("The position has ended; it stays in the history."),
+            to=url_for(".contact", contact_id=position.contact_id, _anchor="positions-h"))
+        if response:
+            return response
+    return _render("position_end", 422 if form.is_submitted() else 200, form=form, position=position)
 
 
 @bp.post("/contacts/<int:contact_id>/invite")
@@ -581,20 +546,12 @@ def me():
         form = ProfileForm(data=ProfileForm.reach_data(services.contact_fields(own)))
     else:
         form = ProfileForm()
-    status = 200
     if form.is_submitted() and form.adding_row():
         return _render("me", contact=own, form=form, **mine)
     if form.validate_on_submit():
-        try:
-            services.update_own_profile(user=current_user, **form.reach_fields())
-        except services.PartnersError as exc:
-            _refused(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Your profile is saved."), "success")
-            return redirect(url_for(".me"), 303)
-    elif form.is_submitted():
-        status = 422
+        response = saved(form, lambda: services.update_own_profile(user=current_user, **form.reach_fields()),
+                         done=_("Your profile is saved."), to=url_for(".me"))
+        if response:
+            return response
     own = services.own_contact(current_user)
-    return _render("me", status, contact=own, form=form, **mine)
+    return _render("me", 422 if form.is_submitted() else 200, contact=own, form=form, **mine)

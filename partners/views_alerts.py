@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from kizuna import auth
 from kizuna.extensions import db
-from kizuna.forms import ConfirmForm
+from kizuna.forms import ConfirmForm, saved
 from kizuna.i18n import home_timezone
 from kizuna.models import Role
 from network.forms import choices
@@ -117,15 +117,11 @@ def approve_and_send(issue_id: int):
         abort(404)
     form = ApproveForm()
     if form.validate_on_submit():
-        try:
-            alerts.approve_and_send(issue_id=issue.id, actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc, {None: "checked"})
-        else:
-            db.session.commit()
-            flash(_("The alert is approved and being sent, ahead of any newsletter."), "success")
-            return redirect(url_for(".queue"), 303)
+        response = saved(form, lambda: alerts.approve_and_send(issue_id=issue.id, actor=current_user),
+                         done=_("The alert is approved and being sent, ahead of any newsletter."), to=url_for(".queue"),
+                         aliases={"": "checked"})
+        if response:
+            return response
     issue = alerts.alert(issue_id)
     return _alert_page(issue, form, 422)
 
@@ -212,16 +208,13 @@ def template_edit(template_id: int):
         form.list_id.data = found.list_id or 0
         return _render("alert_template_edit", form=form, template=found)
     if form.validate_on_submit():
-        try:
-            alerts.update_template(template_id=found.id, names={"en": form.name_en.data, "ja": form.name_ja.data},
-                                   list_id=form.list_id.data or None, actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc, {"names-en": "name_en", "names-ja": "name_ja"})
-        else:
-            db.session.commit()
-            flash(_("The template is saved."), "success")
-            return redirect(url_for(".template", template_id=found.id), 303)
+        response = saved(form, lambda: alerts.update_template(
+            template_id=found.id, names={"en": form.name_en.data, "ja": form.name_ja.data},
+            list_id=form.list_id.data or None, actor=current_user),
+            done=_("The template is saved."), to=url_for(".template", template_id=found.id),
+            aliases={"names-en": "name_en", "names-ja": "name_ja"})
+        if response:
+            return response
     return _render("alert_template_edit", 422, form=form, template=found)
 
 
@@ -233,17 +226,12 @@ def variant_new(template_id: int):
     if request.method == "GET":
         return _render("alert_variant_form", form=form, template=found, language_tag=None)
     if form.validate_on_submit():
-        try:
-            alerts.save_template_variant(template_id=found.id, language=form.language.data,
-                                         subject=form.subject.data, body=form.body.data, actor=current_user,
-                                         new=True)
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The language is added."), "success")
-            return redirect(url_for(".template", template_id=found.id), 303)
+        response = saved(form, lambda: alerts.save_template_variant(
+            template_id=found.id, language=form.language.data, subject=form.subject.data, body=form.body.data,
+            actor=current_user, new=True),
+            done=_("The language is added."), to=url_for(".template", template_id=found.id))
+        if response:
+            return response
     return _render("alert_variant_form", 422, form=form, template=found, language_tag=None)
 
 
@@ -260,16 +248,12 @@ def variant_edit(template_id: int, language: str):
         form.body.data = found.variants[language]["body"]
         return _render("alert_variant_form", form=form, template=found, language_tag=language)
     if form.validate_on_submit():
-        try:
-            alerts.save_template_variant(template_id=found.id, language=language, subject=form.subject.data,
-                                         body=form.body.data, actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The language is saved."), "success")
-            return redirect(url_for(".template", template_id=found.id), 303)
+        response = saved(form, lambda: alerts.save_template_variant(
+            template_id=found.id, language=language, subject=form.subject.data, body=form.body.data,
+            actor=current_user),
+            done=_("The language is saved."), to=url_for(".template", template_id=found.id))
+        if response:
+            return response
     return _render("alert_variant_form", 422, form=form, template=found, language_tag=language)
 
 
@@ -308,16 +292,11 @@ def field_new(template_id: int):
         form.required.data = True
         return _render("alert_field_form", form=form, template=found, field_key=None)
     if form.validate_on_submit():
-        try:
-            alerts.save_template_field(template_id=found.id, key=form.key.data, actor=current_user, new=True,
-                                       **_field_values(form))
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The field is added."), "success")
-            return redirect(url_for(".template", template_id=found.id), 303)
+        response = saved(form, lambda: alerts.save_template_field(
+            template_id=found.id, key=form.key.data, actor=current_user, new=True, **_field_values(form)),
+            done=_("The field is added."), to=url_for(".template", template_id=found.id))
+        if response:
+            return response
     return _render("alert_field_form", 422, form=form, template=found, field_key=None)
 
 
@@ -339,13 +318,9 @@ def field_edit(template_id: int, key: str):
         form.choices.data = alerts.choices_text(definition.get("choices"))
         return _render("alert_field_form", form=form, template=found, field_key=key)
     if form.validate_on_submit():
-        try:
-            alerts.save_template_field(template_id=found.id, key=key, actor=current_user, **_field_values(form))
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The field is saved."), "success")
-            return redirect(url_for(".template", template_id=found.id), 303)
+        response = saved(form, lambda: alerts.save_template_field(
+            template_id=found.id, key=key, actor=current_user, **_field_values(form)),
+            done=_("The field is saved."), to=url_for(".template", template_id=found.id))
+        if response:
+            return response
     return _render("alert_field_form", 422, form=form, template=found, field_key=key)

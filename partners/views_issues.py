@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -11,7 +13,7 @@ from markupsafe import Markup
 
 from kizuna import auth
 from kizuna.extensions import db
-from kizuna.forms import ConfirmForm
+from kizuna.forms import ConfirmForm, saved
 from kizuna.i18n import LANGUAGES
 from kizuna.models import Role
 from network import tabular
@@ -55,6 +57,10 @@ def _attach(form, exc: PartnersError, default: str | None = None) -> None:
     if target is None:
         target = next(f for f in form if f.name not in ("csrf_token", "submit", "preview"))
     target.errors = [*(target.errors or []), str(exc)]
+
+
+def _first(problems: list[str]) -> str | None:
+    return problems[0] if problems else None
 
 
 def _issue_or_404(issue_id: int) -> Issue:
@@ -149,15 +155,12 @@ def new():
     if request.method == "GET" and _int_arg("list"):
         form.list_id.data = _int_arg("list")
     if form.validate_on_submit():
-        try:
-            issue = newsletters.create_issue(list_id=form.list_id.data, actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc, "list_id")
-        else:
-            db.session.commit()
-            flash(_("The draft is started: write it in the list's default language first."), "success")
-            return redirect(url_for(".issue", issue_id=issue.id), 303)
+        response = saved(form, lambda: newsletters.create_issue(list_id=form.list_id.data, actor=current_user),
+                         done=_("The draft is started: write it in the list's default language first."),
+                         to=lambda issue: url_for(".issue", issue_id=issue.id),
+                         attach=partial(_attach, default="list_id"))
+        if response:
+            return response
     return render_template("partners/issue_new.html", form=form, lists=lists), 422 if form.is_submitted() else 200
 
 
@@ -183,16 +186,13 @@ def variant_save(issue_id: int, language: str):
         html = newsletters.render_markdown(form.body.data)[0]
         return _render_issue(found, forms={language: form}, previews={language: html})
     if form.validate_on_submit():
-        try:
-            newsletters.save_variant(issue_id=found.id, language=language, subject=form.subject.data,
-                                     body=form.body.data, actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc, "body")
-        else:
-            db.session.commit()
-            flash(_("%(language)s is saved.", language=_label(language)), "success")
-            return redirect(url_for(".issue", issue_id=found.id, _anchor=f"variant-{language}"), 303)
+        response = saved(form, lambda: newsletters.save_variant(
+            issue_id=found.id, language=language, subject=form.subject.data, body=form.body.data, actor=current_user),
+            done=_("%(language)s is saved.", language=_label(language)),
+            to=url_for(".issue", issue_id=found.id, _anchor=f"variant-{language}"),
+            attach=partial(_attach, default="body"))
+        if response:
+            return response
     found = _issue_or_404(issue_id)
     return _render_issue(found, 422, forms={language: form})
 
@@ -234,18 +234,15 @@ def variant_remove(issue_id: int, language: str):
     if variant is None:
         abort(404)
     form = ConfirmForm()
-    error = None
+    errors: list[str] = []
     if form.validate_on_submit():
-        try:
-            newsletters.remove_variant(issue_id=found.id, language=language, actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
-            flash(_("%(language)s is removed.", language=_label(language)), "success")
-            return redirect(url_for(".issue", issue_id=found.id, _anchor="variants"), 303)
-    return render_template("partners/issue_confirm.html", issue=found, form=form, error=error,
+        response = saved(form, lambda: newsletters.remove_variant(issue_id=found.id, language=language,
+                                                                  actor=current_user),
+                         done=_("%(language)s is removed.", language=_label(language)),
+                         to=url_for(".issue", issue_id=found.id, _anchor="variants"), problems=errors)
+        if response:
+            return response
+    return render_template("partners/issue_confirm.html", issue=found, form=form, error=_first(errors),
                            title=newsletters.issue_title(found),
                            heading=_("Remove %(language)s?", language=_label(language)),
                            question=_("The subject and text in %(language)s will be deleted. Readers who prefer "
@@ -274,20 +271,14 @@ def attachment_add(issue_id: int):
     form = AttachmentForm(prefix="file")
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            added = newsletters.add_attachment(issue_id=found.id, filename=upload.filename or "",
-                                               data=upload.read(), actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc, "file")
-        else:
-            db.session.commit()
-            if added.inline:
-                flash(_("%(name)s is uploaded. Paste its Markdown where the image should appear.",
-                        name=added.filename), "success")
-            else:
-                flash(_("%(name)s is uploaded: every message will carry it.", name=added.filename), "success")
-            return redirect(url_for(".issue", issue_id=found.id, _anchor="files"), 303)
+        response = saved(form, lambda: newsletters.add_attachment(
+            issue_id=found.id, filename=upload.filename or "", data=upload.read(), actor=current_user),
+            done=lambda added: _("%(name)s is uploaded. Paste its Markdown where the image should appear.",
+                                 name=added.filename) if added.inline
+            else _("%(name)s is uploaded: every message will carry it.", name=added.filename),
+            to=url_for(".issue", issue_id=found.id, _anchor="files"), attach=partial(_attach, default="file"))
+        if response:
+            return response
     found = _issue_or_404(issue_id)
     return _render_issue(found, 422, attachment_form=form)
 
@@ -356,17 +347,14 @@ def test_send(issue_id: int):
         if form.recipient.data == "other" and not to.strip():
             form.address.errors = [*form.address.errors, _("Enter the address to send the test to.")]
         else:
-            try:
-                row = newsletters.send_test(issue_id=found.id, language=form.language.data, to=to,
-                                            actor=current_user)
-            except PartnersError as exc:
-                db.session.rollback()
-                _attach(form, exc, "address" if exc.field == "to" else None)
-            else:
-                db.session.commit()
-                flash(_("A test in %(language)s is on its way to %(to)s.", language=_label(form.language.data),
-                        to=row.recipient), "success")
-                return redirect(url_for(".issue", issue_id=found.id, _anchor="test"), 303)
+            response = saved(form, lambda: newsletters.send_test(
+                issue_id=found.id, language=form.language.data, to=to, actor=current_user),
+                done=lambda row: _("A test in %(language)s is on its way to %(to)s.",
+                                   language=_label(form.language.data), to=row.recipient),
+                to=url_for(".issue", issue_id=found.id, _anchor="test"),
+                attach=lambda form, exc: _attach(form, exc, "address" if exc.field == "to" else None))
+            if response:
+                return response
     found = _issue_or_404(issue_id)
     return _render_issue(found, 422, test_form=form)
 
@@ -423,23 +411,18 @@ def act(issue_id: int, action: str):
     found = _issue_or_404(issue_id)
     service, heading, question, button, done = ACTIONS[action]
     form = ConfirmForm()
-    error = None
+    errors: list[str] = []
     if form.validate_on_submit():
-        try:
-            service(found.id, current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
-            flash(str(done), "success")
-            return redirect(url_for(".issue", issue_id=found.id), 303)
+        response = saved(form, lambda: service(found.id, current_user), done=str(done),
+                         to=url_for(".issue", issue_id=found.id), problems=errors)
+        if response:
+            return response
         found = _issue_or_404(issue_id)
     missing = []
     if action in ("submit", "approve", "send"):
         missing = newsletters.missing_languages(newsletters.language_coverage(found))
-    return render_template("partners/issue_confirm.html", issue=found, form=form, error=error, heading=heading,
-                           question=question, button=button, missing=missing, label=_label,
+    return render_template("partners/issue_confirm.html", issue=found, form=form, error=_first(errors),
+                           heading=heading, question=question, button=button, missing=missing, label=_label,
                            title=newsletters.issue_title(found),
                            subscribers=sending.subscriber_count(found.list_id) if action == "send" else None), \
         422 if form.is_submitted() else 200
@@ -451,15 +434,12 @@ def send_back(issue_id: int):
     found = _issue_or_404(issue_id)
     form = ReturnForm()
     if form.validate_on_submit():
-        try:
-            newsletters.return_to_draft(issue_id=found.id, comment=form.comment.data, actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc, "comment")
-        else:
-            db.session.commit()
-            flash(_("The issue is back to draft, with your comment for its author."), "success")
-            return redirect(url_for(".issue", issue_id=found.id), 303)
+        response = saved(form, lambda: newsletters.return_to_draft(
+            issue_id=found.id, comment=form.comment.data, actor=current_user),
+            done=_("The issue is back to draft, with your comment for its author."),
+            to=url_for(".issue", issue_id=found.id), attach=partial(_attach, default="comment"))
+        if response:
+            return response
         found = _issue_or_404(issue_id)
     return render_template("partners/issue_return.html", issue=found, form=form,
                            title=newsletters.issue_title(found)), 422 if form.is_submitted() else 200
@@ -472,16 +452,12 @@ def schedule(issue_id: int):
     form = ScheduleForm()
     zone = str(current_user.timezone or "UTC")
     if form.validate_on_submit():
-        try:
-            newsletters.schedule_issue(issue_id=found.id, local_time=form.scheduled_at.data, zone=zone,
-                                       actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            _attach(form, exc, "scheduled_at")
-        else:
-            db.session.commit()
-            flash(_("The issue is scheduled."), "success")
-            return redirect(url_for(".issue", issue_id=found.id), 303)
+        response = saved(form, lambda: newsletters.schedule_issue(
+            issue_id=found.id, local_time=form.scheduled_at.data, zone=zone, actor=current_user),
+            done=_("The issue is scheduled."), to=url_for(".issue", issue_id=found.id),
+            attach=partial(_attach, default="scheduled_at"))
+        if response:
+            return response
         found = _issue_or_404(issue_id)
     return render_template("partners/issue_schedule.html", issue=found, form=form, zone=zone,
                            title=newsletters.issue_title(found),

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from kizuna import auth
 from kizuna.extensions import db
-from kizuna.forms import ConfirmForm, attach_error
+from kizuna.forms import ConfirmForm, attach_error, saved
 from kizuna.models import Role
 from network import tabular
 from network.services import local_today
@@ -49,10 +49,9 @@ def _issues_link(list_id: int) -> str | None:
 
 
 def _refused(form: ListForm, exc: PartnersError) -> None:
-    """Nothing the service flushed stays; its message goes on the field it names. names-ja is the row of ja:
+    """A refusal goes on the field it names (for saved, which rolls the change back). names-ja is the row of ja:
     its language when that is no language code, else its name; a name missing in the default language goes on
     the first empty row, which takes that language."""
-    db.session.rollback()
     field = exc.field or ""
     if not field.startswith("names-"):
         attach_error(form, exc)
@@ -89,22 +88,15 @@ def new():
     form = ListForm()
     if request.method == "GET":
         form = ListForm(data={"names": [{"language": "en", "name": ""}, {"language": "ja", "name": ""}]})
-    status = 200
     if form.is_submitted() and form.adding_row():
         return _render("list_form", form=form, mailing_list=None)
     if form.validate_on_submit():
-        try:
-            created = newsletters.create_list(actor=current_user, **form.values())
-        except PartnersError as exc:
-            _refused(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The list %(name)s is created.", name=created.name(_language())), "success")
-            return redirect(url_for(".detail", list_id=created.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("list_form", status, form=form, mailing_list=None)
+        response = saved(form, lambda: newsletters.create_list(actor=current_user, **form.values()),
+                         done=lambda created: _("The list %(name)s is created.", name=created.name(_language())),
+                         to=lambda created: url_for(".detail", list_id=created.id), attach=_refused)
+        if response:
+            return response
+    return _render("list_form", 422 if form.is_submitted() else 200, form=form, mailing_list=None)
 
 
 @bp.route("/<int:list_id>/edit", methods=["GET", "POST"])
@@ -112,22 +104,14 @@ def new():
 def edit(list_id: int):
     found = db.get_or_404(MailingList, list_id)
     form = ListForm(data=ListForm.data_of(found)) if request.method == "GET" else ListForm()
-    status = 200
     if form.is_submitted() and form.adding_row():
         return _render("list_form", form=form, mailing_list=found)
     if form.validate_on_submit():
-        try:
-            newsletters.update_list(list_id=found.id, actor=current_user, **form.values())
-        except PartnersError as exc:
-            _refused(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The list is saved."), "success")
-            return redirect(url_for(".detail", list_id=found.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("list_form", status, form=form, mailing_list=found)
+        response = saved(form, lambda: newsletters.update_list(list_id=found.id, actor=current_user, **form.values()),
+                         done=_("The list is saved."), to=url_for(".detail", list_id=found.id), attach=_refused)
+        if response:
+            return response
+    return _render("list_form", 422 if form.is_submitted() else 200, form=form, mailing_list=found)
 
 
 @bp.get("/<int:list_id>")
