@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from kizuna import auth
 from kizuna.extensions import db
-from kizuna.forms import attach_error
+from kizuna.forms import attach_error, saved
 from kizuna.i18n import LANGUAGES, home_timezone
 from kizuna.models import Role
 from kizuna.web import ListPage
@@ -114,6 +114,15 @@ def _attach(form, exc: services.MeetingError, aliases: dict[str, str] | None = N
     return attach_error(form, exc, aliases, fallback=False)
 
 
+def _first(problems: list[str]) -> str | None:
+    return problems[0] if problems else None
+
+
+# The service's names of the titles and descriptions (a dict by language) → the form's fields.
+LANGUAGE_FIELDS = {"titles": "title_en", "titles-en": "title_en", "titles-ja": "title_ja",
+                   "descriptions-en": "description_en", "descriptions-ja": "description_ja"}
+
+
 def _id(value) -> int | None:
     try:
         return int(value) if value not in (None, "", "None") else None
@@ -155,29 +164,21 @@ def series_list():
 @auth.roles_required(Role.EDITOR)
 def series_new():
     form = SeriesForm()
-    status, problem = 200, None
+    problems: list[str] = []
     if form.validate_on_submit():
-        try:
-            series = services.create_series(
-                titles={"en": form.title_en.data, "ja": form.title_ja.data},
-                descriptions={"en": form.description_en.data, "ja": form.description_ja.data},
-                default_language="en" if (form.title_en.data or "").strip() else "ja",
-                tier=form.tier.data, rrule=form.rrule.data or "", default_format=form.default_format.data,
-                default_delegation_limit=form.default_delegation_limit.data,
-                invitable_ranks=[r.strip() for r in (form.invitable_ranks.data or "").split(",") if r.strip()],
-                accreditation_required=form.accreditation_required.data, actor=current_user)
-        except services.MeetingError as exc:
-            problem = _attach(form, exc, {"titles": "title_en", "titles-en": "title_en", "titles-ja": "title_ja",
-                                          "descriptions-en": "description_en",
-                                          "descriptions-ja": "description_ja"})
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The series %(title)s is saved.", title=series.title(_language())), "success")
-            return redirect(url_for(".series_list"), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("series_form", status, form=form, problem=problem)
+        response = saved(form, lambda: services.create_series(
+            titles={"en": form.title_en.data, "ja": form.title_ja.data},
+            descriptions={"en": form.description_en.data, "ja": form.description_ja.data},
+            default_language="en" if (form.title_en.data or "").strip() else "ja",
+            tier=form.tier.data, rrule=form.rrule.data or "", default_format=form.default_format.data,
+            default_delegation_limit=form.default_delegation_limit.data,
+            invitable_ranks=[r.strip() for r in (form.invitable_ranks.data or "").split(",") if r.strip()],
+            accreditation_required=form.accreditation_required.data, actor=current_user),
+            done=lambda series: _("The series %(title)s is saved.", title=series.title(_language())),
+            to=url_for(".series_list"), aliases=LANGUAGE_FIELDS, problems=problems)
+        if response:
+            return response
+    return _render("series_form", 422 if form.is_submitted() else 200, form=form, problem=_first(problems))
 
 
 # -- planning a meeting -------------------------------------------------------------------------
@@ -259,8 +260,7 @@ def _fields(form: MeetingForm, meeting: Meeting | None) -> dict:
 
 
 def _meeting_aliases(form: MeetingForm) -> dict[str, str]:
-    aliases = {"titles": "title_en", "titles-en": "title_en", "titles-ja": "title_ja",
-               "descriptions-en": "description_en", "descriptions-ja": "description_ja"}
+    aliases = dict(LANGUAGE_FIELDS)
     other = (form.other_language.data or "").strip()
     if other:
         aliases |= {f"titles-{other}": "other_title", f"descriptions-{other}": "other_description"}
@@ -277,7 +277,7 @@ def _home_zone() -> str:
 def new():
     form = MeetingForm()
     _meeting_choices(form)
-    status, problem = 200, None
+    problems: list[str] = []
     if not form.is_submitted():
         form.timezone.data = _home_zone()
         series = db.session.get(MeetingSeries, request.args.get("series", type=int) or 0)
@@ -288,19 +288,15 @@ def new():
             form.accreditation_required.data = series.accreditation_required
     elif form.validate():
         home = network_services.home_city()
-        try:
-            meeting = services.create_meeting(actor=current_user, city_id=home.id if home else None,
-                                              **_fields(form, None))
-        except services.MeetingError as exc:
-            problem = _attach(form, exc, _meeting_aliases(form))
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The meeting is planned as a draft. Schedule it when people may be invited."), "success")
-            return redirect(url_for(".detail", meeting_id=meeting.id), 303)
-    else:
-        status = 422
-    return _render("meeting_form", status, form=form, meeting=None, problem=problem, told=0)
+        response = saved(form, lambda: services.create_meeting(actor=current_user, city_id=home.id if home else None,
+                                                               **_fields(form, None)),
+                         done=_("The meeting is planned as a draft. Schedule it when people may be invited."),
+                         to=lambda meeting: url_for(".detail", meeting_id=meeting.id),
+                         aliases=_meeting_aliases(form), problems=problems)
+        if response:
+            return response
+    return _render("meeting_form", 422 if form.is_submitted() else 200, form=form, meeting=None,
+                   problem=_first(problems), told=0)
 
 
 @bp.route("/<int:meeting_id>/edit", methods=["GET", "POST"])
@@ -309,31 +305,22 @@ def edit(meeting_id: int):
     meeting = db.get_or_404(Meeting, meeting_id)
     form = MeetingForm()
     _meeting_choices(form)
-    status, problem = 200, None
+    problems: list[str] = []
     told = queries.told_of_changes(meeting) if meeting.status != MeetingStatus.DRAFT else 0
     if not form.is_submitted():
         _fill(form, meeting)
     elif form.validate():
-        try:
-            sequence = meeting.sequence
-            services.update_meeting(meeting_id=meeting.id, actor=current_user, city_id=meeting.city_id,
-                                    is_sample=meeting.is_sample, **_fields(form, meeting))
-        except services.MeetingError as exc:
-            db.session.rollback()
-            problem = _attach(form, exc, _meeting_aliases(form))
-            status = 422
-        else:
-            moved = meeting.sequence != sequence
-            db.session.commit()
-            if moved and told:
-                flash(ngettext_told(told), "success")
-            else:
-                flash(_("The meeting is saved."), "success")
-            return redirect(url_for(".detail", meeting_id=meeting.id), 303)
-    else:
-        status = 422
-    return _render("meeting_form", status, form=form, meeting=meeting, problem=problem, told=told,
-                   action_form=ActionForm(formdata=None, prefix="action"))
+        sequence = meeting.sequence  # moved in time: those told of the meeting get an updated invitation
+        response = saved(form, lambda: services.update_meeting(
+            meeting_id=meeting.id, actor=current_user, city_id=meeting.city_id, is_sample=meeting.is_sample,
+            **_fields(form, meeting)),
+            done=lambda _result: ngettext_told(told) if told and meeting.sequence != sequence
+            else _("The meeting is saved."),
+            to=url_for(".detail", meeting_id=meeting.id), aliases=_meeting_aliases(form), problems=problems)
+        if response:
+            return response
+    return _render("meeting_form", 422 if form.is_submitted() else 200, form=form, meeting=meeting,
+                   problem=_first(problems), told=told, action_form=ActionForm(formdata=None, prefix="action"))
 
 
 def ngettext_told(n: int) -> str:
@@ -363,22 +350,15 @@ def _with_reason(meeting_id: int, form_class, change, template: str, done: str):
     then `change(meeting_id=…, reason=…, actor=…)`."""
     meeting = db.get_or_404(Meeting, meeting_id)
     form = form_class()
-    status, problem = 200, None
+    problems: list[str] = []
     told = queries.told_of_changes(meeting) if meeting.status != MeetingStatus.DRAFT else 0
     if form.validate_on_submit():
-        try:
-            change(meeting_id=meeting.id, reason=form.reason.data or "", actor=current_user)
-        except services.MeetingError as exc:
-            db.session.rollback()
-            problem = _attach(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(done, "success")
-            return redirect(url_for(".detail", meeting_id=meeting.id), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render(template, status, form=form, meeting=meeting, problem=problem, told=told)
+        response = saved(form, lambda: change(meeting_id=meeting.id, reason=form.reason.data or "", actor=current_user),
+                         done=done, to=url_for(".detail", meeting_id=meeting.id), problems=problems)
+        if response:
+            return response
+    return _render(template, 422 if form.is_submitted() else 200, form=form, meeting=meeting,
+                   problem=_first(problems), told=told)
 
 
 @bp.route("/<int:meeting_id>/cancel", methods=["GET", "POST"])
@@ -447,31 +427,32 @@ def invite(meeting_id: int):
     partner_form = InvitePartnerForm(formdata=None if by_contact else request.form, prefix="partner")
     contact_form = InviteContactForm(formdata=request.form if by_contact else None, prefix="contact")
     form = contact_form if by_contact else partner_form
-    problem = None
+
+    def invite_one() -> Invitation:
+        if by_contact:
+            contact = agenda.find_contact(contact_form.contact.data, "contact", needs_email=True)
+            return services.invite(
+                meeting_id=meeting.id, email=contact.primary_email, name=contact.display_name(_language()),
+                language=_invitation_language(contact.preferred_language), contact_id=contact.id,
+                timezone=contact.timezone, actor=current_user)
+        partner = db.session.get(Partner, _id(partner_form.partner_id.data) or 0)
+        if partner is None:
+            raise services.MeetingError(_("Choose a partner from the registry."), "partner_id")
+        return services.invite(
+            meeting_id=meeting.id, email=partner_form.email.data, name=partner_form.name.data,
+            language=partner_form.language.data, partner_id=partner.id,
+            timezone=partner.city.timezone if partner.city else None, actor=current_user)
+
+    problems: list[str] = []
     if form.validate():
-        try:
-            if by_contact:
-                contact = agenda.find_contact(contact_form.contact.data, "contact", needs_email=True)
-                invitation = services.invite(
-                    meeting_id=meeting.id, email=contact.primary_email, name=contact.display_name(_language()),
-                    language=_invitation_language(contact.preferred_language), contact_id=contact.id,
-                    timezone=contact.timezone, actor=current_user)
-            else:
-                partner = db.session.get(Partner, _id(partner_form.partner_id.data) or 0)
-                if partner is None:
-                    raise services.MeetingError(_("Choose a partner from the registry."), "partner_id")
-                invitation = services.invite(
-                    meeting_id=meeting.id, email=partner_form.email.data, name=partner_form.name.data,
-                    language=partner_form.language.data, partner_id=partner.id,
-                    timezone=partner.city.timezone if partner.city else None, actor=current_user)
-        except services.MeetingError as exc:
-            db.session.rollback()
-            problem = _attach(form, exc, {"email": "contact"} if by_contact else None)
-        else:
-            db.session.commit()
-            flash(_("%(email)s is invited; the invitation is in the outbox.", email=invitation.email), "success")
-            return redirect(url_for(".detail", meeting_id=meeting.id, _anchor="invitations"), 303)
-    return _detail(meeting, 422, partner_form=partner_form, contact_form=contact_form, problem=problem)
+        response = saved(form, invite_one,
+                         done=lambda invitation: _("%(email)s is invited; the invitation is in the outbox.",
+                                                   email=invitation.email),
+                         to=url_for(".detail", meeting_id=meeting.id, _anchor="invitations"),
+                         aliases={"email": "contact"} if by_contact else None, problems=problems)
+        if response:
+            return response
+    return _detail(meeting, 422, partner_form=partner_form, contact_form=contact_form, problem=_first(problems))
 
 
 @bp.post("/<int:meeting_id>/remind")
@@ -520,20 +501,16 @@ def withdraw(invitation_id: int):
     invitation = db.get_or_404(Invitation, invitation_id)
     meeting = invitation.meeting
     form = WithdrawForm()
-    status, problem = 200, None
+    problems: list[str] = []
     if form.validate_on_submit():
-        try:
-            services.uninvite(invitation_id=invitation.id, reason=form.reason.data or "", actor=current_user)
-        except services.MeetingError as exc:
-            db.session.rollback()
-            problem, status = str(exc), 422
-        else:
-            db.session.commit()
-            flash(_("The invitation of %(email)s is withdrawn.", email=invitation.email), "success")
-            return redirect(url_for(".detail", meeting_id=meeting.id, _anchor="invitations"), 303)
-    elif form.is_submitted():
-        status = 422
-    return _render("withdraw", status, form=form, meeting=meeting, invitation=invitation, problem=problem)
+        response = saved(form, lambda: services.uninvite(invitation_id=invitation.id, reason=form.reason.data or "",
+                                                         actor=current_user),
+                         done=_("The invitation of %(email)s is withdrawn.", email=invitation.email),
+                         to=url_for(".detail", meeting_id=meeting.id, _anchor="invitations"), problems=problems)
+        if response:
+            return response
+    return _render("withdraw", 422 if form.is_submitted() else 200, form=form, meeting=meeting, invitation=invitation,
+                   problem=_first(problems))
 
 
 # -- registrations ------------------------------------------------------------------------------

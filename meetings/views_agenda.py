@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from kizuna import auth
 from kizuna.extensions import db
+from kizuna.forms import saved
 from kizuna.models import Role
 from kizuna.web import file_size
 from network import documents
@@ -33,7 +34,7 @@ from .forms_agenda import (
     title_field,
 )
 from .models import AgendaItem, Meeting, MeetingDocument, MeetingStatus
-from .views import _attach, _language, _local, _render, bp
+from .views import _attach, _first, _language, _local, _render, bp
 
 
 def session_span(item: AgendaItem, zone: str) -> str:
@@ -70,8 +71,12 @@ def _agenda_helpers() -> dict:
                 agenda.languages_of(meeting), formdata=None, prefix="document")}
 
 
+def _url(meeting_id: int, anchor: str) -> str:
+    return url_for(".detail", meeting_id=meeting_id, _anchor=anchor)
+
+
 def _back(meeting_id: int, anchor: str):
-    return redirect(url_for(".detail", meeting_id=meeting_id, _anchor=anchor), 303)
+    return redirect(_url(meeting_id, anchor), 303)
 
 
 # -- sessions ---------------------------------------------------------------------------------------
@@ -207,21 +212,15 @@ def agenda_item_remove(item_id: int):
     meeting = item.meeting
     title = agenda.item_title(item, _language())
     form = RemoveItemForm()
-    status, problem = 200, None
+    problems: list[str] = []
     if form.validate_on_submit():
-        try:
-            agenda.remove_item(item_id=item.id, actor=current_user)
-        except services.MeetingError as exc:
-            db.session.rollback()
-            problem, status = str(exc), 422
-        else:
-            db.session.commit()
-            flash(_("The session %(title)s is removed from the agenda.", title=title), "success")
-            return _back(meeting.id, "agenda")
-    elif form.is_submitted():
-        status = 422
-    return _render("agenda_item_remove", status, form=form, meeting=meeting, item=item, title=title,
-                   problem=problem)
+        response = saved(form, lambda: agenda.remove_item(item_id=item.id, actor=current_user),
+                         done=_("The session %(title)s is removed from the agenda.", title=title),
+                         to=_url(meeting.id, "agenda"), problems=problems)
+        if response:
+            return response
+    return _render("agenda_item_remove", 422 if form.is_submitted() else 200, form=form, meeting=meeting, item=item,
+                   title=title, problem=_first(problems))
 
 
 # -- documents --------------------------------------------------------------------------------------
@@ -242,23 +241,18 @@ def _at_field(form: MeetingDocumentForm, exc: services.MeetingError) -> str | No
 def document_add(meeting_id: int):
     meeting = db.get_or_404(Meeting, meeting_id)
     form = MeetingDocumentForm(agenda.languages_of(meeting), prefix="document")
-    status, problem = 200, None
+    problems: list[str] = []
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            document = agenda.add_document(meeting_id=meeting.id, kind=form.kind.data,
-                                           language=form.language.data or "", filename=upload.filename or "",
-                                           data=upload.read(), actor=current_user)
-        except services.MeetingError as exc:
-            db.session.rollback()
-            problem, status = _at_field(form, exc), 422
-        else:
-            db.session.commit()
-            flash(_("%(name)s is attached to the meeting.", name=document.filename), "success")
-            return _back(meeting.id, "documents")
-    elif form.is_submitted():
-        status = 422
-    return _render("document_add", status, form=form, meeting=meeting, problem=problem)
+        response = saved(form, lambda: agenda.add_document(
+            meeting_id=meeting.id, kind=form.kind.data, language=form.language.data or "",
+            filename=upload.filename or "", data=upload.read(), actor=current_user),
+            done=lambda document: _("%(name)s is attached to the meeting.", name=document.filename),
+            to=_url(meeting.id, "documents"), attach=_at_field, problems=problems)
+        if response:
+            return response
+    return _render("document_add", 422 if form.is_submitted() else 200, form=form, meeting=meeting,
+                   problem=_first(problems))
 
 
 def _document_of(meeting_id: int, document_id: int) -> MeetingDocument:
