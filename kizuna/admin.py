@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 
 from . import auth, outbox, services
 from .extensions import db
-from .forms import ConfirmForm, InviteForm, UserForm
+from .forms import ConfirmForm, InviteForm, UserForm, saved
 from .models import AuditEvent, MessageStatus, OutboundMessage, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -29,27 +29,22 @@ def users():
     form = InviteForm()
     if request.method == "GET":
         form.language.data = current_user.language
-    status = 200
     if form.validate_on_submit():
-        try:
-            user = services.invite_user(email=form.email.data, name=form.name.data, role=form.role.data,
-                                        language=form.language.data, actor=current_user)
-        except services.AccountError as exc:
-            form.email.errors.append(str(exc))
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("An invitation is on its way to %(email)s.", email=user.email), "success")
-            return redirect(url_for("admin.users"), 303)
-    elif form.is_submitted():
-        status = 422
+        response = saved(form, lambda: services.invite_user(email=form.email.data, name=form.name.data,
+                                                            role=form.role.data, language=form.language.data,
+                                                            actor=current_user),
+                         done=lambda user: _("An invitation is on its way to %(email)s.", email=user.email),
+                         to=url_for("admin.users"), aliases={"": "email"})  # an AccountError names no field
+        if response:
+            return response
     q = request.args.get("q", "").strip()
     query = select(User).order_by(User.email)
     if q:
         query = query.where(or_(User.email.ilike(f"%{q}%"), User.name.ilike(f"%{q}%")))
     page = db.paginate(query, page=_page(), per_page=50, error_out=False)
     return render_template("admin/users.html", form=form, page=page, q=q, confirm=ConfirmForm(),
-                           invitation_days=services.LINK_MAX_AGE["invitation"] // 86400), status
+                           invitation_days=services.LINK_MAX_AGE["invitation"] // 86400), \
+        422 if form.is_submitted() else 200
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -57,25 +52,18 @@ def users():
 def user(user_id: int):
     account = db.get_or_404(User, user_id)
     form = UserForm(obj=account)
-    status = 200
     if account.role.is_staff and form.validate_on_submit():
-        try:
-            services.update_user(user_id=account.id, role=form.role.data, active=form.active.data,
-                                 actor=current_user)
-        except services.AccountError as exc:
-            form.role.errors.append(str(exc))
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The account is saved."), "success")
-            return redirect(url_for("admin.user", user_id=account.id), 303)
-    elif form.is_submitted():
-        status = 422
+        response = saved(form, lambda: services.update_user(user_id=account.id, role=form.role.data,
+                                                            active=form.active.data, actor=current_user),
+                         done=_("The account is saved."), to=url_for("admin.user", user_id=account.id),
+                         aliases={"": "role"})  # an AccountError names no field
+        if response:
+            return response
     events = db.session.scalars(select(AuditEvent).where(
         AuditEvent.object_type == "user", AuditEvent.object_id == str(account.id))
         .order_by(AuditEvent.at.desc()).limit(20)).all()
     return render_template("admin/user.html", account=account, form=form, events=events,
-                           confirm=ConfirmForm()), status
+                           confirm=ConfirmForm()), 422 if form.is_submitted() else 200
 
 
 @bp.post("/users/<int:user_id>/reinvite")
