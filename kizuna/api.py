@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 
 from . import auth
+from .errors import DomainError
 from .extensions import csrf, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -276,16 +277,16 @@ def read_body(spec: dict[str, tuple[str, str]], required: tuple[str, ...] = ()) 
     return values
 
 
-def write(call, serialize, *, refused: type[Exception], field: str, status: int = 201):
+def write(call, serialize, *, field: str, status: int = 201):
     """Run a service call for the signed-in editor; commit and answer `status` (201: created), or roll back and
-    answer 422 when the service raises `refused` (an error with a `field`, such as NetworkError).
+    answer 422 when the service refuses (a DomainError, whose `field` names the input at fault).
 
     `field` names the input at fault when the service's refusal names none (an id that no longer exists).
     """
     try:
         result = call(current_user._get_current_object())
-    except refused as exc:
+    except DomainError as exc:
         db.session.rollback()
-        return invalid(getattr(exc, "field", None) or field, str(exc))
+        return invalid(exc.field or field, str(exc))
     db.session.commit()
     return jsonify(serialize(result)), status

@@ -251,7 +251,7 @@ def _local_time(field: str, value: str) -> datetime | None:
 
 
 def _write(call, serialize, *, field: str, status: int = 201):
-    return write(call, serialize, refused=services.MeetingError, field=field, status=status)
+    return write(call, serialize, field=field, status=status)
 
 
 # -- series -------------------------------------------------------------------------------------------

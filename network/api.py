@@ -268,7 +268,7 @@ def arg_country(name: str = "country") -> str | None:
 
 
 def _write(call, serialize, *, field: str, status: int = 201):
-    return write(call, serialize, refused=services.NetworkError, field=field, status=status)
+    return write(call, serialize, field=field, status=status)
 
 
 # -- partners -----------------------------------------------------------------------------------------

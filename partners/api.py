@@ -187,7 +187,7 @@ def _arg_int(name: str) -> int | None:
 
 
 def _write(call, serialize, *, field: str, status: int = 201):
-    return write(call, serialize, refused=services.PartnersError, field=field, status=status)
+    return write(call, serialize, field=field, status=status)
 
 
 # -- organisations ------------------------------------------------------------------------------------
