@@ -63,6 +63,7 @@ class CountingHandler:
         self.ids.append(found.group(1) if found else b"<none>")
         self.times.append(time.monotonic())
         if self.target is not None and len(self.ids) >= self.target:
+            self.target = None  # once: a later wait_for sets its own target
             self.reached.set()
         return "250 Message accepted"
 
@@ -94,6 +95,7 @@ def _sink_main(port: int, control, reached) -> None:
 def _expect(handler: CountingHandler, count: int) -> None:
     handler.target = count
     if len(handler.ids) >= count:
+        handler.target = None
         handler.reached.set()
 
 
@@ -117,6 +119,8 @@ class Sink:
         self.process.join(10)
 
     def wait_for(self, count: int, timeout: float) -> bool:
+        """Wait until `count` messages arrived since the last collect(); a second wait waits for its own count."""
+        self.reached.clear()
         self.control.send(("expect", count))
         return self.reached.wait(timeout)
 
