@@ -106,8 +106,8 @@ def nav_items():
         items.append(("network.home", _l("Network")))
         items.append(("network.cities", _l("Cities")))
         items.append(("partners.contacts", _l("Contacts")))
-        items.append(("lists.index", _l("Newsletters")))
         items.append(("meetings.board", _l("Meetings")))
+        items.append(("lists.index", _l("Newsletters")))
         items.append(("alerts.queue", _l("Alerts")))
         items.append(("admin.outbox_list", _l("Outbox")))
         if not current_app.config["SMTP_URL"]:

@@ -17,9 +17,10 @@ def nav_links(tab) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("role", "expected"), [
-    (Role.ADMIN, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox", "Users", "Audit log"]),
-    (Role.EDITOR, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox"]),
-    (Role.VIEWER, ["Home", "Network", "Cities", "Contacts", "Meetings", "Outbox"]),
+    (Role.ADMIN, ["Home", "Network", "Cities", "Contacts", "Meetings", "Newsletters", "Alerts", "Outbox", "Users",
+                  "Audit log"]),
+    (Role.EDITOR, ["Home", "Network", "Cities", "Contacts", "Meetings", "Newsletters", "Alerts", "Outbox"]),
+    (Role.VIEWER, ["Home", "Network", "Cities", "Contacts", "Meetings", "Newsletters", "Alerts", "Outbox"]),
     (Role.DELEGATE, ["Home", "My profile", "My meetings"]),
     (Role.LIAISON, ["Home", "My profile", "My meetings"]),
 ])
