@@ -102,10 +102,12 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(settings)
     celery = {**celery_config(app.config), **(config or {}).get("CELERY", {})}
-    # A worker started without -Q takes both the default queue and the alerts' (kizuna.outbox.ALERT_QUEUE):
+    # A worker started without -Q takes both the default queue and the alerts' (kizuna.outbox.alert_queue):
     # an alert then waits behind at most one newsletter batch. A worker of its own (-Q alerts) gives them
     # strict priority.
-    celery.setdefault("task_queues", (Queue(celery.get("task_default_queue", "celery")), Queue("alerts")))
+    default_queue = celery.get("task_default_queue", "celery")
+    app.config["ALERT_QUEUE"] = "alerts" if default_queue == "celery" else f"{default_queue}-alerts"
+    celery.setdefault("task_queues", (Queue(default_queue), Queue(app.config["ALERT_QUEUE"])))
     app.config["CELERY"] = celery
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.debug and not app.testing:

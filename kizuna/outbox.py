@@ -33,12 +33,13 @@ DELIVER_TASK = "kizuna.deliver_outbox"
 
 _BATCH = "kizuna.outbox"
 
-# The Celery queue for urgent mail (prepared alerts). A worker started without -Q takes only the default
-# queue, so a deployment that sends alerts runs one that takes this one too: a dedicated
-# `celery -A worker worker -Q alerts` sends an alert at once, whatever the newsletters queued; a single
-# `celery -A worker worker -Q celery,alerts` alternates between the queues, so an alert's tasks wait behind
-# at most one newsletter batch each instead of behind all of them.
-ALERT_QUEUE = "alerts"
+def alert_queue() -> str:
+    """The Celery queue for urgent mail (prepared alerts): "alerts", or "<default queue>-alerts" for an app
+    whose default queue is not Celery's own, so that two Kizunas (or two test runs) on one Redis never take
+    each other's alerts. A worker started without -Q takes both queues (create_app lists them), alternating
+    between them: an alert's tasks wait behind at most one newsletter batch each. A worker of its own,
+    `celery -A worker worker -Q alerts`, sends an alert at once whatever the newsletters queued."""
+    return current_app.config["ALERT_QUEUE"]
 
 
 class OutboxError(Exception):
@@ -65,7 +66,7 @@ def queue(msg: EmailMessage, *, category: str, ref_type: str | None = None,
     without a Message-ID gets one here, so the row and what the server receives carry the same.
     Raises ValueError otherwise; flushes, never commits.
 
-    `task_queue` names the Celery queue its delivery task is sent to (ALERT_QUEUE for alerts); None,
+    `task_queue` names the Celery queue its delivery task is sent to (alert_queue() for alerts); None,
     the default, is Celery's default queue. Messages for different queues are batched apart. Retries
     after a transient failure and the sweep's re-enqueues use the default queue.
     """

@@ -3,7 +3,7 @@
 `start_sending` marks an approved issue `sending` and, after commit, task partners.send_issue plans one
 Delivery per active subscriber (`plan_deliveries`) and asks for one partners.send_issue_batch task per
 BATCH_SIZE deliveries (`queue_deliveries`), each turning its deliveries into outbox messages. An alert's
-tasks and delivery batches go to the Celery queue kizuna.outbox.ALERT_QUEUE, which a worker consumes ahead
+tasks and delivery batches go to the Celery queue kizuna.outbox.alert_queue(), which a worker consumes ahead
 of the default queue, so an alert overtakes a newsletter already sending. No one gets an issue twice: a
 delivery is unique per issue and contact, and is queued once.
 """
@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 SEND_TASK = "partners.send_issue"
 BATCH_TASK = "partners.send_issue_batch"
 BATCH_SIZE = 1000  # recipients per send_issue_batch task
+BATCH_CHAINS = 2  # send_issue_batch tasks of one issue waiting in the queue at a time (see _dispatch_pending)
 CATEGORY = "partners.newsletter"
 REF_TYPE = "newsletter_issue"
 # Rendered once per language; each recipient's own links replace these (escaping leaves them alone).
@@ -73,7 +74,7 @@ _SENDABLE = (IssueStatus.APPROVED, IssueStatus.SCHEDULED)
 
 
 def _task_options(issue: Issue) -> dict:
-    return {"queue": outbox.ALERT_QUEUE} if issue.priority == IssuePriority.ALERT else {}
+    return {"queue": outbox.alert_queue()} if issue.priority == IssuePriority.ALERT else {}
 
 
 def _reachable(list_id: int):
@@ -149,12 +150,19 @@ def plan_deliveries(issue_id: int) -> int:
 
 
 def _dispatch_pending(issue: Issue) -> int:
+    """After commit, the pending deliveries' batch tasks in BATCH_CHAINS chains: each batch, once its messages
+    and their delivery tasks are committed, asks for the next of its chain, which so lines up behind those
+    delivery tasks. The workers build and send at once instead of building the whole issue before sending any of
+    it, and a paused or cancelled issue ends its chains. Returns the number pending."""
     ids = db.session.scalars(select(Delivery.id).where(Delivery.issue_id == issue.id,
                                                        Delivery.status == DeliveryStatus.PENDING)
                              .order_by(Delivery.id)).all()
-    for start in range(0, len(ids), BATCH_SIZE):
-        chunk = ids[start:start + BATCH_SIZE]
-        tasks.after_commit(db.session, BATCH_TASK, [issue.id, chunk[0], chunk[-1]], **_task_options(issue))
+    ranges = [[ids[start], ids[min(start + BATCH_SIZE, len(ids)) - 1]] for start in range(0, len(ids), BATCH_SIZE)]
+    # In-process tasks (the demo) run at the commit that asks for them: a chain would nest one in another.
+    chains = len(ranges) if current_app.extensions["celery"].conf.task_always_eager else BATCH_CHAINS
+    for chain in range(min(chains, len(ranges))):
+        first, *then = ranges[chain::chains]
+        tasks.after_commit(db.session, BATCH_TASK, [issue.id, *first, then], **_task_options(issue))
     return len(ids)
 
 
@@ -279,7 +287,7 @@ def _header(name: str, value: str) -> bytes:
     return f"{name}: {value}\r\n".encode()
 
 
-def queue_deliveries(*, issue_id: int, first_id: int, last_id: int) -> int:
+def queue_deliveries(*, issue_id: int, first_id: int, last_id: int, then: list | None = None) -> int:
     """Turn the pending deliveries of an issue with ids first_id..last_id into outbox messages, once each.
 
     Does nothing while the issue is not `sending` (paused: the deliveries wait; cancelled: they were
@@ -289,11 +297,20 @@ def queue_deliveries(*, issue_id: int, first_id: int, last_id: int) -> int:
     unsubscribe link and the reader's own "read on the web" link, the issue's attached files, and a Message-ID
     made from the delivery (delivery_message_id). Each language is rendered once; each reader's message is made
     from its bytes. Flushes, never commits; returns the number of messages queued (their delivery tasks are sent
-    after commit).
+    after commit, followed by the batch task for the first range of `then`, with the rest, while the issue is
+    `sending`).
     """
     issue = db.session.get(Issue, issue_id, populate_existing=True, with_for_update={"read": True})
     if issue is None or issue.status != IssueStatus.SENDING:
-        return 0
+        return 0  # a paused issue's chains end here: resume_issue dispatches what is pending anew
+    queued = _queue_range(issue, first_id, last_id)
+    if then:
+        (next_first, next_last), *rest = then
+        tasks.after_commit(db.session, BATCH_TASK, [issue.id, next_first, next_last, rest], **_task_options(issue))
+    return queued
+
+
+def _queue_range(issue: Issue, first_id: int, last_id: int) -> int:
     bouncing = exists().where(ContactEmail.contact_id == Delivery.contact_id, ContactEmail.address == Delivery.email,
                               ContactEmail.bouncing_at.is_not(None))
     rows = db.session.execute(
@@ -347,7 +364,7 @@ def queue_deliveries(*, issue_id: int, first_id: int, last_id: int) -> int:
                                            "status": DeliveryStatus.QUEUED}
                                           for row, message_id in zip(readers, ids, strict=True)])
     size = int(cfg["OUTBOX_BATCH_SIZE"])
-    options = {"queue": outbox.ALERT_QUEUE} if issue.priority == IssuePriority.ALERT else {}
+    options = {"queue": outbox.alert_queue()} if issue.priority == IssuePriority.ALERT else {}
     for start in range(0, len(ids), size):
         tasks.after_commit(db.session, outbox.DELIVER_TASK, [list(ids[start:start + size])], **options)
     return len(ids)
@@ -533,8 +550,17 @@ def resume_stalled(now=None) -> list[int]:
     """Dispatch partners.send_issue again, after commit, for each stalled issue (stalled_issues): it plans whoever
     is missing and sends a batch task per pending range. Never sends anyone twice: a batch takes only pending
     deliveries it can lock. The issue's updated_at is set to now, so that a send whose batches are merely waiting
-    behind a long queue is dispatched again once per stall_seconds(), not at every sweep. Flushes; returns the ids."""
+    behind a long queue is dispatched again once per stall_seconds(), not at every sweep. An issue with nothing
+    pending that is still `sending` (its last batch died before closing it) is marked sent. Flushes; returns the ids
+    dispatched."""
     now = now or utcnow()
+    since = now - timedelta(seconds=stall_seconds())
+    # Everything queued but the issue left `sending`: the last batch's own finish_if_done was lost with its worker.
+    for issue_id in db.session.scalars(select(Issue.id).where(
+            Issue.status == IssueStatus.SENDING, Issue.updated_at <= since,
+            exists().where(Delivery.issue_id == Issue.id),
+            ~exists().where(Delivery.issue_id == Issue.id, Delivery.status == DeliveryStatus.PENDING))).all():
+        finish_if_done(issue_id)
     found = stalled_issues(now)
     for issue_id in found:
         issue = db.session.get(Issue, issue_id)

@@ -97,9 +97,9 @@ def mark_held() -> int:
 
 @shared_task(name="partners.send_issue", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_issue(issue_id: int) -> int:
-    """Plan one delivery per active subscriber of a `sending` issue and commit them, with one
-    partners.send_issue_batch task per 1,000 pending deliveries enqueued after the commit (an alert's on
-    kizuna.outbox.ALERT_QUEUE, which a worker must consume: see there). Idempotent: nobody gets a second
+    """Plan one delivery per active subscriber of a `sending` issue and commit them, with chains of
+    partners.send_issue_batch tasks for the pending deliveries, 1,000 each, enqueued after the commit (an alert's on
+    kizuna.outbox.alert_queue(), which a worker must consume: see there). Idempotent: nobody gets a second
     delivery of an issue; a rerun (or a resume) re-enqueues the batches of what is still pending. Returns the
     number of new deliveries."""
     from partners import sending
@@ -110,13 +110,15 @@ def send_issue(issue_id: int) -> int:
 
 
 @shared_task(name="partners.send_issue_batch", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def send_issue_batch(issue_id: int, first_id: int, last_id: int) -> int:
+def send_issue_batch(issue_id: int, first_id: int, last_id: int, then: list | None = None) -> int:
     """Turn the pending deliveries first_id..last_id of an issue into outbox messages and commit them (their
-    delivery tasks follow the commit); then mark the issue sent if nothing is left pending. Idempotent: a
-    delivery is queued once; a paused or cancelled issue queues nothing. Returns the number queued."""
+    delivery tasks follow the commit, then this batch's chain goes on with the first range of `then`); then mark
+    the issue sent if nothing is left pending. Idempotent: a delivery is queued once; a paused or cancelled issue
+    queues nothing and ends the chain. Returns the number queued."""
     from partners import sending
 
-    queued = sending.queue_deliveries(issue_id=int(issue_id), first_id=int(first_id), last_id=int(last_id))
+    queued = sending.queue_deliveries(issue_id=int(issue_id), first_id=int(first_id), last_id=int(last_id),
+                                      then=[[int(a), int(b)] for a, b in then or ()])
     db.session.commit()
     if sending.finish_if_done(int(issue_id)):
         db.session.commit()

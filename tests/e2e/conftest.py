@@ -120,17 +120,18 @@ def live_server(app, pg_url, redis_url, smtp_sink, e2e_queue, tmp_path_factory) 
 
 
 class WorkerProcess:
-    """`celery -A worker worker` (the deployment's own entry point) in a subprocess, reading one queue.
+    """`celery -A worker worker` (the deployment's own entry point) in a subprocess, reading the app's default
+    queue and its alerts' queue.
 
     Its log is read line by line in a thread; `changed` is notified on every line, so tests can wait on
     real conditions (it is ready, a task finished) rather than sleep.
     """
 
-    def __init__(self, queue: str, env: dict[str, str]):
+    def __init__(self, queue: str, env: dict[str, str], *, alerts: str):
         self.queue = queue
         self.lines: list[str] = []
         self.changed = threading.Condition()
-        cmd = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--pool=solo", "-Q", queue,
+        cmd = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--pool=solo", "-Q", f"{queue},{alerts}",
                "-n", f"{queue}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle",
                "--loglevel=INFO"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -186,13 +187,15 @@ def celery_worker(live_server, pg_url, smtp_sink, e2e_queue, tmp_path_factory) -
            "SECRET_KEY": live_server.app.config["SECRET_KEY"], "BASE_URL": live_server.url,
            "INSTANCE_PATH": str(tmp_path_factory.mktemp("worker-instance")),
            "CELERY_TASK_DEFAULT_QUEUE": e2e_queue}  # so that its own retries stay on this queue
-    worker = WorkerProcess(e2e_queue, env)
+    alerts = live_server.app.config["ALERT_QUEUE"]  # the worker's app names it the same from the same queue
+    worker = WorkerProcess(e2e_queue, env, alerts=alerts)
     try:
         worker.wait_for(lambda: any(line.endswith(" ready.") for line in worker.lines), "the worker to start")
         yield worker
     finally:
         worker.stop()
-        redis.Redis.from_url(E2E_BROKER).delete(e2e_queue, f"_kombu.binding.{e2e_queue}")
+        redis.Redis.from_url(E2E_BROKER).delete(e2e_queue, f"_kombu.binding.{e2e_queue}", alerts,
+                                                f"_kombu.binding.{alerts}")
 
 
 @pytest.fixture

@@ -277,14 +277,14 @@ def test_approving_needs_the_box_ticked(db_session, client, prepared, approver):
 def test_approve_and_send_queues_the_deliveries_on_the_alerts_queue(db_session, client, redis_url, prepared,
                                                                     approver):
     broker = redis.Redis.from_url(redis_url)
-    broker.delete(outbox.ALERT_QUEUE)
+    broker.delete(outbox.alert_queue())
     login(client, approver)
     path = f"/alerts/{prepared.id}"
     response = client.post(f"{path}/send", data={"csrf_token": csrf_token(client, path), "checked": "y"})
     assert response.status_code == 303
     db_session.refresh(prepared)
     assert prepared.status == IssueStatus.SENDING and prepared.approver_id == approver.id
-    assert any(sending.SEND_TASK.encode() in item for item in broker.lrange(outbox.ALERT_QUEUE, 0, -1))
+    assert any(sending.SEND_TASK.encode() in item for item in broker.lrange(outbox.alert_queue(), 0, -1))
 
     sending.plan_deliveries(prepared.id)  # what the worker's partners.send_issue does
     deliveries = db_session.scalars(select(Delivery).where(Delivery.issue_id == prepared.id)).all()
@@ -292,9 +292,9 @@ def test_approve_and_send_queues_the_deliveries_on_the_alerts_queue(db_session, 
     sending.queue_deliveries(issue_id=prepared.id, first_id=min(d.id for d in deliveries),
                              last_id=max(d.id for d in deliveries))
     db_session.commit()
-    queued = broker.lrange(outbox.ALERT_QUEUE, 0, -1)
+    queued = broker.lrange(outbox.alert_queue(), 0, -1)
     assert any(b"kizuna.deliver_outbox" in item for item in queued)
-    broker.delete(outbox.ALERT_QUEUE)
+    broker.delete(outbox.alert_queue())
 
     page = client.get("/alerts/").get_data(as_text=True)
     assert "No alert is waiting for approval." in page

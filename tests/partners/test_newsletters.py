@@ -394,14 +394,14 @@ def test_an_alerts_delivery_batches_go_to_the_alerts_queue(app, db_session, redi
     issue = approved_issue(mailing_list, {"en": ("Typhoon warning", "Stay indoors.")}, priority="alert")
     sending.start_sending(issue_id=issue.id, actor=staff)
     sending.plan_deliveries(issue.id)
-    before = broker.llen(outbox.ALERT_QUEUE)
+    before = broker.llen(outbox.alert_queue())
     ids = db_session.scalars(select(Delivery.id).where(Delivery.issue_id == issue.id)).all()
     sending.queue_deliveries(issue_id=issue.id, first_id=min(ids), last_id=max(ids))
     db_session.commit()  # the test's savepoint: the after-commit dispatch runs
-    queued = broker.lrange(outbox.ALERT_QUEUE, 0, -1)
-    assert broker.llen(outbox.ALERT_QUEUE) > before
+    queued = broker.lrange(outbox.alert_queue(), 0, -1)
+    assert broker.llen(outbox.alert_queue()) > before
     assert any(b"kizuna.deliver_outbox" in item for item in queued)
-    broker.delete(outbox.ALERT_QUEUE)
+    broker.delete(outbox.alert_queue())
 
 
 # -- the unsubscribe endpoints ----------------------------------------------------------------------
@@ -479,7 +479,7 @@ def nl_app(app, tmp_path_factory):
         db.engine.dispose()
     broker = redis.Redis.from_url(NL_REDIS_URL)
     forget_queue(broker, queue_name)
-    forget_queue(broker, outbox.ALERT_QUEUE)
+    forget_queue(broker, own.config["ALERT_QUEUE"])
 
 
 @pytest.fixture(scope="module")
@@ -489,7 +489,7 @@ def nl_worker(nl_app):
 
     celery_app = nl_app.extensions["celery"]
     celery_app.loader.import_module("celery.contrib.testing.tasks")
-    queues = [celery_app.conf.task_default_queue, outbox.ALERT_QUEUE]
+    queues = [celery_app.conf.task_default_queue, nl_app.config["ALERT_QUEUE"]]
     with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30.0,
                       loglevel="WARNING", queues=queues) as worker:
         wait_until(lambda: celery_app.control.ping(destination=[worker.hostname], timeout=1), timeout=30,
