@@ -4,23 +4,21 @@ changes anything, flushing without committing, and recording itself in the audit
 
 Session times come in as wall-clock times in the meeting's zone (read with zoneinfo, a time the clocks skip is
 refused) and must fall on the meeting's own days. Documents are PDF or Office files judged by their bytes, kept
-in the instance folder under their SHA-256 like agreements' documents (network/documents.py) but in a folder of
-their own, so that discarding one kind's unused files never touches the other's.
+in the instance folder under their SHA-256 (kizuna/files.py), in a folder of their own, so that discarding one
+kind's unused files never touches another's.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from kizuna import audit
+from kizuna import audit, files
 from kizuna.extensions import db
 from network import documents
 
@@ -260,12 +258,11 @@ def remove_item(*, item_id: int, actor) -> AgendaItem:
 # -- documents ------------------------------------------------------------------------------------
 
 
-def storage_dir() -> Path:
-    return Path(current_app.config["INSTANCE_PATH"]) / "meeting-documents"
+STORE = files.Store("meeting-documents", MeetingDocument.sha256)
 
 
 def path_of(document: MeetingDocument) -> Path:
-    return storage_dir() / document.sha256
+    return STORE.path(document.sha256)
 
 
 def add_document(*, meeting_id: int, kind: str, filename: str, data: bytes, actor,
@@ -288,22 +285,13 @@ def add_document(*, meeting_id: int, kind: str, filename: str, data: bytes, acto
         raise MeetingError(_("The file is empty."), "file")
     if len(data) > limit:
         raise MeetingError(_("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)), "file")
-    sniffed = documents.sniff(data)
+    sniffed = files.sniff(data)
     if sniffed is None:
         raise MeetingError(_("Only PDF and Office documents (Word, Excel, PowerPoint) can be attached; this file "
                              "is neither, whatever its name says."), "file")
     content_type, extension = sniffed
-    name = documents.safe_filename(Path(filename or "document").name.strip()[:200])
-    if not name.lower().endswith(extension) and extension != ".doc":
-        name += extension
-    digest = hashlib.sha256(data).hexdigest()
-    folder = storage_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / digest
-    if not target.exists():
-        part = target.with_suffix(".part")
-        part.write_bytes(data)
-        part.replace(target)
+    name = files.kept_name(filename, extension)
+    digest = STORE.keep(data)
     document = MeetingDocument(meeting=meeting, kind=kind, language=language, filename=name,
                                content_type=content_type, size=len(data), sha256=digest,
                                uploaded_by_id=actor.id if actor is not None else None)
@@ -332,10 +320,4 @@ def remove_document(*, document_id: int, meeting_id: int, actor) -> MeetingDocum
 
 def discard_unused_file(sha256: str) -> bool:
     """Delete the stored file with this hash when no meeting document names it any more; True if deleted."""
-    if db.session.scalar(select(MeetingDocument.id).where(MeetingDocument.sha256 == sha256).limit(1)):
-        return False
-    path = storage_dir() / sha256
-    if not path.is_file():
-        return False
-    path.unlink()
-    return True
+    return STORE.discard_unused(sha256)

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select, update
 
-from kizuna import audit, outbox
+from kizuna import audit, files, outbox
 from kizuna.errors import DomainError
 from kizuna.extensions import db, utcnow
 from kizuna.mail import normalize_address
@@ -799,8 +799,11 @@ def register(*, invitation: Invitation, name: str, email: str, role=DelegateRole
     return registration
 
 
+ACCREDITATIONS = files.Store("accreditations", Registration.accreditation_sha256)
+
+
 def accreditation_path(sha256: str) -> Path:
-    return Path(current_app.config["INSTANCE_PATH"]) / "accreditations" / sha256
+    return ACCREDITATIONS.path(sha256)
 
 
 def _accreditation(upload: tuple[str, bytes]) -> tuple[str, str]:
@@ -811,15 +814,10 @@ def _accreditation(upload: tuple[str, bytes]) -> tuple[str, str]:
     if len(data) > documents.max_bytes():
         raise MeetingError(_("The file is larger than %(mb)d MB.", mb=documents.max_bytes() // (1024 * 1024)),
                            "accreditation")
-    if documents.sniff(data) is None:
+    if files.sniff(data) is None:
         raise MeetingError(_("Only PDF and Office documents (Word, Excel, PowerPoint) can be attached; this file "
                              "is neither, whatever its name says."), "accreditation")
-    digest = hashlib.sha256(data).hexdigest()
-    target = accreditation_path(digest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        target.write_bytes(data)
-    return Path(filename or "note-verbale").name.strip()[:200] or "note-verbale", digest
+    return files.kept_name(filename, "", "note-verbale"), ACCREDITATIONS.keep(data)
 
 
 def cancel_registration(*, registration_id: int, actor=None, now: datetime | None = None) -> Registration:

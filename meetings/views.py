@@ -14,14 +14,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from kizuna import auth
+from kizuna import auth, files
 from kizuna.extensions import db
 from kizuna.forms import attach_error, saved
 from kizuna.i18n import LANGUAGES, home_timezone
 from kizuna.models import Role
 from kizuna.web import ListPage
-from network import documents, tabular
 from network import services as network_services
+from network import tabular
 from network.models import NetworkEvent, Partner
 
 from . import agenda, queries, reminders, services
@@ -570,9 +570,9 @@ def accreditation(registration_id: int):
         else None
     if path is None or not path.is_file():
         abort(404)
-    response = send_file(path, mimetype=(documents.sniff(path.read_bytes()) or ("application/octet-stream",))[0],
+    response = send_file(path, mimetype=(files.sniff(path.read_bytes()) or ("application/octet-stream",))[0],
                          conditional=False, etag=False)
-    response.headers["Content-Disposition"] = documents.content_disposition(registration.accreditation_filename)
+    response.headers["Content-Disposition"] = files.content_disposition(registration.accreditation_filename)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

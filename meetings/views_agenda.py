@@ -13,12 +13,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from kizuna import auth
+from kizuna import auth, files
 from kizuna.extensions import db
 from kizuna.forms import saved
 from kizuna.models import Role
 from kizuna.web import file_size
-from network import documents
 
 from . import agenda, services
 from .forms import DOCUMENT_KINDS
@@ -267,7 +266,7 @@ def _download(document: MeetingDocument):
     if not path.is_file():
         abort(404, _("The file of this document is missing from the server. Upload it again."))
     response = send_file(path, mimetype=document.content_type, conditional=False, etag=False)
-    response.headers["Content-Disposition"] = documents.content_disposition(document.filename)
+    response.headers["Content-Disposition"] = files.content_disposition(document.filename)
     # A meeting's papers are for the people invited: not for shared caches, nor for the browser to reinterpret.
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"

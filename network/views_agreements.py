@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from kizuna import auth
+from kizuna import auth, files
 from kizuna.extensions import db
 from kizuna.forms import saved
 from kizuna.models import Role, User
@@ -82,7 +82,7 @@ def agreement_document(agreement_id: int, document_id: int):
     if not path.is_file():
         abort(404, _("The file of this document is missing from the server. Upload it again."))
     response = send_file(path, mimetype=document.content_type, conditional=False, etag=False)
-    response.headers["Content-Disposition"] = documents.content_disposition(document.filename)
+    response.headers["Content-Disposition"] = files.content_disposition(document.filename)
     # A signed agreement is not for shared caches, nor for the browser to keep or to reinterpret.
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"

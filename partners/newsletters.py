@@ -5,7 +5,6 @@ Sending an approved issue is partners/sending.py's.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from datetime import UTC, datetime
@@ -22,14 +21,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from kizuna import audit, outbox
+from kizuna import audit, files, outbox
 from kizuna.extensions import db, utcnow
 from kizuna.i18n import LANGUAGES
 from kizuna.mail import build_message
 from kizuna.models import AuditEvent, MessageStatus, OutboundMessage, Role
 from kizuna.urls import external_url
-from network import documents
-from network.models import AgreementDocument
 
 from . import services
 from .models import (
@@ -646,34 +643,15 @@ def unschedule_issue(*, issue_id: int, actor) -> Issue:
 # -- images and attachments -----------------------------------------------------------------------
 
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024  # NEWSLETTER_ATTACHMENT_MAX_BYTES overrides: every message carries them
-
-
-def sniff_image(data: bytes) -> tuple[str, str] | None:
-    """(content type, extension) of a PNG, JPEG, GIF or WebP image, judged by its bytes; None for anything
-    else (SVG too: it can carry script)."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png", ".png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg", ".jpg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif", ".gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    return None
+STORE = files.Store("newsletter-files", IssueAttachment.sha256)
 
 
 def attachment_max_bytes() -> int:
     return int(current_app.config.get("NEWSLETTER_ATTACHMENT_MAX_BYTES", ATTACHMENT_MAX_BYTES))
 
 
-def files_dir() -> Path:
-    """Where issue files are kept: with the agreement documents, under their SHA-256 (sending.py reads them
-    there), so discard_unused_file counts both kinds of row before deleting one."""
-    return documents.storage_dir()
-
-
 def attachment_path(attachment: IssueAttachment) -> Path:
-    return files_dir() / attachment.sha256
+    return STORE.path(attachment.sha256)
 
 
 def add_attachment(*, issue_id: int, filename: str, data: bytes, actor) -> IssueAttachment:
@@ -689,26 +667,15 @@ def add_attachment(*, issue_id: int, filename: str, data: bytes, actor) -> Issue
         raise PartnersError(_("The file is empty."), "file")
     if len(data) > limit:
         raise PartnersError(_("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)), "file")
-    kind, inline = sniff_image(data), True
+    kind, inline = files.sniff_image(data), True
     if kind is None:
-        kind, inline = documents.sniff(data), False
+        kind, inline = files.sniff(data), False
     if kind is None:
         raise PartnersError(_("Only images (PNG, JPEG, GIF, WebP) and PDF or Office documents can be added; this "
                               "file is none of them, whatever its name says."), "file")
     content_type, extension = kind
-    name = documents.safe_filename(Path((filename or "file").replace("\\", "/")).name.strip()[:200])
-    if extension == ".jpg" and name.lower().endswith(".jpeg"):
-        extension = ".jpeg"
-    if not name.lower().endswith(extension) and extension != ".doc":
-        name += extension
-    digest = hashlib.sha256(data).hexdigest()
-    folder = files_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / digest
-    if not target.exists():
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+    name = files.kept_name(filename, extension, "file")
+    digest = STORE.keep(data)
     attachment = IssueAttachment(filename=name, content_type=content_type, size=len(data), sha256=digest,
                                  inline=inline, uploaded_by_id=actor.id if actor is not None else None)
     issue.attachments.append(attachment)
@@ -736,16 +703,8 @@ def remove_attachment(*, issue_id: int, attachment_id: int, actor) -> IssueAttac
 
 
 def discard_unused_file(sha256: str) -> bool:
-    """Delete the stored file with this hash when no issue and no agreement refers to it any more (the folder is
-    shared); True if it was deleted."""
-    for model in (IssueAttachment, AgreementDocument):
-        if db.session.scalar(select(model.id).where(model.sha256 == sha256).limit(1)):
-            return False
-    path = files_dir() / sha256
-    if not path.is_file():
-        return False
-    path.unlink()
-    return True
+    """Delete the stored file with this hash when no issue refers to it any more; True if it was deleted."""
+    return STORE.discard_unused(sha256)
 
 
 def hosted_image(sha256: str, name: str, *, staff: bool = False) -> IssueAttachment | None:

@@ -32,7 +32,6 @@ from kizuna.extensions import db, utcnow
 from kizuna.mail import Attachment, build_message, domain_of
 from kizuna.models import MessageStatus, OutboundMessage
 from kizuna.urls import external_url
-from network.documents import storage_dir
 
 from .models import (
     Contact,
@@ -54,6 +53,7 @@ from .newsletters import (
     _status,
     _ui_locale,
     _unsubscribe_token,
+    attachment_path,
     render_markdown,
 )
 from .services import PartnersError
@@ -193,7 +193,7 @@ def _attachments(issue: Issue) -> tuple[Attachment, ...]:
         if attachment.inline:
             continue
         maintype, _slash, subtype = (attachment.content_type or "").partition("/")
-        found.append(Attachment(filename=attachment.filename, content=(storage_dir() / attachment.sha256).read_bytes(),
+        found.append(Attachment(filename=attachment.filename, content=attachment_path(attachment).read_bytes(),
                                 maintype=maintype or "application", subtype=subtype or "octet-stream"))
     return tuple(found)
 

@@ -70,7 +70,7 @@ def error_at(html: str, field_id: str) -> str:
 
 
 def stored_files() -> list[str]:
-    folder = documents.storage_dir()
+    folder = documents.STORE.directory()
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from kizuna import files
 from network import documents, services
 from network.services import NetworkError
 
@@ -61,7 +62,7 @@ def test_too_large_a_file_is_refused(app, agreement, monkeypatch):
 ])
 def test_a_download_names_the_file_safely_for_every_client(name, header):
     """RFC 6266 with RFC 5987: an ASCII fallback without quotes or line breaks, and the real name in UTF-8."""
-    assert documents.content_disposition(name) == header
+    assert files.content_disposition(name) == header
 
 
 def test_an_uploaded_name_loses_its_control_characters(agreement):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -208,6 +208,24 @@ def test_a_removed_file_is_deleted_once_no_issue_uses_it(db_session, make_list, 
     assert not newsletters.discard_unused_file(one.sha256) and path.exists()  # the second issue still has it
     newsletters.remove_attachment(issue_id=second.id, attachment_id=second.attachments[0].id, actor=staff)
     assert newsletters.discard_unused_file(one.sha256) and not path.exists()
+
+
+def test_an_agreement_document_with_the_same_bytes_removed_leaves_the_issues_file(db_session, make_list, draft,
+                                                                                   staff):
+    """Each kind of file has its folder: discarding an agreement's unused file never deletes an issue's."""
+    from network import documents
+    from network import services as registry
+
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    issue = draft(make_list())
+    attached = newsletters.add_attachment(issue_id=issue.id, filename="programme.pdf", data=pdf, actor=staff)
+    paris = registry.create_partner(kind="city", name="Paris", country_code="FR", actor=None)
+    agreement = registry.create_agreement(kind="mou", title="MoU", party_ids=[paris.id],
+                                          signed_on=date(2015, 10, 28), actor=None)
+    document = documents.add_document(agreement_id=agreement.id, filename="copy.pdf", data=pdf, actor=None)
+    documents.remove_document(document_id=document.id, agreement_id=agreement.id, actor=None)
+    assert documents.discard_unused_file(document.sha256)
+    assert newsletters.attachment_path(attached).read_bytes() == pdf
 
 
 def test_images_keep_https_and_our_own_files_only(app, db_session):

@@ -5,7 +5,6 @@ resumed, and a worker killed mid-send that loses and repeats nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -25,7 +24,6 @@ from sqlalchemy import func, select, update
 from kizuna import create_app
 from kizuna.extensions import db, utcnow
 from kizuna.models import AuditEvent, OutboundMessage, Role
-from network.documents import storage_dir
 from partners import newsletters, sending
 from partners.models import ContactEmail, Delivery, Issue, IssueAttachment, IssueStatus
 from tests.conftest import app_config
@@ -138,9 +136,7 @@ def test_the_test_message_keeps_working_with_the_links_filled_in(db_session, mak
 
 
 def _attach(issue: Issue, filename: str, content: bytes, content_type: str, inline: bool) -> IssueAttachment:
-    digest = hashlib.sha256(content).hexdigest()
-    storage_dir().mkdir(parents=True, exist_ok=True)
-    (storage_dir() / digest).write_bytes(content)
+    digest = newsletters.STORE.keep(content)
     attachment = IssueAttachment(issue_id=issue.id, filename=filename, content_type=content_type, size=len(content),
                                  sha256=digest, inline=inline)
     db.session.add(attachment)
