@@ -254,6 +254,9 @@ def test_an_issue_whose_pending_deliveries_have_not_moved_is_found_stalled(db_se
     assert sending.stalled_issues() == [stuck.id, lost.id]
     assert sending.resume_stalled() == [stuck.id, lost.id]
     assert sending.stalled_issues() == []  # dispatched again once per stall time, not at every sweep
+    db_session.expire_all()
+    assert done.status == IssueStatus.SENT  # all its messages queued, and no batch left to close it
+    assert fresh.status == stuck.status == IssueStatus.SENDING
 
 
 # -- through a real worker ----------------------------------------------------------------------------
@@ -430,3 +433,14 @@ def test_beat_starts_scheduled_issues_and_resumes_stalled_sends_every_minute(nl_
     entries = {entry["task"]: entry["schedule"] for entry in schedule.values()}
     for name in ("partners.start_scheduled_issues", "partners.resume_stalled_issues"):
         assert entries[name] == 60.0 and name in nl_app.extensions["celery"].tasks
+
+
+def test_batches_go_in_chains_and_every_reader_gets_the_issue_once(live, nl_sink, make_user, monkeypatch):
+    monkeypatch.setattr(sending, "BATCH_SIZE", 3)  # 20 readers: 7 batches in 2 chains, each asking for its next
+    staff, approver = make_user(Role.EDITOR), make_user(Role.EDITOR)
+    issue = _live_list(staff, approver, ["en", "ja", "zh-Hans", "ko"] * 5)
+    sending.start_sending(issue_id=issue.id, actor=staff)
+    db.session.commit()
+    nl_sink.wait_for(20)
+    wait_until(_sent(issue.id, 20), what="every batch of both chains")
+    assert sorted(nl_sink.message_ids()) == sorted(_deliveries(issue.id))
