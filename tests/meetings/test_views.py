@@ -608,6 +608,7 @@ def test_a_busy_year_of_the_board_comes_in_pages_of_a_hundred(as_role):
     client = as_role("viewer")
     first = client.get("/meetings/?year=2027").get_data(as_text=True)
     assert "Page 1 of 2" in first and "Meeting 099" in first and "Meeting 100" not in first
+    assert "<title>Planning board · Kizuna</title>" in first and first.count("Page 1 of 2") == 1
     second = client.get("/meetings/?year=2027&page=2").get_data(as_text=True)
     assert "Meeting 100" in second and "Meeting 104" in second and "Meeting 000" not in second
 
