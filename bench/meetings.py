@@ -188,6 +188,9 @@ def main() -> None:
             contended, tokens = _open_meeting(args.places, args.contenders, "contender")
             db.session.remove()
         server = make_server("127.0.0.1", 0, app, threaded=True)
+        # werkzeug listens with a backlog of 128: 300 connections at once overflow it and some are reset
+        # before the app sees them. Production servers queue more (gunicorn's default backlog is 2048).
+        server.socket.listen(2048)
         base = f"http://127.0.0.1:{server.server_port}"
         serving = threading.Thread(target=server.serve_forever, daemon=True)
         serving.start()
