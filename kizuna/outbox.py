@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mailbox
 import smtplib
@@ -17,6 +18,7 @@ from email.utils import make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import redis
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import event, or_, select, text, update
@@ -329,7 +331,8 @@ class _Ledger:
 
     `sent` marks are group-committed: at most OUTBOX_COMMIT_EVERY messages, or OUTBOX_COMMIT_AFTER
     seconds' worth, are handed to the server before their marks are committed. A worker killed inside
-    that window sends them again (at least once); a committed mark is final.
+    that window leaves them `sending`; the next claim marks those the _Journal noted as accepted and sends
+    the others again (at least once, never lost); a committed mark is final.
     """
 
     def __init__(self, rows: list[Claimed], lease: datetime, report: DeliveryReport, send_timeout: float):
@@ -454,6 +457,53 @@ def _relaxed_commit() -> None:
     db.session.commit()
 
 
+class _Journal:
+    """Notes, in Redis beside the broker, each message the server has accepted, the moment it does.
+
+    A `sent` mark is committed with the next group of them (OUTBOX_COMMIT_EVERY); a worker killed before
+    that would leave the message `sending`, and the next claim would send it again. The note closes that
+    window to the instant between the server's answer and the note: a row claimed again (attempts > 1)
+    whose note is there is marked sent without another send. Best effort: Redis out of reach, a send
+    goes on unnoted (at least once, as before). A note names the message by a hash of its bytes (their
+    Message-ID and Date among them), never by its row id, which a restored database may give another.
+    Notes expire after a week.
+    """
+
+    TTL = 7 * 86400
+    _clients: dict[str, redis.Redis] = {}
+
+    def __init__(self, url: str):
+        self.client = self._clients.get(url) or self._clients.setdefault(url, redis.Redis.from_url(url))
+
+    @classmethod
+    def of_app(cls) -> _Journal | None:
+        """The app's journal; None without Redis (the demo sends in-process, where no worker is killed)."""
+        url = current_app.config.get("REDIS_URL")
+        return cls(url) if url else None
+
+    @staticmethod
+    def _key(row: Claimed) -> str:
+        return "kizuna:accepted:" + hashlib.sha256(row.raw).hexdigest()[:40]
+
+    def note(self, row: Claimed) -> None:
+        try:
+            self.client.set(self._key(row), b"1", ex=self.TTL)
+        except redis.RedisError as exc:
+            log.warning("outbox: could not note message %s as accepted (%s); a lost worker would resend it",
+                        row.id, exc)
+
+    def accepted(self, rows: list[Claimed]) -> set[int]:
+        """Those of `rows` the server accepted in an attempt whose worker was lost before its mark."""
+        if not rows:
+            return set()
+        try:
+            notes = self.client.mget([self._key(row) for row in rows])
+        except redis.RedisError as exc:
+            log.warning("outbox: could not read the notes of accepted messages (%s); sending again", exc)
+            return set()
+        return {row.id for row, note in zip(rows, notes, strict=True) if note is not None}
+
+
 def deliver(ids: list[int]) -> DeliveryReport:
     """Send the due messages among `ids` over one connection; commits as it goes.
 
@@ -461,7 +511,8 @@ def deliver(ids: list[int]) -> DeliveryReport:
     whose `sent` mark is committed is never sent again. Transient answers (4xx, a dropped or refused
     connection) put rows in `retrying` with exponential backoff and enqueue their retry; 5xx answers end
     in `failed` with the server's answer kept; the last allowed attempt fails for good. A worker killed
-    midway loses nothing: its rows stay `sending` until the lease runs out and a sweep takes them again.
+    midway loses nothing: its rows stay `sending` until the lease runs out and a sweep takes them again,
+    and those the server had accepted are marked sent without another send (_Journal).
     """
     report = DeliveryReport()
     rows, lease = _claim(ids)
@@ -469,8 +520,15 @@ def deliver(ids: list[int]) -> DeliveryReport:
         return report
     transport = get_transport()
     ledger = _Ledger(rows, lease, report, send_timeout=transport.timeout)
+    journal = _Journal.of_app()
+    if journal is not None and (taken := journal.accepted([row for row in rows if row.attempts > 1])):
+        log.info("outbox: %d messages accepted before their worker was lost are marked sent, not resent",
+                 len(taken))
+        for row in rows:
+            if row.id in taken:
+                ledger.sent(row)
     limit = current_app.config["OUTBOX_MAX_ATTEMPTS"]
-    if stuck := [row for row in rows if row.attempts > limit]:
+    if stuck := [row for row in rows if row.attempts > limit and row.id in ledger.unsettled]:
         ledger.give_up(stuck)
     try:
         if ledger.unsettled:
@@ -485,6 +543,8 @@ def deliver(ids: list[int]) -> DeliveryReport:
                     except PermanentError as exc:
                         ledger.failed(row, str(exc))
                     else:
+                        if journal is not None:
+                            journal.note(row)
                         ledger.sent(row)
     except ServerUnavailable as exc:
         ledger.retry_unsettled(str(exc))

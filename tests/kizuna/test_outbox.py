@@ -141,6 +141,24 @@ def test_an_expired_lease_is_claimed_again_and_a_live_one_is_left_alone(db_sessi
     assert [str(m["Message-ID"]) for m in sink.wait_for(1)] == [expired.message_id]
 
 
+def test_a_message_accepted_before_its_worker_was_lost_is_marked_sent_not_sent_again(db_session, sink):
+    """A worker killed after the server took a message but before its `sent` mark was committed leaves the row
+    `sending` under its lease, as here; the note made when the server accepted it stops a second copy."""
+    accepted, unsent = queue(2)
+    outbox.deliver([accepted.id])
+    sink.wait_for(1)
+    for row in (accepted, unsent):  # what a lost worker leaves: both claimed, neither mark committed
+        row.status, row.attempts, row.lease_until = SENDING, 1, utcnow() - timedelta(seconds=1)
+    db.session.flush()
+
+    report = outbox.deliver([accepted.id, unsent.id])
+
+    assert sorted(report.sent) == sorted([accepted.id, unsent.id])
+    assert [str(m["Message-ID"]) for m in sink.wait_for(2)] == [accepted.message_id, unsent.message_id]
+    assert len(sink.messages) == 2  # the accepted one once, the other sent now
+    assert reload(accepted).status == reload(unsent).status == SENT
+
+
 def test_attempts_that_never_finished_end_in_failed_without_another_send(app, db_session, sink):
     limit = app.config["OUTBOX_MAX_ATTEMPTS"]
     [row] = queue(status=SENDING, attempts=limit, lease_until=utcnow() - timedelta(seconds=1))
