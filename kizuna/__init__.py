@@ -33,8 +33,9 @@ DEFAULTS = {
     "OUTBOX_SWEEP_GRACE": 60,
     "OUTBOX_SWEEP_LIMIT": 5000,
     "OUTBOX_SWEEP_INTERVAL": 60.0,
-    # Sent marks are committed in groups: a killed worker may resend at most this many / this long.
-    "OUTBOX_COMMIT_EVERY": 20,
+    # Sent marks are committed in groups of at most this many / this long (a batch's worth by default): what
+    # the server accepted meanwhile is noted in Redis at once, so a killed worker does not resend it.
+    "OUTBOX_COMMIT_EVERY": 100,
     "OUTBOX_COMMIT_AFTER": 0.5,
     "SMTP_TIMEOUT": 30.0,
     "LOGIN_THROTTLE": {"free": 3, "lock_after": 10, "ip_lock_after": 50, "lock_seconds": 900},
