@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 
 from . import auth, outbox, services
 from .extensions import db
-from .forms import ConfirmForm, InviteForm, UserForm, saved
+from .forms import ConfirmForm, InviteForm, UserForm, acted, saved
 from .models import AuditEvent, MessageStatus, OutboundMessage, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -71,14 +71,9 @@ def user(user_id: int):
 def reinvite(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        user = services.resend_invitation(user_id=user_id, actor=current_user)
-    except services.AccountError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("A new invitation is on its way to %(email)s; the earlier link no longer works.",
-                email=user.email), "success")
+    acted(lambda: services.resend_invitation(user_id=user_id, actor=current_user),
+          done=lambda user: _("A new invitation is on its way to %(email)s; the earlier link no longer works.",
+                              email=user.email))
     return redirect(url_for("admin.user", user_id=user_id), 303)
 
 

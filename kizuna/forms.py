@@ -158,3 +158,19 @@ def saved(form, change: Callable[[], Any], *, done: str | Callable[[Any], str], 
     db.session.commit()
     flash(done(result) if callable(done) else done, "success")
     return redirect(to(result) if callable(to) else to, 303)
+
+
+def acted(change: Callable[[], Any], *, done: str | Callable[[Any], str], category: str = "success") -> bool:
+    """The end of a one-button POST (no form to show again): `change()` calls the service. When it refuses (a
+    DomainError), nothing it flushed stays, its message is flashed as an error and False is returned. Else the
+    change is committed, `done` (or `done(result)`, of what `change()` returned) is flashed under `category`
+    ("message": Flask's default, as the public pages flash) and True is returned; the view redirects either way."""
+    try:
+        result = change()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return False
+    db.session.commit()
+    flash(done(result) if callable(done) else done, category)
+    return True

@@ -18,6 +18,7 @@ from .forms import (
     LoginForm,
     ProfileForm,
     SetPasswordForm,
+    acted,
 )
 from .i18n import LANGUAGES
 from .models import MessageStatus, OutboundMessage, Role
@@ -215,11 +216,5 @@ def create_api_token():
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @auth.roles_required(Role.VIEWER, Role.DELEGATE, Role.LIAISON)
 def revoke_api_token(token_id: int):
-    try:
-        services.revoke_api_token(token_id=token_id, actor=current_user)
-    except services.AccountError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The token is revoked."), "success")
+    acted(lambda: services.revoke_api_token(token_id=token_id, actor=current_user), done=_("The token is revoked."))
     return redirect(url_for("kizuna.account", _anchor="tokens"), 303)
