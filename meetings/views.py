@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from kizuna import auth, files
 from kizuna.extensions import db
-from kizuna.forms import attach_error, saved
+from kizuna.forms import acted, attach_error, saved
 from kizuna.i18n import LANGUAGES, home_timezone
 from kizuna.models import Role
 from kizuna.web import ListPage
@@ -335,13 +335,8 @@ def schedule(meeting_id: int):
     form = ActionForm(prefix="action")  # its button sits beside other forms: ids of its own
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.schedule_meeting(meeting_id=meeting.id, actor=current_user)
-    except services.MeetingError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The meeting is scheduled: you can now invite people."), "success")
+    acted(lambda: services.schedule_meeting(meeting_id=meeting.id, actor=current_user),
+          done=_("The meeting is scheduled: you can now invite people."))
     return redirect(url_for(".detail", meeting_id=meeting.id), 303)
 
 
@@ -484,14 +479,9 @@ def record_answer(invitation_id: int):
     form = RecordAnswerForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.record_answer(invitation=invitation, answer=form.answer.data, via="staff", actor=current_user)
-    except services.MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The answer of %(name)s is recorded.", name=invitation.name or invitation.email), "success")
+    acted(lambda: services.record_answer(invitation=invitation, answer=form.answer.data, via="staff",
+                                         actor=current_user),
+          done=lambda _result: _("The answer of %(name)s is recorded.", name=invitation.name or invitation.email))
     return redirect(url_for(".detail", meeting_id=invitation.meeting_id, _anchor="invitations"), 303)
 
 
@@ -585,15 +575,9 @@ def decide(registration_id: int):
     form = DecideForm()
     if not form.validate_on_submit() or not (form.approve.data or form.decline.data):
         abort(400)
-    try:
-        services.decide(registration_id=registration.id, approve=bool(form.approve.data), actor=current_user)
-    except services.MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("%(name)s is approved.", name=registration.name) if form.approve.data
-              else _("%(name)s is declined.", name=registration.name), "success")
+    acted(lambda: services.decide(registration_id=registration.id, approve=bool(form.approve.data), actor=current_user),
+          done=lambda _result: _("%(name)s is approved.", name=registration.name) if form.approve.data
+          else _("%(name)s is declined.", name=registration.name))
     return redirect(url_for(".registrations", meeting_id=registration.meeting_id), 303)
 
 

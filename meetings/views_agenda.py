@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from kizuna import auth, files
 from kizuna.extensions import db
-from kizuna.forms import saved
+from kizuna.forms import acted, saved
 from kizuna.models import Role
 from kizuna.web import file_size
 
@@ -192,15 +192,10 @@ def agenda_item_move(item_id: int):
     form = MoveForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        agenda.move_item(item_id=item.id, direction=form.direction.data, actor=current_user)
-    except services.MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The session %(title)s is moved %(direction)s.", title=agenda.item_title(item, _language()),
-                direction=_("up") if form.direction.data == agenda.UP else _("down")), "success")
+    acted(lambda: agenda.move_item(item_id=item.id, direction=form.direction.data, actor=current_user),
+          done=lambda _result: _("The session %(title)s is moved %(direction)s.",
+                                 title=agenda.item_title(item, _language()),
+                                 direction=_("up") if form.direction.data == agenda.UP else _("down")))
     return _back(meeting_id, f"agenda-item-{item_id}")
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import or_, select
 
 from kizuna import auth, uploads
 from kizuna.extensions import db
+from kizuna.forms import acted
 from kizuna.i18n import LANGUAGES
 from kizuna.models import Role
 from kizuna.urls import external_url
@@ -226,14 +227,8 @@ def registration_cancel(token: str, registration_id: int):
     registration = _registration(invitation, registration_id)
     with _in_their_language(invitation):
         if ActionForm().validate_on_submit():
-            try:
-                services.cancel_registration(registration_id=registration.id)
-            except services.MeetingError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
-                db.session.commit()
-                flash(_("The registration of %(name)s is cancelled.", name=registration.name))
+            acted(lambda: services.cancel_registration(registration_id=registration.id), category="message",
+                  done=lambda _result: _("The registration of %(name)s is cancelled.", name=registration.name))
     return redirect(url_for(".answer", token=token, _anchor="delegation"), 303)
 
 
@@ -244,14 +239,8 @@ def offer_accept(token: str, registration_id: int):
     registration = _registration(invitation, registration_id)
     with _in_their_language(invitation):
         if ActionForm().validate_on_submit():
-            try:
-                services.accept_offer(registration_id=registration.id)
-            except services.MeetingError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
-                db.session.commit()
-                flash(_("The place of %(name)s is confirmed.", name=registration.name))
+            acted(lambda: services.accept_offer(registration_id=registration.id), category="message",
+                  done=lambda _result: _("The place of %(name)s is confirmed.", name=registration.name))
     return redirect(url_for(".answer", token=token, _anchor="delegation"), 303)
 
 
@@ -291,14 +280,8 @@ def registration_self_cancel(token: str):
     registration = _own_registration(token)
     with _in_their_language(registration):
         if ActionForm().validate_on_submit():
-            try:
-                services.cancel_registration(registration_id=registration.id)
-            except services.MeetingError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
-                db.session.commit()
-                flash(_("The registration of %(name)s is cancelled.", name=registration.name))
+            acted(lambda: services.cancel_registration(registration_id=registration.id), category="message",
+                  done=lambda _result: _("The registration of %(name)s is cancelled.", name=registration.name))
     return redirect(url_for(".registration_page", token=token), 303)
 
 
@@ -308,14 +291,8 @@ def registration_self_accept(token: str):
     registration = _own_registration(token)
     with _in_their_language(registration):
         if ActionForm().validate_on_submit():
-            try:
-                services.accept_offer(registration_id=registration.id)
-            except services.MeetingError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
-                db.session.commit()
-                flash(_("The place of %(name)s is confirmed.", name=registration.name))
+            acted(lambda: services.accept_offer(registration_id=registration.id), category="message",
+                  done=lambda _result: _("The place of %(name)s is confirmed.", name=registration.name))
     return redirect(url_for(".registration_page", token=token), 303)
 
 
@@ -380,14 +357,9 @@ def feeds():
 @auth.login_required
 def feed_revoke(feed_id: int):
     if ActionForm().validate_on_submit():
-        try:
-            feed = calendar.revoke_feed(feed_id=feed_id, user=current_user)
-        except services.MeetingError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("The feed %(name)s is revoked: calendars subscribed to it get nothing more.", name=feed.name))
+        acted(lambda: calendar.revoke_feed(feed_id=feed_id, user=current_user),
+              done=lambda feed: _("The feed %(name)s is revoked: calendars subscribed to it get nothing more.",
+                                  name=feed.name), category="message")
     return redirect(url_for(".feeds"), 303)
 
 
