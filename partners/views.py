@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from kizuna import auth
 from kizuna.extensions import db, utcnow
-from kizuna.forms import ConfirmForm, attach_error, saved
+from kizuna.forms import ConfirmForm, acted, attach_error, saved
 from kizuna.models import Role
 from meetings import services as meeting_services
 from meetings.models import Meeting, MeetingStatus
@@ -362,14 +362,8 @@ def contact_invite(contact_id: int):
     found = db.get_or_404(Contact, contact_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        user = services.invite_contact(contact_id=found.id, actor=current_user)
-    except services.PartnersError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("An invitation is on its way to %(email)s.", email=user.email), "success")
+    acted(lambda: services.invite_contact(contact_id=found.id, actor=current_user),
+          done=lambda user: _("An invitation is on its way to %(email)s.", email=user.email))
     return redirect(url_for(".contact", contact_id=contact_id, _anchor="account-h"), 303)
 
 
@@ -382,14 +376,8 @@ def contact_email_works(contact_id: int, email_id: int):
         abort(400)
     if not any(e.id == email_id for e in found.emails):
         abort(404)
-    try:
-        email = bounces.clear_bouncing(email_id=email_id, actor=current_user)
-    except services.PartnersError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Mail goes to %(email)s again.", email=email.address), "success")
+    acted(lambda: bounces.clear_bouncing(email_id=email_id, actor=current_user),
+          done=lambda email: _("Mail goes to %(email)s again.", email=email.address))
     return redirect(url_for(".contact", contact_id=contact_id), 303)
 
 
@@ -415,21 +403,14 @@ def contacts_tag():
             abort(400)
         flash(_("Give the tag to add or to remove."), "error")
         return redirect(back, 303)
-    try:
-        changed = services.tag_contacts(contact_ids=form.contact_ids.data or [], tag=form.tag.data,
-                                        remove=form.action.data == "remove", actor=current_user)
-    except services.PartnersError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        if form.action.data == "remove":
-            flash(ngettext("The tag %(tag)s is removed from %(num)d contact.",
-                           "The tag %(tag)s is removed from %(num)d contacts.", changed, tag=form.tag.data),
-                  "success")
-        else:
-            flash(ngettext("The tag %(tag)s is added to %(num)d contact.",
-                           "The tag %(tag)s is added to %(num)d contacts.", changed, tag=form.tag.data), "success")
+    acted(lambda: services.tag_contacts(contact_ids=form.contact_ids.data or [], tag=form.tag.data,
+                                        remove=form.action.data == "remove", actor=current_user),
+          done=lambda changed: (
+              ngettext("The tag %(tag)s is removed from %(num)d contact.",
+                       "The tag %(tag)s is removed from %(num)d contacts.", changed, tag=form.tag.data)
+              if form.action.data == "remove"
+              else ngettext("The tag %(tag)s is added to %(num)d contact.",
+                            "The tag %(tag)s is added to %(num)d contacts.", changed, tag=form.tag.data)))
     return redirect(back, 303)
 
 
@@ -443,6 +424,20 @@ def _skipped(skipped: dict[str, int]) -> str:
     return _("Skipped: %(reasons)s.", reasons="; ".join(said)) if said else ""
 
 
+def _subscribed(result: tuple[int, dict[str, int]]) -> str:
+    """What newsletters.subscribe_contacts did (how many added, what it skipped), in words."""
+    added, skipped = result
+    return " ".join(filter(None, [ngettext("%(num)d contact is added to the list.",
+                                           "%(num)d contacts are added to the list.", added), _skipped(skipped)]))
+
+
+def _invited(result: tuple[list, dict[str, int]]) -> str:
+    """What meetings.services.invite_contacts did (the invitations sent, what it skipped), in words."""
+    invited, skipped = result
+    return " ".join(filter(None, [ngettext("%(num)d invitation is sent.", "%(num)d invitations are sent.",
+                                           len(invited)), _skipped(skipped)]))
+
+
 @bp.post("/contacts/subscribe")
 @auth.roles_required(Role.EDITOR)
 def contacts_subscribe():
@@ -453,17 +448,9 @@ def contacts_subscribe():
     if not form.contact_ids.data or not form.list_id.data:
         flash(_("Choose contacts and a mailing list."), "error")
         return redirect(back, 303)
-    try:
-        added, skipped = newsletters.subscribe_contacts(list_id=form.list_id.data, contact_ids=form.contact_ids.data,
-                                                        actor=current_user)
-    except services.PartnersError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(" ".join(filter(None, [ngettext("%(num)d contact is added to the list.",
-                                              "%(num)d contacts are added to the list.", added),
-                                     _skipped(skipped)])), "success")
+    acted(lambda: newsletters.subscribe_contacts(list_id=form.list_id.data, contact_ids=form.contact_ids.data,
+                                                 actor=current_user),
+          done=_subscribed)
     return redirect(back, 303)
 
 
@@ -477,16 +464,9 @@ def contacts_invite():
     if not form.contact_ids.data or not form.meeting_id.data:
         flash(_("Choose contacts and a meeting."), "error")
         return redirect(back, 303)
-    try:
-        invited, skipped = meeting_services.invite_contacts(meeting_id=form.meeting_id.data,
-                                                            contact_ids=form.contact_ids.data, actor=current_user)
-    except meeting_services.MeetingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(" ".join(filter(None, [ngettext("%(num)d invitation is sent.", "%(num)d invitations are sent.",
-                                              len(invited)), _skipped(skipped)])), "success")
+    acted(lambda: meeting_services.invite_contacts(meeting_id=form.meeting_id.data,
+                                                   contact_ids=form.contact_ids.data, actor=current_user),
+          done=_invited)
     return redirect(back, 303)
 
 
@@ -502,14 +482,8 @@ def search_save():
             abort(400)
         flash(_("Give the search a name."), "error")
         return redirect(back, 303)
-    try:
-        saved = services.save_search(user_id=current_user.id, name=form.name.data, query=query_string)
-    except services.PartnersError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The search %(name)s is saved.", name=saved.name), "success")
+    acted(lambda: services.save_search(user_id=current_user.id, name=form.name.data, query=query_string),
+          done=lambda search: _("The search %(name)s is saved.", name=search.name))
     return redirect(back, 303)
 
 

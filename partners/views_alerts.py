@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from kizuna import auth
 from kizuna.extensions import db
-from kizuna.forms import ConfirmForm, saved
+from kizuna.forms import ConfirmForm, acted, saved
 from kizuna.i18n import home_timezone
 from kizuna.models import Role
 from network.forms import choices
@@ -266,14 +266,8 @@ def variant_remove(template_id: int, language: str):
     form = ConfirmForm()
     form.submit.label.text = _("Remove this language")
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            alerts.remove_template_variant(template_id=found.id, language=language, actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("The language is removed."), "success")
+        acted(lambda: alerts.remove_template_variant(template_id=found.id, language=language, actor=current_user),
+              done=_("The language is removed."))
         return redirect(url_for(".template", template_id=found.id), 303)
     return _render("alert_variant_remove", form=form, template=found, language_tag=language)
 

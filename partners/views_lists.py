@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from babel import Locale, UnknownLocaleError
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale, ngettext
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from kizuna import auth
 from kizuna.extensions import db
-from kizuna.forms import ConfirmForm, attach_error, saved
+from kizuna.forms import ConfirmForm, acted, attach_error, saved
 from kizuna.models import Role
 from network import tabular
 from network.services import local_today
@@ -20,7 +20,7 @@ from . import lists, newsletters, queries, services
 from .forms_lists import AddSubscribersForm, ListForm, OwnSubscriptionForm
 from .models import MailingList, SubscriptionStatus, primary_language
 from .services import PartnersError
-from .views import _skipped
+from .views import _subscribed
 
 bp = Blueprint("lists", __name__, url_prefix="/newsletters")
 
@@ -145,15 +145,9 @@ def unsubscribe(list_id: int, subscription_id: int):
         abort(404)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
-            lists.staff_unsubscribe(list_id=found.id, subscription_id=subscription.id, actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("%(name)s is no longer subscribed.", name=subscription.contact.display_name(_language())),
-                  "success")
+        acted(lambda: lists.staff_unsubscribe(list_id=found.id, subscription_id=subscription.id, actor=current_user),
+              done=lambda _result: _("%(name)s is no longer subscribed.",
+                                     name=subscription.contact.display_name(_language())))
         return redirect(url_for(".detail", list_id=found.id), 303)
     return _render("list_unsubscribe", 422 if form.is_submitted() else 200, mailing_list=found,
                    subscription=subscription, form=form)
@@ -169,17 +163,9 @@ def add(list_id: int):
         if not form.contact_ids.data:
             flash(_("Choose contacts to add."), "error")
             return redirect(url_for(".add", list_id=found.id, q=request.args.get("q", "")), 303)
-        try:
-            added, skipped = newsletters.subscribe_contacts(list_id=found.id, contact_ids=form.contact_ids.data,
-                                                            actor=current_user)
-        except PartnersError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(" ".join(filter(None, [ngettext("%(num)d contact is added to the list.",
-                                                  "%(num)d contacts are added to the list.", added),
-                                         _skipped(skipped)])), "success")
+        acted(lambda: newsletters.subscribe_contacts(list_id=found.id, contact_ids=form.contact_ids.data,
+                                                     actor=current_user),
+              done=_subscribed)
         return redirect(url_for(".detail", list_id=found.id), 303)
     if form.is_submitted():
         abort(400)
@@ -207,21 +193,14 @@ def mine(list_id: int):
     if form.action.data not in ("subscribe", "unsubscribe"):
         flash(_("Choose to subscribe or to unsubscribe."), "error")
         return redirect(back, 303)
-    try:
-        if form.action.data == "subscribe":
-            subscription = lists.subscribe_self(user=current_user, list_id=list_id, ip=request.remote_addr)
-        else:
-            subscription = lists.unsubscribe_self(user=current_user, list_id=list_id)
-    except PartnersError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(back, 303)
-    db.session.commit()
-    name = subscription.mailing_list.name(_language())
     if form.action.data == "subscribe":
-        flash(_("You are subscribed to %(list)s.", list=name), "success")
+        acted(lambda: lists.subscribe_self(user=current_user, list_id=list_id, ip=request.remote_addr),
+              done=lambda subscription: _("You are subscribed to %(list)s.",
+                                          list=subscription.mailing_list.name(_language())))
     else:
-        flash(_("You are no longer subscribed to %(list)s.", list=name), "success")
+        acted(lambda: lists.unsubscribe_self(user=current_user, list_id=list_id),
+              done=lambda subscription: _("You are no longer subscribed to %(list)s.",
+                                          list=subscription.mailing_list.name(_language())))
     return redirect(back, 303)
 
 

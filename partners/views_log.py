@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from kizuna import auth
 from kizuna.extensions import db
-from kizuna.forms import ConfirmForm, attach_error
+from kizuna.forms import ConfirmForm, acted, attach_error
 from kizuna.models import Role
 from network.forms import choices
 from network.services import local_today
@@ -242,14 +242,8 @@ def follow_up_done(follow_up_id: int):
                       url_for("partners.interaction", interaction_id=found.interaction_id))
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        services.complete_follow_up(follow_up_id=found.id, actor=current_user)
-    except services.PartnersError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The follow-up is done: %(text)s", text=found.text), "success")
+    acted(lambda: services.complete_follow_up(follow_up_id=found.id, actor=current_user),
+          done=lambda _result: _("The follow-up is done: %(text)s", text=found.text))
     return redirect(back, 303)
 
 
