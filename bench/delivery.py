@@ -262,7 +262,7 @@ def outbox_round(sink: Sink, messages: list[dict], args) -> dict:
     from kizuna.extensions import db
     from kizuna.models import MessageStatus, OutboundMessage
 
-    db.session.execute(text("TRUNCATE outbound_message RESTART IDENTITY"))
+    db.session.execute(text("TRUNCATE outbound_message RESTART IDENTITY CASCADE"))
     db.session.commit()
     started = time.perf_counter()
     committed = queue_all(messages, args.batch_size)
