@@ -132,7 +132,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, nav_items=nav_items, Role=Role, current_timezone=get_timezone,
-                           current_locale=get_locale, role_label=role_label)
+                           current_locale=get_locale, role_label=role_label, file_size=file_size)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from kizuna import auth, files
 from kizuna.extensions import db
 from kizuna.forms import acted, saved
 from kizuna.models import Role
-from kizuna.web import file_size
 
 from . import agenda, services
 from .forms import DOCUMENT_KINDS
@@ -63,7 +62,7 @@ def _day(value: datetime, tz: ZoneInfo, locale: str) -> str:
 def _agenda_helpers() -> dict:
     # What the meeting page and the invitee's page need to show the agenda and the documents.
     return {"session_span": session_span, "item_title": agenda.item_title,
-            "off_the_days": agenda.off_the_days, "file_size": file_size,
+            "off_the_days": agenda.off_the_days,
             "agenda_kinds": DOCUMENT_KINDS, "language_name": language_name,
             "agenda_editable": lambda meeting: meeting.status != MeetingStatus.CANCELLED,
             "new_meeting_document_form": lambda meeting: MeetingDocumentForm(

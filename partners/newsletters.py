@@ -53,7 +53,7 @@ CONFIRM_SALT = "partners.newsletters.confirm"
 UNSUBSCRIBE_SALT = "partners.newsletters.unsubscribe"
 CONFIRM_MAX_AGE = 7 * 86400
 _EDITABLE = (IssueStatus.DRAFT, IssueStatus.AWAITING_APPROVAL)
-FILES_PATH = "/newsletters/files/"  # where inline images are hosted (partners.views_issues.hosted_file)
+FILES_PATH = "/newsletters/files/"  # where images and linked files are hosted (partners.views_issues.hosted_file)
 
 
 # -- Markdown -----------------------------------------------------------------------------------
@@ -642,12 +642,27 @@ def unschedule_issue(*, issue_id: int, actor) -> Issue:
 
 # -- images and attachments -----------------------------------------------------------------------
 
-ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024  # NEWSLETTER_ATTACHMENT_MAX_BYTES overrides: every message carries them
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024  # NEWSLETTER_ATTACHMENT_MAX_BYTES overrides
+# A file up to this size travels in every message; a larger one is hosted and linked from every message, since
+# each message is stored whole in the outbox: 100,000 readers × 1 MB would be 100 GB.
+ATTACH_UP_TO_BYTES = 256 * 1024  # NEWSLETTER_ATTACH_UP_TO_BYTES overrides
 STORE = files.Store("newsletter-files", IssueAttachment.sha256)
 
 
 def attachment_max_bytes() -> int:
     return int(current_app.config.get("NEWSLETTER_ATTACHMENT_MAX_BYTES", ATTACHMENT_MAX_BYTES))
+
+
+def travels_attached(attachment: IssueAttachment) -> bool:
+    """Whether a file goes inside every message (a document small enough), rather than hosted and linked (an
+    image shown in the text, or a document larger than NEWSLETTER_ATTACH_UP_TO_BYTES)."""
+    limit = int(current_app.config.get("NEWSLETTER_ATTACH_UP_TO_BYTES", ATTACH_UP_TO_BYTES))
+    return not attachment.inline and attachment.size <= limit
+
+
+def linked_files(issue: Issue) -> list[IssueAttachment]:
+    """The documents of an issue that every message links to instead of carrying."""
+    return [a for a in issue.attachments if not a.inline and not travels_attached(a)]
 
 
 def attachment_path(attachment: IssueAttachment) -> Path:
@@ -707,25 +722,25 @@ def discard_unused_file(sha256: str) -> bool:
     return STORE.discard_unused(sha256)
 
 
-def hosted_image(sha256: str, name: str, *, staff: bool = False) -> IssueAttachment | None:
-    """The inline image with this hash and name, if the public may see it: its issue is approved or later
-    (readers' mail links to it). Staff also see those of drafts, to preview them."""
+def hosted_file(sha256: str, name: str, *, staff: bool = False) -> IssueAttachment | None:
+    """The image or linked document with this hash and name, if the public may see it: its issue is approved
+    or later (readers' mail links to it). Staff also see those of drafts, to preview them."""
     query = (select(IssueAttachment).join(Issue, Issue.id == IssueAttachment.issue_id)
-             .where(IssueAttachment.sha256 == sha256, IssueAttachment.filename == name,
-                    IssueAttachment.inline.is_(True)).order_by(IssueAttachment.id).limit(1))
+             .where(IssueAttachment.sha256 == sha256, IssueAttachment.filename == name)
+             .order_by(IssueAttachment.id).limit(1))
     if not staff:
         query = query.where(Issue.status.not_in(_EDITABLE))
     return db.session.scalar(query)
 
 
-def image_url(attachment: IssueAttachment) -> str:
+def file_url(attachment: IssueAttachment) -> str:
     return external_url("issues.hosted_file", sha256=attachment.sha256, name=attachment.filename)
 
 
 def image_markdown(attachment: IssueAttachment) -> str:
     """What to paste into a variant to show an inline image: ![file name](its hosted URL)."""
     alt = Path(attachment.filename).stem.replace("[", "(").replace("]", ")")
-    return f"![{alt}]({image_url(attachment)})"
+    return f"![{alt}]({file_url(attachment)})"
 
 
 # -- test send ------------------------------------------------------------------------------------

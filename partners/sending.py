@@ -54,7 +54,10 @@ from .newsletters import (
     _ui_locale,
     _unsubscribe_token,
     attachment_path,
+    file_url,
+    linked_files,
     render_markdown,
+    travels_attached,
 )
 from .services import PartnersError
 
@@ -175,7 +178,8 @@ def _rendered(issue: Issue, language: str) -> tuple[str, str, str]:
     with force_locale(_ui_locale(language)):
         context = {"issue": issue, "variant": variant, "subject": variant.subject, "language": language,
                    "list_name": mailing_list.name(language), "body_html": Markup(body_html),
-                   "body_text": body_text, "unsubscribe_link": _LINK}
+                   "body_text": body_text, "unsubscribe_link": _LINK,
+                   "files": [(a.filename, file_url(a), a.size) for a in linked_files(issue)]}
         return (variant.subject, render_template("email/newsletter.txt", **context),
                 render_template("email/newsletter.html", **context))
 
@@ -187,10 +191,11 @@ def _list_id_header(mailing_list: MailingList) -> str:
 
 
 def _attachments(issue: Issue) -> tuple[Attachment, ...]:
-    """The issue's files to attach to every message (not the inline images, which the body links to)."""
+    """The issue's files to attach to every message: small documents (newsletters.travels_attached); images
+    and larger documents are linked."""
     found = []
     for attachment in issue.attachments:
-        if attachment.inline:
+        if not travels_attached(attachment):
             continue
         maintype, _slash, subtype = (attachment.content_type or "").partition("/")
         found.append(Attachment(filename=attachment.filename, content=attachment_path(attachment).read_bytes(),

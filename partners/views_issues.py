@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
-from kizuna import auth
+from kizuna import auth, files
 from kizuna.extensions import db
 from kizuna.forms import ConfirmForm, saved
 from kizuna.i18n import LANGUAGES
@@ -117,14 +117,10 @@ def _render_issue(issue: Issue, status: int = 200, *, forms: dict | None = None,
         returned=newsletters.last_return(issue) if issue.status == IssueStatus.DRAFT else None,
         counts=sending.progress(issue.id) if issue.status in _SENT_OR_SENDING else None,
         subscribers=sending.subscriber_count(issue.list_id), image_markdown=newsletters.image_markdown,
-        file_size=_file_size, status_labels=STATUS_LABELS, status_classes=STATUS_CLASSES,
+        travels_attached=newsletters.travels_attached, status_labels=STATUS_LABELS, status_classes=STATUS_CLASSES,
         confirm=ConfirmForm(), **context), status
 
 
-def _file_size(size: int) -> str:
-    from kizuna.web import file_size
-
-    return file_size(size)
 
 
 # -- index and new ------------------------------------------------------------------------------
@@ -315,15 +311,18 @@ def attachment_remove(issue_id: int, attachment_id: int):
 
 @auth.public
 def hosted_file(sha256: str, name: str):
-    """An inline image of an issue that is approved or later, for readers' mail programs and the archive;
-    staff also get those of drafts. The SHA-256 in the address is what keeps the others out of reach."""
+    """An image or linked document of an issue that is approved or later, for readers' mail programs and the
+    archive; staff also get those of drafts. The SHA-256 in the address is what keeps the others out of
+    reach. Documents download as attachments under their name."""
     staff = current_user.is_authenticated and current_user.is_staff
-    attachment = newsletters.hosted_image(sha256, name, staff=staff)
+    attachment = newsletters.hosted_file(sha256, name, staff=staff)
     path = newsletters.attachment_path(attachment) if attachment is not None else None
     if path is None or not path.is_file():
         abort(404)
     response = send_file(path, mimetype=attachment.content_type, max_age=0 if staff else 86400, conditional=True,
                          etag=attachment.sha256)
+    if not attachment.inline:
+        response.headers["Content-Disposition"] = files.content_disposition(attachment.filename)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"  # webmail shows it from its own origin
     return response

@@ -99,6 +99,19 @@ def test_an_issue_reads_in_each_of_its_languages_with_links_between_them(client,
     assert 'hreflang="ja" lang="ja">日本語</a>' in listing
 
 
+def test_an_issues_files_are_listed_under_it_and_download(client, make_list, make_issue, staff):
+    sister = make_list(archive_visibility="public")
+    issue = make_issue(sister, {"en": ("Programme", "The programme is attached.")}, status=IssueStatus.DRAFT)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    newsletters.add_attachment(issue_id=issue.id, filename="programme.pdf", data=pdf, actor=staff)
+    issue.status, issue.sent_at = IssueStatus.SENT, utcnow()
+    db.session.commit()
+    page = text(client.get(f"/newsletters/{sister.id}/archive/{issue.id}"))
+    link = re.search(r'<a href="([^"]+)">programme.pdf</a>', page)
+    assert link and page.index("</article>") < page.index("programme.pdf")  # in the page's language, not the issue's
+    assert client.get(link.group(1)).get_data() == pdf
+
+
 def test_an_issue_of_another_list_or_not_sent_is_not_found(client, make_list, make_issue):
     sister = make_list(archive_visibility="public")
     other = make_list(names={"en": "Other"}, archive_visibility="public")

@@ -189,12 +189,12 @@ def test_an_image_is_public_once_its_issue_is_approved_and_staff_see_it_before(d
                                                                               approver):
     issue = draft(make_list())
     image = newsletters.add_attachment(issue_id=issue.id, filename="map.png", data=PNG, actor=staff)
-    assert newsletters.hosted_image(image.sha256, "map.png") is None
-    assert newsletters.hosted_image(image.sha256, "map.png", staff=True) == image
+    assert newsletters.hosted_file(image.sha256, "map.png") is None
+    assert newsletters.hosted_file(image.sha256, "map.png", staff=True) == image
     newsletters.submit_issue(issue_id=issue.id, actor=staff)
     newsletters.approve_issue(issue_id=issue.id, actor=approver)
-    assert newsletters.hosted_image(image.sha256, "map.png") == image
-    assert newsletters.hosted_image(image.sha256, "other.png") is None
+    assert newsletters.hosted_file(image.sha256, "map.png") == image
+    assert newsletters.hosted_file(image.sha256, "other.png") is None
     with pytest.raises(PartnersError, match="approved cannot be changed"):
         newsletters.remove_attachment(issue_id=issue.id, attachment_id=image.id, actor=staff)
 

@@ -164,6 +164,29 @@ def test_attached_files_go_with_every_message_and_inline_images_do_not(db_sessio
     assert [part.get_filename() for part in test.iter_attachments()] == ["プログラム.pdf"]
 
 
+def test_a_file_too_large_to_go_in_every_message_is_linked_from_each_and_downloads(app, client, db_session,
+                                                                                    make_list, subscriber,
+                                                                                    approved_issue, staff,
+                                                                                    monkeypatch):
+    """Every message is stored whole in the outbox: a large file is hosted once and linked, not copied into each."""
+    monkeypatch.setitem(app.config, "NEWSLETTER_ATTACH_UP_TO_BYTES", len(PDF) - 1)
+    mailing_list = make_list()
+    subscriber(mailing_list, "en")
+    issue = approved_issue(mailing_list, VARIANTS)
+    report = _attach(issue, "annual report.pdf", PDF, "application/pdf", inline=False)
+    send_now(issue, staff)
+    (row,) = messages_of(issue)
+    message = parse(row.raw)
+    assert list(message.iter_attachments()) == []
+    path = f"/newsletters/files/{report.sha256}/annual%20report.pdf"
+    assert f"http://kizuna.test{path}" in message.get_body(("plain",)).get_content()
+    assert f'href="http://kizuna.test{path}"' in message.get_body(("html",)).get_content()
+    db.session.commit()  # the test's savepoint: the download below reads what the send committed
+    download = client.get(path)
+    assert download.status_code == 200 and download.get_data() == PDF
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+
+
 # -- who is left out ----------------------------------------------------------------------------------
 
 
