@@ -390,38 +390,46 @@ def create_meeting():
     return _write(lambda actor: services.create_meeting(actor=actor, **values), meeting_json, field="titles")
 
 
-# On a replacement, these stay as they are when left out (as on the edit page, which does not show them).
+# On a meeting's replacement, these stay as they are when left out (as on the edit page, which does not show them).
 KEPT_WHEN_LEFT_OUT = ("series_id", "city_id")
 # What null stands for, per type of field: no value.
-_CLEARED = {TEXT: "", INTEGER: None, FLAG: False, TEXTS: [], LANGUAGE_TEXTS: {}, LOCAL_TIME: None}
+_CLEARED = {TEXT: "", INTEGER: None, FLAG: False, TEXTS: [], OBJECTS: [], LANGUAGE_TEXTS: {}, LOCAL_TIME: None}
 
 
-def _replacement_values() -> dict:
-    """A replacement of a meeting names every field: one left out is a 422 naming it, never a silent change to
-    no limit or no description; null is how a field is cleared (capacity null: no limit)."""
-    values = _read(MEETING_BODY)
-    body = request.get_json(silent=True)
-    for field in MEETING_BODY:
-        if field not in body and field not in KEPT_WHEN_LEFT_OUT:
+def _every_field_given(spec: dict, kept: tuple[str, ...] = ()) -> None:
+    """A replacement names every field of `spec` but those `kept` as they are: one left out is a 422 naming it,
+    never a silent change to no limit, no room or no speakers."""
+    body = request.get_json(silent=True) or {}
+    for field in spec:
+        if field not in body and field not in kept:
             raise Invalid(field, f"{field} is required: a replacement gives every field, null for none.")
-    for field, value in body.items():
-        if value is None:
-            values[field] = _CLEARED[MEETING_BODY[field][0]]
+
+
+def _nulls_cleared(values: dict, spec: dict) -> dict:
+    """null is how a replacement clears a field (capacity null: no limit)."""
+    for field, value in (request.get_json(silent=True) or {}).items():
+        if value is None and field in spec:
+            values[field] = _CLEARED[spec[field][0]]
     return values
 
 
-_UPDATE_DOC = _doc_body("Replace a meeting's fields. A change of time or place of a scheduled meeting raises its "
-                        "SEQUENCE and sends an updated invitation to everyone invited or registered.", MEETING_BODY,
-                        replace=True)
-_UPDATE_DOC["summary"] = _UPDATE_DOC["summary"].replace(
-    "Fields left out are cleared, as on the edit page.",
-    "Every field must be given, null to clear it (capacity null: no limit); a field left out is a 422 naming it, "
-    "so nothing is cleared by mistake. series_id and city_id stay as they are when left out.")
-_UPDATE_DOC["body"]["required"] = [f for f in MEETING_BODY if f not in KEPT_WHEN_LEFT_OUT]
-for _name in _UPDATE_DOC["body"]["properties"]:
-    _property = _UPDATE_DOC["body"]["properties"][_name]
-    if "type" in _property:
-        _property["type"] = [_property["type"], "null"]
+def _replace_doc(what: str, spec: dict, kept: tuple[str, ...] = (), note: str = "") -> dict:
+    """doc() arguments of a replacement whose every field must be given, null to clear it."""
+    described = _doc_body(what, spec, replace=True)
+    described["summary"] = described["summary"].replace(
+        "Fields left out are cleared, as on the edit page.",
+        f"Every field must be given, null to clear it{note}; a field left out is a 422 naming it, so nothing is "
+        "cleared by mistake." + (f" {' and '.join(kept)} stay as they are when left out." if kept else ""))
+    described["body"]["required"] = [f for f in spec if f not in kept]
+    for prop in described["body"]["properties"].values():
+        if "type" in prop:
+            prop["type"] = [prop["type"], "null"]
+    return described
+
+
+_UPDATE_DOC = _replace_doc("Replace a meeting's fields. A change of time or place of a scheduled meeting raises its "
+                           "SEQUENCE and sends an updated invitation to everyone invited or registered.",
+                           MEETING_BODY, KEPT_WHEN_LEFT_OUT, " (capacity null: no limit)")
 
 
 @bp.post("/meetings/<int:meeting_id>")
@@ -429,7 +437,8 @@ for _name in _UPDATE_DOC["body"]["properties"]:
 @doc(**_UPDATE_DOC, schema=MEETING_SCHEMA, tag=TAG)
 def update_meeting(meeting_id: int):
     db.get_or_404(Meeting, meeting_id)
-    values = _replacement_values()
+    _every_field_given(MEETING_BODY, KEPT_WHEN_LEFT_OUT)
+    values = _nulls_cleared(_read(MEETING_BODY), MEETING_BODY)
     return _write(lambda actor: services.update_meeting(meeting_id=meeting_id, actor=actor, **values),
                   meeting_json, field="titles", status=200)
 
@@ -669,9 +678,9 @@ SPEAKER_FIELDS = {"name": str, "role": str, "contact_id": int}
 
 
 def _agenda_item_values() -> dict:
-    values = _read(AGENDA_ITEM_BODY, required=("titles",))
+    values = _nulls_cleared(_read(AGENDA_ITEM_BODY, required=("titles",)), AGENDA_ITEM_BODY)
     speakers = []
-    for n, entry in enumerate(values.get("speakers", [])):
+    for n, entry in enumerate(values.get("speakers") or []):
         for key, value in entry.items():
             kind = SPEAKER_FIELDS.get(key)
             if kind is None:
@@ -696,10 +705,11 @@ def add_agenda_item(meeting_id: int):
 
 @bp.post("/agenda-items/<int:item_id>")
 @auth.roles_required(Role.EDITOR)
-@doc(**_doc_body("Replace a session's fields and speakers; its place in the agenda stays.", AGENDA_ITEM_BODY,
-                 replace=True), schema=AGENDA_ITEM_SCHEMA, tag=TAG)
+@doc(**_replace_doc("Replace a session's fields and speakers; its place in the agenda stays.", AGENDA_ITEM_BODY),
+     schema=AGENDA_ITEM_SCHEMA, tag=TAG)
 def update_agenda_item(item_id: int):
     db.get_or_404(AgendaItem, item_id)
+    _every_field_given(AGENDA_ITEM_BODY)
     values = _agenda_item_values()
     return _write(lambda actor: agenda.update_item(item_id=item_id, actor=actor, **values), agenda_item_json,
                   field="titles", status=200)

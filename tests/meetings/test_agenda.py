@@ -438,8 +438,15 @@ def test_the_api_adds_reads_moves_and_removes_sessions(client, meeting, token):
     listing = client.get(path, headers=viewer).json
     assert [i["title"] for i in listing["items"]] == ["Closing", "Panel"] and listing["total"] == 2
     assert client.get(f"/api/v1/agenda-items/{item['id']}", headers=viewer).json["room"] == "Hall A"
-    replaced = client.post(f"/api/v1/agenda-items/{item['id']}", headers=editor, json={"titles": {"en": "Panel"}})
-    assert replaced.status_code == 200 and replaced.json["room"] == "" and replaced.json["speakers"] == []
+    # A replacement gives every field, null to clear one: a field left out is refused, not cleared.
+    left_out = client.post(f"/api/v1/agenda-items/{item['id']}", headers=editor, json={"titles": {"en": "Panel"}})
+    assert left_out.status_code == 422 and "starts_at" in left_out.json["error"]["fields"]
+    assert client.get(f"/api/v1/agenda-items/{item['id']}", headers=viewer).json["room"] == "Hall A"
+    cleared = {"titles": {"en": "Panel"}, "starts_at": None, "ends_at": None, "room": None, "notes": None,
+               "speakers": None}
+    replaced = client.post(f"/api/v1/agenda-items/{item['id']}", headers=editor, json=cleared)
+    assert replaced.status_code == 200, replaced.json
+    assert replaced.json["room"] == "" and replaced.json["speakers"] == [] and replaced.json["starts_at"] is None
     removed = client.post(f"/api/v1/agenda-items/{second['id']}/remove", headers=editor)
     assert removed.status_code == 200 and [i["title"] for i in removed.json["items"]] == ["Panel"]
     assert client.post(path, headers=viewer, json=body).status_code == 403
