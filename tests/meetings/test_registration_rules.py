@@ -4,7 +4,6 @@ moved or past meeting does with its places, offers and calendar entries."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from meetings import services
 from meetings.models import Registration, RegistrationStatus
 from meetings.services import MeetingError
 from tests.conftest import RequestIsolatingClient, app_config
-from tests.meetings.test_services import calendar_of, plan, sent
+from tests.meetings.test_services import calendar_of, plan, register_at_once, sent
 
 NOW = datetime(2027, 1, 10, 3, 0, tzinfo=UTC)
 
@@ -45,26 +44,7 @@ def test_concurrent_registrations_never_overbook_on_sqlite(sqlite_app):
     meeting = plan(capacity=3)
     invitations = [services.invite(meeting_id=meeting.id, email=f"p{i}@example.org", actor=None) for i in range(12)]
     db.session.commit()
-    ids, errors, start = [i.id for i in invitations], [], threading.Barrier(12, timeout=60)
-
-    def register(invitation_id: int, n: int) -> None:
-        with sqlite_app.app_context():
-            try:
-                start.wait()
-                invitation = db.session.get(services.Invitation, invitation_id)
-                services.register(invitation=invitation, name=f"P{n}", email=f"p{n}@example.org", now=NOW)
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - reported below, with its thread
-                errors.append(f"{n}: {exc!r}")
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=register, args=(invitation_id, n)) for n, invitation_id in enumerate(ids)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = register_at_once(sqlite_app, [i.id for i in invitations], NOW)
     assert errors == []
     statuses = dict(db.session.execute(select(Registration.status, func.count()).where(
         Registration.meeting_id == meeting.id).group_by(Registration.status)).all())

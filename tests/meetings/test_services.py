@@ -264,13 +264,10 @@ def test_staff_approval_holds_the_place_until_decided(db_session, now, make_user
     assert (one.status, two.status) == (RegistrationStatus.DECLINED, RegistrationStatus.OFFERED)
 
 
-def test_concurrent_registrations_never_overbook(app, committed, now):
-    """Twelve people register at once for four places, each in its own connection and transaction (fewer
-    than the connection pool holds, so that all of them really are at the meeting's lock together)."""
-    meeting = plan(capacity=4)
-    invitations = [services.invite(meeting_id=meeting.id, email=f"p{i}@example.org", actor=None) for i in range(12)]
-    committed.commit()
-    ids, errors, start = [i.id for i in invitations], [], threading.Barrier(12, timeout=60)
+def register_at_once(app, invitation_ids: list[int], now) -> list[str]:
+    """Each invitation registers one person at the same instant, each in a thread, a connection and a
+    transaction of its own; returns the errors, each with its thread's number."""
+    errors, start = [], threading.Barrier(len(invitation_ids), timeout=60)
 
     def register(invitation_id: int, n: int) -> None:
         with app.app_context():
@@ -279,17 +276,28 @@ def test_concurrent_registrations_never_overbook(app, committed, now):
                 invitation = db.session.get(services.Invitation, invitation_id)
                 services.register(invitation=invitation, name=f"P{n}", email=f"p{n}@example.org", now=now)
                 db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - reported below, with its thread
+            except Exception as exc:  # noqa: BLE001 - reported by the caller, with its thread
                 errors.append(f"{n}: {exc!r}")
                 db.session.rollback()
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=register, args=(invitation_id, n)) for n, invitation_id in enumerate(ids)]
+    threads = [threading.Thread(target=register, args=(invitation_id, n))
+               for n, invitation_id in enumerate(invitation_ids)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return errors
+
+
+def test_concurrent_registrations_never_overbook(app, committed, now):
+    """Twelve people register at once for four places, each in its own connection and transaction (fewer
+    than the connection pool holds, so that all of them really are at the meeting's lock together)."""
+    meeting = plan(capacity=4)
+    invitations = [services.invite(meeting_id=meeting.id, email=f"p{i}@example.org", actor=None) for i in range(12)]
+    committed.commit()
+    errors = register_at_once(app, [i.id for i in invitations], now)
     assert errors == []
     statuses = dict(committed.execute(select(Registration.status, func.count()).where(
         Registration.meeting_id == meeting.id).group_by(Registration.status)).all())
