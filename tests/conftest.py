@@ -234,6 +234,20 @@ def make_user(app, make_partner, make_embassy):
     return make
 
 
+@pytest.fixture
+def token(make_user):
+    """token("editor") → the Authorization header of an API token of a new account of that role."""
+    from kizuna import services
+
+    def make(role: Role | str = Role.EDITOR) -> dict[str, str]:
+        user = make_user(role)
+        _, secret = services.create_api_token(user=user, name="test", actor=user)
+        db.session.commit()
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make
+
+
 CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from kizuna import services as core
 from kizuna.extensions import db
 from kizuna.models import AuditEvent
 from meetings import agenda, services
@@ -408,17 +407,6 @@ def test_the_invitee_reads_the_agenda_in_their_time_and_downloads_documents_thro
 
 
 # -- API --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def token(make_user):
-    def make(role="editor"):
-        user = make_user(role)
-        _, secret = core.create_api_token(user=user, name="test", actor=user)
-        db.session.commit()
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
 
 
 def test_the_api_adds_reads_moves_and_removes_sessions(client, meeting, token):

@@ -10,7 +10,6 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from kizuna import services as core
 from kizuna.extensions import db
 from kizuna.models import ApiToken, OutboundMessage, Role, hash_token
 from meetings import services
@@ -62,19 +61,6 @@ def book(db_session, make_partner):
     db.session.commit()
     return {"series": series, "leaders": leaders, "online": online, "seoul": seoul, "invitation": invitation,
             "head": head, "member": member, "waiting": waiting}
-
-
-@pytest.fixture
-def token(make_user):
-    """token("editor") → the Authorization header of a new account of that role."""
-
-    def make(role="editor"):
-        user = make_user(role)
-        _, secret = core.create_api_token(user=user, name="test", actor=user)
-        db.session.commit()
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
 
 
 def _count(model) -> int:

@@ -5,7 +5,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from kizuna import services as core
 from kizuna.extensions import db
 from network import services
 from network.models import Agreement, CityNetwork, Embassy, Partner, Relationship
@@ -54,19 +53,6 @@ def registry(db_session):
     db.session.commit()
     return {"paris": paris, "nsw": nsw, "sister": sister, "friend": friend, "first": first, "renewal": renewal,
             "digital": digital, "statement": statement, "embassy": embassy, "c40": c40}
-
-
-@pytest.fixture
-def token(make_user):
-    """token("editor") → the Authorization header of a new account of that role."""
-
-    def make(role="editor"):
-        user = make_user(role)
-        _, secret = core.create_api_token(user=user, name="test", actor=user)
-        db.session.commit()
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
 
 
 def _count(model) -> int:

@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from kizuna import services as core
 from kizuna.extensions import db
 from kizuna.models import AuditEvent
 from network import services
@@ -38,19 +37,6 @@ def records(db_session):
     db.session.commit()
     return {"embassy": embassy, "c40": c40, "u20": u20, "member": member, "event": event, "sister": sister,
             "friend": friend}
-
-
-@pytest.fixture
-def token(make_user):
-    """token("editor") → the Authorization header of a new account of that role."""
-
-    def make(role="editor"):
-        user = make_user(role)
-        _, secret = core.create_api_token(user=user, name="test", actor=user)
-        db.session.commit()
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
 
 
 def fresh(model, object_id: int):

@@ -5,7 +5,6 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from kizuna import services as core
 from kizuna.extensions import db
 from partners import services
 from partners.models import Contact, FollowUp, Interaction, Organisation
@@ -45,19 +44,6 @@ def book(make_organisation, make_contact, staff):
     db.session.commit()
     return {"paris": paris, "culture": culture, "embassy": embassy, "anne": anne, "taro": taro, "visit": visit,
             "gift": gift, "call": call, "minutes": minutes, "thanks": thanks}
-
-
-@pytest.fixture
-def token(make_user):
-    """token("editor") → the Authorization header of a new account of that role."""
-
-    def make(role="editor"):
-        user = make_user(role)
-        _, secret = core.create_api_token(user=user, name="test", actor=user)
-        db.session.commit()
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
 
 
 def _count(model) -> int:
